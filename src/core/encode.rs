@@ -1,0 +1,222 @@
+//! URL encodings with the exact byte-level behaviour of the browser APIs keycloak-js uses:
+//! `encodeURIComponent`, `URLSearchParams` (serialising and parsing), and the `URL`
+//! object's `search`/`hash` setters. No `url` crate: these few rules are all we need.
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn push_pct(out: &mut String, b: u8) {
+    out.push('%');
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 15) as usize] as char);
+}
+
+/// `encodeURIComponent(s)`.
+pub fn encode_uri_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            push_pct(&mut out, b);
+        }
+    }
+    out
+}
+
+/// The `application/x-www-form-urlencoded` byte serializer (`URLSearchParams#toString`
+/// for one name or value): space becomes `+`.
+pub fn form_encode_into(out: &mut String, s: &str) {
+    for &b in s.as_bytes() {
+        if b == b' ' {
+            out.push('+');
+        } else if b.is_ascii_alphanumeric() || b"*-._".contains(&b) {
+            out.push(b as char);
+        } else {
+            push_pct(out, b);
+        }
+    }
+}
+
+/// `new URLSearchParams(pairs).toString()`.
+pub fn form_urlencode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        form_encode_into(&mut out, k);
+        out.push('=');
+        form_encode_into(&mut out, v);
+    }
+    out
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one name or value the way `URLSearchParams` parsing does: `+` is a space,
+/// valid `%XX` escapes become bytes, anything else stays, then UTF-8 with replacement.
+pub fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'+' {
+            out.push(b' ');
+        } else if b == b'%' && i + 2 < bytes.len() {
+            match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b),
+            }
+        } else {
+            out.push(b);
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `new URLSearchParams(piece).entries().next().value` for a piece that contains no `&`:
+/// `None` when the piece yields no entry (empty, or just `?`).
+pub fn first_pair(piece: &str) -> Option<(String, String)> {
+    let piece = piece.strip_prefix('?').unwrap_or(piece);
+    let seq = piece.split('&').find(|p| !p.is_empty())?;
+    Some(match seq.find('=') {
+        Some(i) => (form_decode(&seq[..i]), form_decode(&seq[i + 1..])),
+        None => (form_decode(seq), String::new()),
+    })
+}
+
+/// A URL split into the parts the callback code works on. `query` and `fragment` are
+/// `None` when the URL has no `?` / `#` at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    pub base: &'a str,
+    pub query: Option<&'a str>,
+    pub fragment: Option<&'a str>,
+}
+
+/// Splits an already-serialised absolute URL (as `location.href` gives it).
+pub fn split_url(href: &str) -> UrlParts<'_> {
+    let (before_hash, fragment) = match href.find('#') {
+        Some(i) => (&href[..i], Some(&href[i + 1..])),
+        None => (href, None),
+    };
+    let (base, query) = match before_hash.find('?') {
+        Some(i) => (&before_hash[..i], Some(&before_hash[i + 1..])),
+        None => (before_hash, None),
+    };
+    UrlParts { base, query, fragment }
+}
+
+/// Serialises the parts back (`URL#toString`).
+pub fn join_url(base: &str, query: Option<&str>, fragment: Option<&str>) -> String {
+    let mut out = String::from(base);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+fn encode_set(input: &str, extra: &[u8]) -> String {
+    let mut out = String::with_capacity(input.len());
+    for &b in input.as_bytes() {
+        // C0 controls, space, the set's extra bytes and non-ASCII bytes are escaped.
+        if b <= 0x20 || b >= 0x7f || b == b'"' || b == b'<' || b == b'>' || extra.contains(&b) {
+            push_pct(&mut out, b);
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
+/// The value the `URL#search` setter stores: `None` for an empty input, otherwise the
+/// input without a leading `?`, percent-encoded with the special-query set.
+pub fn set_search(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    let v = value.strip_prefix('?').unwrap_or(value);
+    Some(encode_set(v, b"#'"))
+}
+
+/// The value the `URL#hash` setter stores: `None` for an empty input, otherwise the
+/// input without a leading `#`, percent-encoded with the fragment set.
+pub fn set_hash(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    let v = value.strip_prefix('#').unwrap_or(value);
+    Some(encode_set(v, b"`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_uri_component_matches_js() {
+        assert_eq!(encode_uri_component("my realm/ü!*'()~"), "my%20realm%2F%C3%BC!*'()~");
+        assert_eq!(encode_uri_component("a+b=c&d"), "a%2Bb%3Dc%26d");
+    }
+
+    #[test]
+    fn form_urlencode_matches_urlsearchparams() {
+        let s = form_urlencode(&[("scope", "openid profile"), ("redirect_uri", "http://app/#/a?b=c"), ("x", "~!'()*")]);
+        assert_eq!(s, "scope=openid+profile&redirect_uri=http%3A%2F%2Fapp%2F%23%2Fa%3Fb%3Dc&x=%7E%21%27%28%29*");
+    }
+
+    #[test]
+    fn form_decode_handles_plus_escapes_and_garbage() {
+        assert_eq!(form_decode("a+b%20c"), "a b c");
+        assert_eq!(form_decode("%E2%82%AC"), "€");
+        assert_eq!(form_decode("100%"), "100%");
+        assert_eq!(form_decode("%zz%4"), "%zz%4");
+        assert_eq!(form_decode("%FF"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn first_pair_follows_urlsearchparams() {
+        assert_eq!(first_pair(""), None);
+        assert_eq!(first_pair("?"), None);
+        assert_eq!(first_pair("=bax"), Some((String::new(), "bax".into())));
+        assert_eq!(first_pair("fuz="), Some(("fuz".into(), String::new())));
+        assert_eq!(first_pair("?tab=details"), Some(("tab".into(), "details".into())));
+        assert_eq!(first_pair("/admin/users"), Some(("/admin/users".into(), String::new())));
+        assert_eq!(first_pair("a=1=2"), Some(("a".into(), "1=2".into())));
+    }
+
+    #[test]
+    fn split_and_join_round_trip() {
+        let p = split_url("http://app.test/x?y=1#/z?q=2");
+        assert_eq!(p, UrlParts { base: "http://app.test/x", query: Some("y=1"), fragment: Some("/z?q=2") });
+        assert_eq!(join_url(p.base, p.query, p.fragment), "http://app.test/x?y=1#/z?q=2");
+        let p = split_url("http://app.test/#");
+        assert_eq!(p.fragment, Some(""));
+    }
+
+    #[test]
+    fn setters_follow_url_spec() {
+        assert_eq!(set_hash(""), None);
+        assert_eq!(set_hash("a b`"), Some("a%20b%60".into()));
+        assert_eq!(set_search("?foo=bar"), Some("foo=bar".into()));
+        assert_eq!(set_search("x='"), Some("x=%27".into()));
+    }
+}

@@ -1,0 +1,129 @@
+//! The core's one error type. The boundary (`crate::lib`) turns each variant into the
+//! exact JavaScript value keycloak-js 26.2 throws: an `Error`, a `TypeError`, or an
+//! `Error` with a `cause`.
+
+/// Which JavaScript constructor a [`CoreError`] becomes at the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsKind {
+    Error,
+    TypeError,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreError {
+    /// `init()` called a second time.
+    AlreadyInitialized,
+    InvalidResponseMode,
+    InvalidFlow,
+    InvalidOnLoad,
+    /// `pkceMethod` was neither `'S256'` nor `false`; carries `String(value)`.
+    InvalidPkceMethod(String),
+    /// The ID token's nonce did not match the one stored with the callback state.
+    InvalidNonce,
+    TokenPayloadNotFound,
+    /// The payload is not base64url; carries the message of the underlying cause.
+    TokenPayloadNotBase64(&'static str),
+    TokenPayloadNotJson,
+    NotAuthenticated,
+    InvalidMinValidity,
+    NoRefreshToken,
+    NoTokenForHeader,
+    WebCryptoUnavailable,
+    /// The wasm has not finished starting; only seen when a synchronous method is called
+    /// before `init()` was ever called.
+    NotInitialized,
+    /// The adapter configuration (string form) lacked a usable field.
+    InvalidAdapterConfig(&'static str),
+    /// An OIDC endpoint that the provider metadata does not declare.
+    NotSupportedByOidcServer,
+    AccountUrlInOidcMode,
+    UserProfileInOidcMode,
+    RegisterInOidcMode,
+}
+
+impl CoreError {
+    pub fn kind(&self) -> JsKind {
+        match self {
+            CoreError::InvalidPkceMethod(_) | CoreError::NotInitialized => JsKind::TypeError,
+            _ => JsKind::Error,
+        }
+    }
+
+    /// The message of the underlying cause, for errors keycloak-js throws with `{ cause }`.
+    pub fn cause(&self) -> Option<&'static str> {
+        match self {
+            CoreError::TokenPayloadNotBase64(cause) => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// The exact message keycloak-js 26.2.4 uses.
+    pub fn message(&self) -> String {
+        let fixed: &str = match self {
+            CoreError::AlreadyInitialized => "A 'Keycloak' instance can only be initialized once.",
+            CoreError::InvalidResponseMode => "Invalid value for responseMode",
+            CoreError::InvalidFlow => "Invalid value for flow",
+            CoreError::InvalidOnLoad => "Invalid value for onLoad",
+            CoreError::InvalidPkceMethod(got) => {
+                let mut s = String::from("Invalid value for pkceMethod', expected 'S256' or false but got ");
+                s.push_str(got);
+                s.push('.');
+                return s;
+            }
+            CoreError::InvalidNonce => "Invalid nonce.",
+            CoreError::TokenPayloadNotFound => "Unable to decode token, payload not found.",
+            CoreError::TokenPayloadNotBase64(_) => {
+                "Unable to decode token, payload is not a valid Base64URL value."
+            }
+            CoreError::TokenPayloadNotJson => "Unable to decode token, payload is not a valid JSON value.",
+            CoreError::NotAuthenticated => "Not authenticated",
+            CoreError::InvalidMinValidity => "Invalid minValidity",
+            CoreError::NoRefreshToken => "Unable to update token, no refresh token available.",
+            CoreError::NoTokenForHeader => {
+                "Unable to build authorization header, token is not set, make sure the user is authenticated."
+            }
+            CoreError::WebCryptoUnavailable => "Web Crypto API is not available.",
+            CoreError::NotInitialized => "Keycloak is not initialized: call and await init() first.",
+            CoreError::InvalidAdapterConfig(field) => {
+                let mut s = String::from("The adapter configuration is missing the required '");
+                s.push_str(field);
+                s.push_str("' property.");
+                return s;
+            }
+            CoreError::NotSupportedByOidcServer => "Not supported by the OIDC server",
+            CoreError::AccountUrlInOidcMode => {
+                "Unable to create account URL, make sure the adapter is not configured using a generic OIDC provider."
+            }
+            CoreError::UserProfileInOidcMode => {
+                "Unable to load user profile, make sure the adapter is not configured using a generic OIDC provider."
+            }
+            CoreError::RegisterInOidcMode => {
+                "Redirection to \"Register user\" page not supported in standard OIDC mode"
+            }
+        };
+        String::from(fixed)
+    }
+}
+
+/// Messages of causes carried by [`CoreError::TokenPayloadNotBase64`].
+pub const CAUSE_BAD_LENGTH: &str = "Input is not of the correct length.";
+pub const CAUSE_BAD_CHARACTER: &str = "The string to be decoded is not correctly encoded.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_message_keeps_keycloak_js_stray_quote() {
+        let e = CoreError::InvalidPkceMethod("S512".into());
+        assert_eq!(e.message(), "Invalid value for pkceMethod', expected 'S256' or false but got S512.");
+        assert_eq!(e.kind(), JsKind::TypeError);
+    }
+
+    #[test]
+    fn base64_error_has_cause() {
+        let e = CoreError::TokenPayloadNotBase64(CAUSE_BAD_LENGTH);
+        assert_eq!(e.cause(), Some("Input is not of the correct length."));
+        assert_eq!(e.kind(), JsKind::Error);
+    }
+}
