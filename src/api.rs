@@ -1,0 +1,889 @@
+//! The wasm-bindgen surface: `KeycloakCore`, driven by the `Keycloak` facade in
+//! `pkg/keycloak.js`. It owns the adapter state, mirrors the public properties onto the
+//! facade object (so they are plain own data properties, as in keycloak-js), and calls
+//! the event callbacks the app assigned on that object.
+//!
+//! Orchestration only: decisions come from `crate::core`, web APIs from `crate::browser`.
+//! Core errors become the exact JS errors keycloak-js throws in [`js_error`].
+
+use crate::browser::http::{self, Request};
+use crate::browser::js;
+use crate::browser::storage::CallbackStore;
+use crate::browser::{self as web};
+use crate::core::callback::{parse_callback_url, Callback, Flow};
+use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
+use crate::core::error::{CoreError, JsKind};
+use crate::core::login_url::{build_account_url, build_login_url, build_logout_url, LoginUrl};
+use crate::core::options::{LogoutMethod, OnLoad, RawInitOptions, Settings};
+use crate::core::session::{midpoint, Claims, Refresh, RefreshQueue, Session, Token};
+use crate::core::{jwt, pkce};
+use js_sys::{Function, Object, Promise};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+
+/// Converts a core error into the JavaScript error keycloak-js throws.
+pub fn js_error(e: &CoreError) -> JsValue {
+    let msg = e.message();
+    match (e.kind(), e.cause()) {
+        (JsKind::TypeError, _) => js_sys::TypeError::new(&msg).into(),
+        (JsKind::Error, Some(cause)) => {
+            let options = js::object();
+            js::set(&options, "cause", &js_sys::Error::new(cause));
+            js_sys::Error::new_with_options(&msg, &options).into()
+        }
+        (JsKind::Error, None) => js_sys::Error::new(&msg).into(),
+    }
+}
+
+fn err(e: CoreError) -> JsValue {
+    js_error(&e)
+}
+
+type Waiter = (Function, Function);
+
+struct State {
+    settings: Settings,
+    initialized: bool,
+    client_id: String,
+    endpoints: Option<Endpoints>,
+    session: Session,
+    store: Option<CallbackStore>,
+    /// A custom adapter object (`init({ adapter: {...} })`); `None` is the default adapter.
+    custom_adapter: Option<JsValue>,
+    refresh_queue: RefreshQueue<Waiter>,
+    token_timeout: Option<i32>,
+}
+
+struct Inner {
+    /// The facade instance: public properties are mirrored onto it, callbacks read from it.
+    facade: Object,
+    config: JsValue,
+    network_error: Function,
+    st: RefCell<State>,
+}
+
+#[wasm_bindgen]
+pub struct KeycloakCore {
+    inner: Rc<Inner>,
+}
+
+/// A promise that never settles: what `login()` returns once the page is navigating.
+fn never() -> JsFuture {
+    JsFuture::from(Promise::new(&mut |_, _| {}))
+}
+
+/// A token decoded into its JS object (what users see) and the claims the core reads.
+struct Decoded {
+    token: Token,
+    parsed: JsValue,
+}
+
+fn string_list(v: &JsValue) -> Option<Vec<String>> {
+    let arr = v.dyn_ref::<js_sys::Array>()?;
+    Some(arr.iter().filter_map(|r| r.as_string()).collect())
+}
+
+fn decode(raw: &str) -> Result<Decoded, JsValue> {
+    let text = jwt::decode_payload(raw).map_err(err)?;
+    let parsed = js::json_parse(&text).map_err(|cause| {
+        let options = js::object();
+        js::set(&options, "cause", &cause);
+        JsValue::from(js_sys::Error::new_with_options(&CoreError::TokenPayloadNotJson.message(), &options))
+    })?;
+    let realm_access = js::get(&parsed, "realm_access");
+    let resource_access = js::get(&parsed, "resource_access");
+    let claims = Claims {
+        exp: js::get(&parsed, "exp").as_f64(),
+        iat: js::get(&parsed, "iat").as_f64(),
+        sid: js::get(&parsed, "sid").as_string(),
+        sub: js::get(&parsed, "sub").as_string(),
+        nonce: js::get(&parsed, "nonce").as_string(),
+        realm_roles: if realm_access.is_object() { Some(string_list(&js::get(&realm_access, "roles")).unwrap_or_default()) } else { None },
+        resource_access: resource_access.dyn_ref::<Object>().map(|o| {
+            Object::entries(o)
+                .iter()
+                .filter_map(|e| {
+                    let pair: js_sys::Array = e.unchecked_into();
+                    let client = pair.get(0).as_string()?;
+                    Some((client, string_list(&js::get(&pair.get(1), "roles")).unwrap_or_default()))
+                })
+                .collect()
+        }),
+    };
+    Ok(Decoded { token: Token { raw: raw.into(), claims }, parsed })
+}
+
+fn decode_opt(raw: &JsValue) -> Result<Option<Decoded>, JsValue> {
+    match raw.as_string().filter(|s| !s.is_empty()) {
+        Some(s) => decode(&s).map(Some),
+        None => Ok(None),
+    }
+}
+
+impl Inner {
+    fn facade(&self) -> &JsValue {
+        self.facade.as_ref()
+    }
+
+    fn emit(&self, name: &str, args: &[JsValue]) -> Result<(), JsValue> {
+        js::call_method(self.facade(), name, args).map(|_| ())
+    }
+
+    fn logging(&self) -> bool {
+        self.st.borrow().settings.enable_logging
+    }
+
+    fn info(&self, msg: &str) {
+        if self.logging() {
+            web::log_info(msg);
+        }
+    }
+
+    fn warn(&self, msg: &str) {
+        if self.logging() {
+            web::log_warn(msg);
+        }
+    }
+
+    fn endpoints(&self) -> Result<Endpoints, JsValue> {
+        self.st.borrow().endpoints.clone().ok_or_else(|| err(CoreError::NotInitialized))
+    }
+
+    fn set_prop(&self, key: &str, v: &JsValue) {
+        js::set(self.facade(), key, v);
+    }
+
+    /// Writes the settings-derived public properties (after `init` options are applied).
+    fn mirror_settings(&self) {
+        let st = self.st.borrow();
+        let s = &st.settings;
+        let f = &self.facade;
+        let some_str = |v: &Option<String>| v.as_deref().map(JsValue::from_str);
+        self.set_prop("loginRequired", &s.login_required.into());
+        self.set_prop("responseMode", &s.response_mode.as_str().into());
+        self.set_prop("responseType", &s.response_type.as_str().into());
+        self.set_prop("flow", &s.flow.as_str().into());
+        self.set_prop("timeSkew", &s.time_skew.map(JsValue::from_f64).unwrap_or(JsValue::NULL));
+        js::set_or_delete(f, "redirectUri", some_str(&s.redirect_uri).as_ref());
+        js::set_or_delete(f, "silentCheckSsoRedirectUri", some_str(&s.silent_check_sso_redirect_uri).as_ref());
+        self.set_prop("silentCheckSsoFallback", &s.silent_check_sso_fallback.into());
+        self.set_prop("pkceMethod", &s.pkce_method.as_deref().map(JsValue::from_str).unwrap_or(JsValue::FALSE));
+        self.set_prop("enableLogging", &s.enable_logging.into());
+        self.set_prop("logoutMethod", &s.logout_method.as_str().into());
+        js::set_or_delete(f, "scope", some_str(&s.scope).as_ref());
+        self.set_prop("messageReceiveTimeout", &s.message_receive_timeout.into());
+    }
+
+    /// `#setToken(token, refreshToken, idToken, timeLocal)`: updates the core session,
+    /// mirrors the token properties and (re)arms `onTokenExpired`.
+    fn set_token(&self, access: Option<Decoded>, refresh: Option<Decoded>, id: Option<Decoded>, time_local: Option<f64>) {
+        if let Some(h) = self.st.borrow_mut().token_timeout.take() {
+            web::clear_timeout(h);
+            js::delete(&self.facade, "tokenTimeoutHandle");
+        }
+        let f = &self.facade;
+        let pair = |d: &Option<Decoded>| d.as_ref().map(|d| (JsValue::from_str(&d.token.raw), d.parsed.clone()));
+        let (r, i, a) = (pair(&refresh), pair(&id), pair(&access));
+        js::set_or_delete(f, "refreshToken", r.as_ref().map(|p| &p.0));
+        js::set_or_delete(f, "refreshTokenParsed", r.as_ref().map(|p| &p.1));
+        js::set_or_delete(f, "idToken", i.as_ref().map(|p| &p.0));
+        js::set_or_delete(f, "idTokenParsed", i.as_ref().map(|p| &p.1));
+        let expires_in = self.st.borrow_mut().session.set_tokens(
+            access.map(|d| d.token),
+            refresh.map(|d| d.token),
+            id.map(|d| d.token),
+            time_local,
+            web::now_ms(),
+        );
+        match a {
+            Some((raw, parsed)) => {
+                self.set_prop("token", &raw);
+                self.set_prop("tokenParsed", &parsed);
+                self.set_prop("sessionId", &js::get(&parsed, "sid"));
+                self.set_prop("authenticated", &JsValue::TRUE);
+                self.set_prop("subject", &js::get(&parsed, "sub"));
+                self.set_prop("realmAccess", &js::get(&parsed, "realm_access"));
+                self.set_prop("resourceAccess", &js::get(&parsed, "resource_access"));
+                let skew = self.st.borrow().session.time_skew;
+                self.set_prop("timeSkew", &skew.map(JsValue::from_f64).unwrap_or(JsValue::NULL));
+                if let (Some(skew), Some(ms)) = (skew, expires_in) {
+                    self.arm_token_expired(skew, ms);
+                }
+            }
+            None => {
+                for k in ["token", "tokenParsed", "subject", "realmAccess", "resourceAccess"] {
+                    js::delete(f, k);
+                }
+                self.set_prop("authenticated", &JsValue::FALSE);
+            }
+        }
+    }
+
+    fn arm_token_expired(&self, skew: f64, ms: f64) {
+        if self.logging() {
+            let mut m = String::from("[KEYCLOAK] Estimated time difference between browser and server is ");
+            m.push_str(&web::number_text(skew));
+            m.push_str(" seconds");
+            web::log_info(&m);
+        }
+        let cb = js::get(self.facade(), "onTokenExpired");
+        let Some(cb) = cb.dyn_ref::<Function>().filter(|_| cb.is_truthy()) else { return };
+        if self.logging() {
+            let mut m = String::from("[KEYCLOAK] Token expires in ");
+            m.push_str(&web::number_text(js_sys::Math::round(ms / 1000.0)));
+            m.push_str(" s");
+            web::log_info(&m);
+        }
+        if ms <= 0.0 {
+            // keycloak-js calls it unbound here as well (quirk 8).
+            let _ = cb.call0(&JsValue::UNDEFINED);
+        } else {
+            let h = web::set_timeout(cb, ms);
+            self.st.borrow_mut().token_timeout = Some(h);
+            self.set_prop("tokenTimeoutHandle", &JsValue::from(h));
+        }
+    }
+
+    /// `clearToken()`.
+    fn clear_token(self: &Rc<Self>) -> Result<(), JsValue> {
+        let had = self.st.borrow().session.authenticated();
+        if !had {
+            return Ok(());
+        }
+        self.set_token(None, None, None, None);
+        self.emit("onAuthLogout", &[])?;
+        if self.st.borrow().settings.login_required {
+            let me = self.clone();
+            spawn_local(async move {
+                let _ = me.login(JsValue::UNDEFINED).await;
+            });
+        }
+        Ok(())
+    }
+
+    /// The adapter's `redirectUri(options)`.
+    fn redirect_uri(&self, options: &JsValue) -> String {
+        if let Some(adapter) = self.st.borrow().custom_adapter.clone() {
+            if let Some(f) = js::get(&adapter, "redirectUri").dyn_ref::<Function>() {
+                if let Ok(v) = f.call1(&adapter, options) {
+                    return js::text(&v);
+                }
+            }
+        }
+        js::get_str(options, "redirectUri")
+            .or_else(|| self.st.borrow().settings.redirect_uri.clone())
+            .unwrap_or_else(web::location_href)
+    }
+
+    /// `createLoginUrl(options)`: builds the URL and stores the callback state.
+    fn create_login_url(&self, options: &JsValue) -> Result<String, JsValue> {
+        let state = web::random_uuid().map_err(err)?;
+        let nonce = web::random_uuid().map_err(err)?;
+        let redirect_uri = self.redirect_uri(options);
+        let record = js::object();
+        js::set(&record, "state", &JsValue::from_str(&state));
+        js::set(&record, "nonce", &JsValue::from_str(&nonce));
+        js::set(&record, "redirectUri", &JsValue::from_str(&redirect_uri));
+        js::set(&record, "loginOptions", options);
+        let prompt = js::get_str(options, "prompt");
+        if let Some(p) = &prompt {
+            js::set(&record, "prompt", &JsValue::from_str(p));
+        }
+        let endpoints = self.endpoints()?;
+        let action = js::get_str(options, "action");
+        let endpoint = if action.as_deref() == Some("register") { endpoints.register().map_err(err)? } else { endpoints.authorize() };
+        let st = self.st.borrow();
+        let s = &st.settings;
+        let scope = js::get_str(options, "scope").or_else(|| s.scope.clone().filter(|v| !v.is_empty()));
+        let max_age = js::get(options, "maxAge").as_f64().map(web::number_text);
+        let acr = js::get(options, "acr");
+        let claims = if acr.is_truthy() {
+            let acr_obj = js::object();
+            js::set(&acr_obj, "acr", &acr);
+            let wrapper = js::object();
+            js::set(&wrapper, "id_token", &acr_obj);
+            Some(js::json_stringify(&wrapper)?)
+        } else {
+            None
+        };
+        let (verifier, challenge) = match &s.pkce_method {
+            Some(_) => {
+                let bytes = web::random_bytes(pkce::VERIFIER_LEN).map_err(|cause| {
+                    let options = js::object();
+                    js::set(&options, "cause", &js_error(&cause));
+                    JsValue::from(js_sys::Error::new_with_options("Failed to generate PKCE challenge.", &options))
+                })?;
+                let v = pkce::verifier_from_bytes(&bytes);
+                let c = pkce::challenge_s256(&v);
+                (Some(v), Some(c))
+            }
+            None => (None, None),
+        };
+        if let Some(v) = &verifier {
+            js::set(&record, "pkceCodeVerifier", &JsValue::from_str(v));
+        }
+        let locale = js::get_str(options, "locale");
+        let login_hint = js::get_str(options, "loginHint");
+        let idp_hint = js::get_str(options, "idpHint");
+        let acr_values = js::get_str(options, "acrValues");
+        let url = build_login_url(&LoginUrl {
+            endpoint: &endpoint,
+            client_id: &st.client_id,
+            redirect_uri: &redirect_uri,
+            state: &state,
+            response_mode: s.response_mode.as_str(),
+            response_type: &s.response_type,
+            scope: scope.as_deref(),
+            nonce: s.use_nonce.then_some(nonce.as_str()),
+            prompt: prompt.as_deref(),
+            max_age: max_age.as_deref(),
+            login_hint: login_hint.as_deref(),
+            idp_hint: idp_hint.as_deref(),
+            action: action.as_deref().filter(|a| *a != "register"),
+            locale: locale.as_deref(),
+            claims: claims.as_deref(),
+            acr_values: acr_values.as_deref(),
+            pkce: challenge.as_deref().zip(s.pkce_method.as_deref()),
+        });
+        if let Some(store) = &st.store {
+            store.add(&record)?;
+        }
+        Ok(url)
+    }
+
+    async fn login(self: &Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
+        if let Some(adapter) = self.custom_adapter() {
+            return call_adapter(&adapter, "login", &options).await;
+        }
+        let url = self.create_login_url(&options)?;
+        web::location_assign(&url)?;
+        never().await
+    }
+
+    fn custom_adapter(&self) -> Option<JsValue> {
+        self.st.borrow().custom_adapter.clone()
+    }
+
+    fn create_logout_url(&self, options: &JsValue) -> Result<String, JsValue> {
+        let endpoint = self.endpoints()?.logout().map_err(err)?;
+        if self.logout_method(options) == "POST" {
+            return Ok(endpoint);
+        }
+        let redirect = self.redirect_uri(options);
+        let st = self.st.borrow();
+        let id_token = st.session.id.as_ref().map(|t| t.raw.as_str());
+        Ok(build_logout_url(&endpoint, &st.client_id, &redirect, id_token))
+    }
+
+    /// `options?.logoutMethod ?? this.logoutMethod`
+    fn logout_method(&self, options: &JsValue) -> String {
+        let v = js::get(options, "logoutMethod");
+        if v.is_undefined() || v.is_null() {
+            return String::from(self.st.borrow().settings.logout_method.as_str());
+        }
+        js::text(&v)
+    }
+
+    async fn logout(self: &Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
+        if let Some(adapter) = self.custom_adapter() {
+            return call_adapter(&adapter, "logout", &options).await;
+        }
+        if self.logout_method(&options) == LogoutMethod::Get.as_str() {
+            web::location_replace(&self.create_logout_url(&options)?)?;
+            return Ok(JsValue::UNDEFINED);
+        }
+        let action = self.create_logout_url(&options)?;
+        let redirect = self.redirect_uri(&options);
+        let (id_token, client_id) = {
+            let st = self.st.borrow();
+            (st.session.id.as_ref().map(|t| t.raw.clone()), st.client_id.clone())
+        };
+        // Deliberate difference: keycloak-js posts the string "undefined" as
+        // id_token_hint when there is no ID token; we leave the field out.
+        let mut fields: Vec<(&str, &str)> = Vec::new();
+        if let Some(t) = &id_token {
+            fields.push(("id_token_hint", t));
+        }
+        fields.push(("client_id", &client_id));
+        fields.push(("post_logout_redirect_uri", &redirect));
+        web::submit_hidden_form(&action, &fields)?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    fn create_account_url(&self, options: &JsValue) -> Result<String, JsValue> {
+        let account = self.endpoints()?.account().ok_or_else(|| err(CoreError::AccountUrlInOidcMode))?;
+        let redirect = self.redirect_uri(options);
+        Ok(build_account_url(&account, &self.st.borrow().client_id, &redirect))
+    }
+
+    /// Token endpoint request shared by the code exchange and the refresh.
+    async fn token_request(&self, pairs: &[(&str, &str)]) -> Result<JsValue, JsValue> {
+        let url = self.endpoints()?.token();
+        let body = crate::core::encode::form_urlencode(pairs);
+        http::fetch_json(Request { url: &url, form: Some(body), bearer: None }, &self.network_error).await
+    }
+
+    fn set_token_from_response(&self, resp: &JsValue, time_local: f64) -> Result<(), JsValue> {
+        // keycloak-js decodes refresh, ID, then access token: the first bad one is reported.
+        let refresh = decode_opt(&js::get(resp, "refresh_token"))?;
+        let id = decode_opt(&js::get(resp, "id_token"))?;
+        let access = decode_opt(&js::get(resp, "access_token"))?;
+        self.set_token(access, refresh, id, Some(time_local));
+        Ok(())
+    }
+
+    /// `authSuccess`: sets the tokens, then the ID-token nonce check.
+    fn auth_success(self: &Rc<Self>, resp: &JsValue, started: f64, stored_nonce: Option<&str>) -> Result<(), JsValue> {
+        self.set_token_from_response(resp, midpoint(started, web::now_ms()))?;
+        let ok = {
+            let st = self.st.borrow();
+            st.session.nonce_matches(st.settings.use_nonce, stored_nonce)
+        };
+        if !ok {
+            self.info("[KEYCLOAK] Invalid nonce, clearing token");
+            self.clear_token()?;
+            return Err(err(CoreError::InvalidNonce));
+        }
+        Ok(())
+    }
+
+    /// `#processCallback(oauth)`.
+    async fn process_callback(self: &Rc<Self>, cb: Callback, stored: JsValue) -> Result<(), JsValue> {
+        let started = web::now_ms();
+        let p = &cb.params;
+        let stored_nonce = js::get(&stored, "nonce").as_string();
+        if let Some(status) = p.get("kc_action_status") {
+            let action = p.get("kc_action").map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED);
+            self.emit("onActionUpdate", &[JsValue::from_str(status), action])?;
+        }
+        let flow = self.st.borrow().settings.flow;
+        if let Some(error) = p.get("error") {
+            if js::get(&stored, "prompt").as_string().as_deref() != Some("none") {
+                let description = p.raw("error_description");
+                if description == Some("authentication_expired") {
+                    self.login(js::get(&stored, "loginOptions")).await?;
+                } else {
+                    let data = js::object();
+                    js::set(&data, "error", &JsValue::from_str(error));
+                    js::set(&data, "error_description", &description.map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED));
+                    self.emit("onAuthError", &[data.clone().into()])?;
+                    return Err(data.into());
+                }
+            }
+            return Ok(());
+        }
+        if flow != Flow::Standard && (p.get("access_token").is_some() || p.get("id_token").is_some()) {
+            let resp = js::object();
+            js::set(&resp, "access_token", &p.get("access_token").map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED));
+            js::set(&resp, "id_token", &p.get("id_token").map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED));
+            self.auth_success(&resp, started, stored_nonce.as_deref())?;
+            self.emit("onAuthSuccess", &[])?;
+        }
+        if let (true, Some(code)) = (flow != Flow::Implicit, p.get("code")) {
+            let result: Result<(), JsValue> = async {
+                let client_id = self.st.borrow().client_id.clone();
+                let redirect = js::get(&stored, "redirectUri").as_string().unwrap_or_default();
+                let verifier = js::get(&stored, "pkceCodeVerifier").as_string().filter(|v| !v.is_empty());
+                let mut pairs = vec![("code", code), ("grant_type", "authorization_code"), ("client_id", &client_id), ("redirect_uri", &redirect)];
+                if let Some(v) = &verifier {
+                    pairs.push(("code_verifier", v));
+                }
+                let resp = self.token_request(&pairs).await?;
+                self.auth_success(&resp, started, stored_nonce.as_deref())?;
+                if flow == Flow::Standard {
+                    self.emit("onAuthSuccess", &[])?;
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                self.emit("onAuthError", &[])?;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// `updateToken(minValidity)`.
+    fn update_token(self: &Rc<Self>, min_validity: &JsValue) -> Promise {
+        let decision = {
+            let st = self.st.borrow();
+            st.session.refresh_decision(js::truthy_number(min_validity), web::now_ms(), st.settings.flow)
+        };
+        let decision = match decision {
+            Ok(d) => d,
+            Err(e) => return Promise::reject(&err(e)),
+        };
+        match decision {
+            Refresh::NotNeeded => return Promise::resolve(&JsValue::FALSE),
+            Refresh::Forced => self.info("[KEYCLOAK] Refreshing token: forced refresh"),
+            Refresh::Expired => self.info("[KEYCLOAK] Refreshing token: token expired"),
+        }
+        let mut waiter = None;
+        let promise = Promise::new(&mut |resolve, reject| waiter = Some((resolve, reject)));
+        let Some(waiter) = waiter else { return promise };
+        let leader = self.st.borrow_mut().refresh_queue.join(waiter);
+        if leader {
+            let me = self.clone();
+            spawn_local(async move { me.run_refresh().await });
+        }
+        promise
+    }
+
+    async fn run_refresh(self: Rc<Self>) {
+        let started = web::now_ms();
+        let result: Result<(), JsValue> = async {
+            let (refresh, client_id) = {
+                let st = self.st.borrow();
+                (st.session.refresh.as_ref().map(|t| t.raw.clone()).unwrap_or_default(), st.client_id.clone())
+            };
+            let resp = self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client_id)]).await?;
+            self.info("[KEYCLOAK] Token refreshed");
+            self.set_token_from_response(&resp, midpoint(started, web::now_ms()))?;
+            self.emit("onAuthRefreshSuccess", &[])
+        }
+        .await;
+        let outcome = match result {
+            Ok(()) => Ok(JsValue::TRUE),
+            Err(e) => {
+                self.warn("[KEYCLOAK] Failed to refresh token");
+                if http::is_network_error_with_status(&e, &self.network_error, 400.0) {
+                    let _ = self.clear_token();
+                }
+                let _ = self.emit("onAuthRefreshError", &[]);
+                Err(e)
+            }
+        };
+        let waiters = self.st.borrow_mut().refresh_queue.drain();
+        for (resolve, reject) in waiters {
+            let _ = match &outcome {
+                Ok(v) => resolve.call1(&JsValue::UNDEFINED, v),
+                Err(e) => reject.call1(&JsValue::UNDEFINED, e),
+            };
+        }
+    }
+
+    /// `#loadConfig()`: fills client id and endpoints from the constructor's config.
+    async fn load_config(&self) -> Result<(), JsValue> {
+        let config = &self.config;
+        let (client_id, endpoints, auth_server_url, realm) = if let Some(url) = config.as_string() {
+            let json = http::fetch_json(Request { url: &url, form: None, bearer: None }, &self.network_error).await?;
+            let server = js::text(&js::get(&json, "auth-server-url"));
+            let realm = js::text(&js::get(&json, "realm"));
+            let client = js::get(&json, "resource");
+            (client, Endpoints::Keycloak { realm_url: realm_url(&server, &realm) }, Some(server), Some(realm))
+        } else if js::has(config, "oidcProvider") {
+            let provider = js::get(config, "oidcProvider");
+            let meta = match provider.as_string() {
+                Some(base) => http::fetch_json(Request { url: &discovery_url(&base), form: None, bearer: None }, &self.network_error).await?,
+                None => provider,
+            };
+            let field = |k: &str| js::get(&meta, k).as_string();
+            let metadata = OidcMetadata {
+                authorization_endpoint: field("authorization_endpoint").unwrap_or_default(),
+                token_endpoint: field("token_endpoint").unwrap_or_default(),
+                userinfo_endpoint: field("userinfo_endpoint"),
+                check_session_iframe: field("check_session_iframe"),
+                end_session_endpoint: field("end_session_endpoint"),
+            };
+            (js::get(config, "clientId"), Endpoints::Oidc(metadata), None, None)
+        } else {
+            let server = js::text(&js::get(config, "url"));
+            let realm = js::text(&js::get(config, "realm"));
+            (js::get(config, "clientId"), Endpoints::Keycloak { realm_url: realm_url(&server, &realm) }, Some(server), Some(realm))
+        };
+        self.set_prop("clientId", &client_id);
+        if let (Some(server), Some(realm)) = (&auth_server_url, &realm) {
+            self.set_prop("authServerUrl", &JsValue::from_str(server));
+            self.set_prop("realm", &JsValue::from_str(realm));
+        }
+        let mut st = self.st.borrow_mut();
+        st.client_id = client_id.as_string().unwrap_or_default();
+        st.endpoints = Some(endpoints);
+        Ok(())
+    }
+
+    async fn do_login(self: &Rc<Self>, prompt: bool, locale: &JsValue) -> Result<(), JsValue> {
+        let options = js::object();
+        if !prompt {
+            js::set(&options, "prompt", &JsValue::from_str("none"));
+        }
+        if locale.is_truthy() {
+            js::set(&options, "locale", locale);
+        }
+        self.login(options.into()).await.map(|_| ())
+    }
+
+    async fn run_on_load(self: &Rc<Self>, on_load: OnLoad, locale: &JsValue) -> Result<(), JsValue> {
+        match on_load {
+            // Silent check-sso and the session iframe arrive with the check-sso issue;
+            // until then check-sso always uses the prompt=none redirect.
+            OnLoad::CheckSso => self.do_login(false, locale).await,
+            OnLoad::LoginRequired => self.do_login(true, locale).await,
+            OnLoad::Invalid | OnLoad::None => Err(err(CoreError::InvalidOnLoad)),
+        }
+    }
+
+    /// `#processInit(initOptions)`.
+    async fn process_init(self: &Rc<Self>, options: &JsValue) -> Result<(), JsValue> {
+        let (flow, mode) = {
+            let s = &self.st.borrow().settings;
+            (s.flow, s.response_mode)
+        };
+        if let Some(cb) = parse_callback_url(&web::location_href(), flow, mode) {
+            let stored = {
+                let st = self.st.borrow();
+                st.store.as_ref().and_then(|s| s.take(cb.params.get("state").unwrap_or("")))
+            };
+            web::replace_state(&cb.new_url)?;
+            if let Some(stored) = stored {
+                return self.process_callback(cb, stored).await;
+            }
+        }
+        let on_load = self.st.borrow().settings.on_load;
+        let locale = js::get(options, "locale");
+        let (token, refresh) = (js::get(options, "token"), js::get(options, "refreshToken"));
+        if token.is_truthy() && refresh.is_truthy() {
+            let refresh = decode_opt(&refresh)?;
+            let id = decode_opt(&js::get(options, "idToken"))?;
+            let access = decode_opt(&token)?;
+            self.set_token(access, refresh, id, None);
+            // Without the session iframe (next issue) the stored tokens are validated by
+            // a forced refresh, as keycloak-js does with `checkLoginIframe: false`.
+            match JsFuture::from(self.update_token(&JsValue::from_f64(-1.0))).await {
+                Ok(_) => self.emit("onAuthSuccess", &[])?,
+                Err(e) => {
+                    self.emit("onAuthError", &[])?;
+                    if on_load == OnLoad::None {
+                        return Err(e);
+                    }
+                    self.run_on_load(on_load, &locale).await?;
+                }
+            }
+        } else if on_load != OnLoad::None {
+            self.run_on_load(on_load, &locale).await?;
+        }
+        Ok(())
+    }
+
+    async fn init(self: &Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
+        {
+            let mut st = self.st.borrow_mut();
+            if st.initialized {
+                return Err(err(CoreError::AlreadyInitialized));
+            }
+            st.initialized = true;
+        }
+        self.set_prop("didInitialize", &JsValue::TRUE);
+        let store = CallbackStore::create();
+        self.st.borrow_mut().store = Some(store);
+        let adapter = js::get(&options, "adapter");
+        if adapter.is_object() {
+            self.st.borrow_mut().custom_adapter = Some(adapter);
+        }
+        let o = |k: &str| js::opt(js::get(&options, k));
+        let raw = RawInitOptions {
+            use_nonce: o("useNonce"),
+            check_login_iframe: o("checkLoginIframe"),
+            check_login_iframe_interval: o("checkLoginIframeInterval"),
+            on_load: o("onLoad"),
+            response_mode: o("responseMode"),
+            flow: o("flow"),
+            time_skew: o("timeSkew"),
+            redirect_uri: o("redirectUri"),
+            silent_check_sso_redirect_uri: o("silentCheckSsoRedirectUri"),
+            silent_check_sso_fallback: o("silentCheckSsoFallback"),
+            pkce_method: js::opt_text(js::get(&options, "pkceMethod")),
+            enable_logging: o("enableLogging"),
+            logout_method: o("logoutMethod"),
+            scope: o("scope"),
+            message_receive_timeout: o("messageReceiveTimeout"),
+        };
+        let applied = {
+            let mut st = self.st.borrow_mut();
+            let r = st.settings.apply(&raw);
+            st.session.time_skew = st.settings.time_skew;
+            r
+        };
+        self.mirror_settings();
+        applied.map_err(err)?;
+        self.load_config().await?;
+        self.process_init(&options).await?;
+        let authenticated = JsValue::from_bool(self.st.borrow().session.authenticated());
+        self.emit("onReady", &[authenticated.clone()])?;
+        Ok(authenticated)
+    }
+
+    async fn load_json_with_token(&self, url: Result<String, JsValue>, property: &str) -> Result<JsValue, JsValue> {
+        let url = url?;
+        let token = self.st.borrow().session.access.as_ref().map(|t| t.raw.clone()).ok_or_else(|| err(CoreError::NoTokenForHeader))?;
+        let v = http::fetch_json(Request { url: &url, form: None, bearer: Some(&token) }, &self.network_error).await?;
+        self.set_prop(property, &v);
+        Ok(v)
+    }
+}
+
+/// Calls a method of a custom adapter and awaits its (promise) result.
+async fn call_adapter(adapter: &JsValue, name: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
+    let f = js::get(adapter, name);
+    let f = f.dyn_ref::<Function>().ok_or_else(|| JsValue::from(js_sys::TypeError::new("adapter method missing")))?;
+    let v = f.call1(adapter, arg)?;
+    JsFuture::from(Promise::resolve(&v)).await
+}
+
+fn promise<F>(f: F) -> Promise
+where
+    F: std::future::Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    future_to_promise(f)
+}
+
+#[wasm_bindgen]
+impl KeycloakCore {
+    /// `facade` is the `Keycloak` instance; `config` the constructor argument (already
+    /// shape-checked by the facade); `network_error` the exported `NetworkError` class.
+    #[wasm_bindgen(constructor)]
+    pub fn new(facade: Object, config: JsValue, network_error: Function) -> KeycloakCore {
+        let st = State {
+            settings: Settings::default(),
+            initialized: false,
+            client_id: String::new(),
+            endpoints: None,
+            session: Session::default(),
+            store: None,
+            custom_adapter: None,
+            refresh_queue: RefreshQueue::default(),
+            token_timeout: None,
+        };
+        KeycloakCore { inner: Rc::new(Inner { facade, config, network_error, st: RefCell::new(st) }) }
+    }
+
+    pub fn init(&self, options: JsValue) -> Promise {
+        let me = self.inner.clone();
+        let options = if options.is_undefined() { js::object().into() } else { options };
+        promise(async move { me.init(options).await })
+    }
+
+    pub fn login(&self, options: JsValue) -> Promise {
+        let me = self.inner.clone();
+        promise(async move { me.login(options).await })
+    }
+
+    #[wasm_bindgen(js_name = createLoginUrl)]
+    pub fn create_login_url(&self, options: JsValue) -> Promise {
+        let r = self.inner.create_login_url(&options).map(JsValue::from);
+        promise(async move { r })
+    }
+
+    pub fn logout(&self, options: JsValue) -> Promise {
+        let me = self.inner.clone();
+        promise(async move { me.logout(options).await })
+    }
+
+    #[wasm_bindgen(js_name = createLogoutUrl)]
+    pub fn create_logout_url(&self, options: JsValue) -> Result<String, JsValue> {
+        self.inner.create_logout_url(&options)
+    }
+
+    /// `createLoginUrl({ ...options, action: 'register' })` without mutating `options`.
+    fn register_options(options: &JsValue) -> JsValue {
+        let copy = Object::new();
+        if options.is_object() {
+            Object::assign(&copy, options.unchecked_ref());
+        }
+        js::set(&copy, "action", &JsValue::from_str("register"));
+        copy.into()
+    }
+
+    pub fn register(&self, options: JsValue) -> Promise {
+        let me = self.inner.clone();
+        promise(async move {
+            if let Some(adapter) = me.custom_adapter() {
+                return call_adapter(&adapter, "register", &options).await;
+            }
+            let url = me.create_login_url(&Self::register_options(&options))?;
+            web::location_assign(&url)?;
+            never().await
+        })
+    }
+
+    #[wasm_bindgen(js_name = createRegisterUrl)]
+    pub fn create_register_url(&self, options: JsValue) -> Promise {
+        let r = self.inner.create_login_url(&Self::register_options(&options)).map(JsValue::from);
+        promise(async move { r })
+    }
+
+    #[wasm_bindgen(js_name = createAccountUrl)]
+    pub fn create_account_url(&self, options: JsValue) -> Result<String, JsValue> {
+        self.inner.create_account_url(&options)
+    }
+
+    #[wasm_bindgen(js_name = accountManagement)]
+    pub fn account_management(&self) -> Promise {
+        let me = self.inner.clone();
+        promise(async move {
+            if let Some(adapter) = me.custom_adapter() {
+                return call_adapter(&adapter, "accountManagement", &JsValue::UNDEFINED).await;
+            }
+            web::location_set_href(&me.create_account_url(&JsValue::UNDEFINED)?)?;
+            never().await
+        })
+    }
+
+    #[wasm_bindgen(js_name = hasRealmRole)]
+    pub fn has_realm_role(&self, role: JsValue) -> bool {
+        self.inner.st.borrow().session.has_realm_role(&js::text(&role))
+    }
+
+    #[wasm_bindgen(js_name = hasResourceRole)]
+    pub fn has_resource_role(&self, role: JsValue, resource: JsValue) -> bool {
+        let st = self.inner.st.borrow();
+        let resource = resource.as_string();
+        st.session.has_resource_role(&js::text(&role), resource.as_deref(), &st.client_id)
+    }
+
+    #[wasm_bindgen(js_name = isTokenExpired)]
+    pub fn is_token_expired(&self, min_validity: JsValue) -> Result<bool, JsValue> {
+        let r = {
+            let st = self.inner.st.borrow();
+            st.session.is_token_expired(js::truthy_number(&min_validity), web::now_ms(), st.settings.flow)
+        };
+        match r.map_err(err)? {
+            Some(expired) => Ok(expired),
+            None => {
+                self.inner.info("[KEYCLOAK] Unable to determine if token is expired as timeskew is not set");
+                Ok(true)
+            }
+        }
+    }
+
+    #[wasm_bindgen(js_name = updateToken)]
+    pub fn update_token(&self, min_validity: JsValue) -> Promise {
+        self.inner.update_token(&min_validity)
+    }
+
+    #[wasm_bindgen(js_name = clearToken)]
+    pub fn clear_token(&self) -> Result<(), JsValue> {
+        self.inner.clear_token()
+    }
+
+    #[wasm_bindgen(js_name = loadUserProfile)]
+    pub fn load_user_profile(&self) -> Promise {
+        let me = self.inner.clone();
+        promise(async move {
+            let url = me.endpoints().and_then(|e| e.account().ok_or_else(|| err(CoreError::UserProfileInOidcMode)));
+            me.load_json_with_token(url, "profile").await
+        })
+    }
+
+    #[wasm_bindgen(js_name = loadUserInfo)]
+    pub fn load_user_info(&self) -> Promise {
+        let me = self.inner.clone();
+        promise(async move {
+            let url = me.endpoints().and_then(|e| e.userinfo().map_err(err));
+            me.load_json_with_token(url, "userInfo").await
+        })
+    }
+}
