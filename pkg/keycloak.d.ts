@@ -1,0 +1,240 @@
+// Type declarations for keycloak-wasm. They use keycloak-js 26.2's type names and shapes,
+// so an app that type-checks against keycloak-js type-checks against keycloak-wasm.
+
+/** What `init()` does when nobody is logged in yet. */
+export type KeycloakOnLoad = 'login-required' | 'check-sso'
+/** Where the authorization server puts the callback parameters. */
+export type KeycloakResponseMode = 'query' | 'fragment'
+/** The `response_type` sent for each flow. */
+export type KeycloakResponseType = 'code' | 'id_token token' | 'code id_token token'
+/** Authorization code (`standard`), `implicit` or `hybrid` flow. */
+export type KeycloakFlow = 'standard' | 'implicit' | 'hybrid'
+/** PKCE challenge method, or `false` to send no challenge. */
+export type KeycloakPkceMethod = 'S256' | false
+
+/** A Keycloak server, realm and public client. */
+export interface KeycloakServerConfig {
+  /** Base URL of the server, e.g. `https://auth.example.com`. */
+  url: string
+  realm: string
+  clientId: string
+}
+
+/** Any OpenID Provider, by discovery base URL or by metadata. */
+export interface GenericOidcConfig {
+  clientId: string
+  oidcProvider: string | OpenIdProviderMetadata
+}
+
+/** The provider metadata fields the adapter uses. */
+export interface OpenIdProviderMetadata {
+  authorization_endpoint: string
+  token_endpoint: string
+  userinfo_endpoint?: string
+  check_session_iframe?: string
+  end_session_endpoint?: string
+}
+
+export type KeycloakConfig = KeycloakServerConfig | GenericOidcConfig
+
+/** Requested Authentication Context Class Reference, sent as the `claims` parameter. */
+export interface Acr {
+  values: string[]
+  essential: boolean
+}
+
+export interface KeycloakInitOptions {
+  /** Send and check a nonce (default `true`). */
+  useNonce?: boolean
+  adapter?: 'default' | 'cordova' | 'cordova-native' | KeycloakAdapter
+  onLoad?: KeycloakOnLoad
+  /** Tokens from an earlier session; used when both `token` and `refreshToken` are set. */
+  token?: string
+  refreshToken?: string
+  idToken?: string
+  /** Seconds the browser clock is ahead of the server. */
+  timeSkew?: number
+  /** Session status iframe (default `true`). */
+  checkLoginIframe?: boolean
+  /** Seconds between session status checks (default 5). */
+  checkLoginIframeInterval?: number
+  responseMode?: KeycloakResponseMode
+  /** Default redirect URI for login, logout and account. */
+  redirectUri?: string
+  /** A page of the app that posts its URL to the parent, for silent check-sso. */
+  silentCheckSsoRedirectUri?: string
+  /** Fall back to a redirect check-sso when silent check-sso cannot work (default `true`). */
+  silentCheckSsoFallback?: boolean
+  flow?: KeycloakFlow
+  pkceMethod?: KeycloakPkceMethod
+  /** Log adapter activity with a `[KEYCLOAK]` prefix (default `false`). */
+  enableLogging?: boolean
+  /** Scope added to every login (`openid` is always included). */
+  scope?: string
+  /** Milliseconds to wait for iframe messages (default 10000). */
+  messageReceiveTimeout?: number
+  /** `ui_locales` for the login that `onLoad` triggers. */
+  locale?: string
+  logoutMethod?: 'GET' | 'POST'
+}
+
+export interface KeycloakLoginOptions {
+  scope?: string
+  redirectUri?: string
+  prompt?: 'none' | 'login' | 'consent'
+  /** `register`, or a required action alias such as `UPDATE_PASSWORD`. */
+  action?: string
+  /** Seconds since the last authentication before the user must log in again. */
+  maxAge?: number
+  loginHint?: string
+  acr?: Acr
+  acrValues?: string
+  /** Identity provider alias to skip the login page (`kc_idp_hint`). */
+  idpHint?: string
+  locale?: string
+  /** Options for the Cordova InAppBrowser. */
+  cordovaOptions?: { [optionName: string]: string }
+}
+
+export interface KeycloakLogoutOptions {
+  redirectUri?: string
+  logoutMethod?: 'GET' | 'POST'
+}
+
+export interface KeycloakRegisterOptions extends Omit<KeycloakLoginOptions, 'action'> { }
+
+export interface KeycloakAccountOptions {
+  redirectUri?: string
+}
+
+/** An OAuth error returned to the app's callback. */
+export interface KeycloakError {
+  error: string
+  error_description: string
+}
+
+export interface KeycloakRedirectUriOptions {
+  redirectUri?: string
+}
+
+/** A custom adapter (e.g. for a hybrid mobile app). */
+export interface KeycloakAdapter {
+  login: (options?: KeycloakLoginOptions) => Promise<void>
+  logout: (options?: KeycloakLogoutOptions) => Promise<void>
+  register: (options?: KeycloakRegisterOptions) => Promise<void>
+  accountManagement: () => Promise<void>
+  redirectUri: (options?: KeycloakRedirectUriOptions) => string
+}
+
+/** The account profile `loadUserProfile()` returns. */
+export interface KeycloakProfile {
+  id?: string
+  username?: string
+  email?: string
+  firstName?: string
+  lastName?: string
+  enabled?: boolean
+  emailVerified?: boolean
+  totp?: boolean
+  createdTimestamp?: number
+  attributes?: Record<string, unknown>
+}
+
+/** Claims of a decoded token. */
+export interface KeycloakTokenParsed {
+  iss?: string
+  sub?: string
+  aud?: string
+  exp?: number
+  iat?: number
+  auth_time?: number
+  nonce?: string
+  acr?: string
+  amr?: string
+  azp?: string
+  session_state?: string
+  realm_access?: KeycloakRoles
+  resource_access?: KeycloakResourceAccess
+  [key: string]: any
+}
+
+export interface KeycloakResourceAccess {
+  [key: string]: KeycloakRoles
+}
+
+export interface KeycloakRoles {
+  roles: string[]
+}
+
+export interface KeycloakUserInfo {
+  sub: string
+  [key: string]: any
+}
+
+/** @deprecated Use `Keycloak`. */
+export type KeycloakInstance = Keycloak
+
+/** Thrown when the server answers with a non-2xx status; `response` is the answer. */
+export declare class NetworkError extends Error {
+  response: Response
+  constructor (message: string, options: ErrorOptions & { response: Response })
+}
+
+declare class Keycloak {
+  constructor (config: KeycloakConfig | string)
+  authenticated: boolean
+  subject?: string
+  responseMode: KeycloakResponseMode
+  responseType: KeycloakResponseType
+  flow: KeycloakFlow
+  realmAccess?: KeycloakRoles
+  resourceAccess?: KeycloakResourceAccess
+  token?: string
+  tokenParsed?: KeycloakTokenParsed
+  refreshToken?: string
+  refreshTokenParsed?: KeycloakTokenParsed
+  idToken?: string
+  idTokenParsed?: KeycloakTokenParsed
+  /** Seconds the browser clock is ahead of the server; `null` until known. */
+  timeSkew: number | null
+  didInitialize: boolean
+  loginRequired: boolean
+  authServerUrl?: string
+  realm?: string
+  clientId?: string
+  redirectUri?: string
+  sessionId?: string
+  profile?: KeycloakProfile
+  userInfo?: KeycloakUserInfo
+
+  onReady? (authenticated?: boolean): void
+  onAuthSuccess? (): void
+  onAuthError? (errorData?: KeycloakError): void
+  onAuthRefreshSuccess? (): void
+  onAuthRefreshError? (): void
+  onAuthLogout? (): void
+  onTokenExpired? (): void
+  onActionUpdate? (status: 'success' | 'cancelled' | 'error', action?: string): void
+
+  init (initOptions?: KeycloakInitOptions): Promise<boolean>
+  login (options?: KeycloakLoginOptions): Promise<void>
+  logout (options?: KeycloakLogoutOptions): Promise<void>
+  register (options?: KeycloakRegisterOptions): Promise<void>
+  accountManagement (): Promise<void>
+  createLoginUrl (options?: KeycloakLoginOptions): Promise<string>
+  createLogoutUrl (options?: KeycloakLogoutOptions): string
+  createRegisterUrl (options?: KeycloakRegisterOptions): Promise<string>
+  createAccountUrl (options?: KeycloakAccountOptions): string
+  isTokenExpired (minValidity?: number): boolean
+  updateToken (minValidity?: number): Promise<boolean>
+  clearToken (): void
+  hasRealmRole (role: string): boolean
+  hasResourceRole (role: string, resource?: string): boolean
+  loadUserProfile (): Promise<KeycloakProfile>
+  loadUserInfo (): Promise<KeycloakUserInfo>
+}
+
+export default Keycloak
+
+/** @deprecated The UMD global namespace of older keycloak-js builds. */
+export as namespace Keycloak
