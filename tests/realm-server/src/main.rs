@@ -1,0 +1,277 @@
+#![recursion_limit = "256"]
+//! keycloak-realm-server: a Keycloak-compatible test realm server (the OIDC subset
+//! keycloak-js uses), written from the behaviour described in the project's reference.
+
+mod http;
+mod jwt;
+mod model;
+mod oidc;
+mod pages;
+mod register;
+mod state;
+mod tls;
+mod tokens;
+mod util;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use std::io::Write;
+use std::sync::Arc;
+
+const USAGE: &str = "\
+Usage: keycloak-realm-server [--port N] [--import FILE]... [--tls] [--verbose] [--help]
+
+A Keycloak-compatible test realm server (OIDC endpoints used by keycloak-js).
+
+Options:
+  --port N         port to listen on, on 127.0.0.1 and [::1] (default 8080; 0 picks a free port)
+  --import FILE    realm import JSON (Keycloak format); repeat for several realms.
+                   Default: tests/realm-server/realms/demo-realm.json
+  --tls            serve HTTPS with a self-signed certificate for localhost and *.localhost
+  --verbose        log every request to stderr
+  --help           print this help and exit
+
+Once ready it prints `listening on http://localhost:<port>` (https with --tls) on stdout.
+";
+
+const DEFAULT_REALM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/realms/demo-realm.json");
+
+struct Options {
+    port: u16,
+    imports: Vec<String>,
+    tls: bool,
+    verbose: bool,
+}
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("keycloak-realm-server: {msg}\n\n{USAGE}");
+    std::process::exit(2);
+}
+
+fn parse_args() -> Options {
+    let mut o = Options { port: 8080, imports: Vec::new(), tls: false, verbose: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut value = |name: &str| -> String {
+            inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage_error(&format!("{name} needs a value")))
+        };
+        match flag.as_str() {
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                let _ = std::io::stdout().flush();
+                std::process::exit(0);
+            }
+            "--port" => {
+                let v = value("--port");
+                o.port = v.parse().unwrap_or_else(|_| usage_error(&format!("invalid port {v:?}")));
+            }
+            "--import" => o.imports.push(value("--import")),
+            "--tls" if inline.is_none() => o.tls = true,
+            "--verbose" if inline.is_none() => o.verbose = true,
+            _ => usage_error(&format!("unknown argument {a:?}")),
+        }
+    }
+    if o.imports.is_empty() {
+        o.imports.push(DEFAULT_REALM.to_string());
+    }
+    o
+}
+
+fn load_realms(files: &[String]) -> Result<std::collections::HashMap<String, model::Realm>, String> {
+    let mut realms = std::collections::HashMap::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
+        let rep: model::RealmRep = serde_json::from_str(&text).map_err(|e| format!("{f}: invalid realm JSON: {e}"))?;
+        let (realm, warnings) = model::Realm::from_rep(rep).map_err(|e| format!("{f}: {e}"))?;
+        for w in warnings {
+            eprintln!("keycloak-realm-server: warning: {w}");
+        }
+        if realms.contains_key(&realm.name) {
+            return Err(format!("{f}: realm {} is imported twice", realm.name));
+        }
+        realms.insert(realm.name.clone(), realm);
+    }
+    Ok(realms)
+}
+
+fn valid_host(h: &str) -> bool {
+    !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+}
+
+async fn handle(State((app, port)): State<(Arc<state::App>, u16)>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(b) => b.to_vec(),
+        Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large"),
+    };
+    let host = parts
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .map(String::from)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| format!("localhost:{port}"));
+    if !valid_host(&host) {
+        return plain(StatusCode::BAD_REQUEST, "Bad Request");
+    }
+    let ctx = http::Ctx {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body,
+        scheme: if app.tls { "https" } else { "http" },
+        host,
+    };
+    let app2 = app.clone();
+    // Handlers do CPU work (RSA signing) under a std mutex: keep it off the async workers.
+    let result = tokio::task::spawn_blocking(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| oidc::route(&app2, &ctx)));
+        (out, ctx)
+    })
+    .await;
+    let (out, ctx) = match result {
+        Ok(r) => r,
+        Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    };
+    let out = match out {
+        Ok(o) => o,
+        Err(_) => {
+            eprintln!("keycloak-realm-server: internal error on {} {}", ctx.method, ctx.path);
+            http::Out::json(500, &serde_json::json!({"error": "unknown_error"}))
+        }
+    };
+    if app.verbose {
+        let q = if ctx.query.is_empty() { String::new() } else { format!("?{}", ctx.query) };
+        eprintln!("{} {}{} -> {}", ctx.method, ctx.path, q, out.status);
+    }
+    to_response(out)
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut r = Response::new(Body::from(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain;charset=utf-8"));
+    r
+}
+
+fn to_response(out: http::Out) -> Response {
+    let mut r = Response::new(Body::from(out.body));
+    *r.status_mut() = StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in out.headers {
+        match HeaderValue::from_str(&v) {
+            Ok(v) => {
+                r.headers_mut().append(HeaderName::from_static(k), v);
+            }
+            // A value we cannot send (e.g. a redirect URI with control characters).
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request"),
+        }
+    }
+    r
+}
+
+fn bind(port: u16) -> Result<(Vec<std::net::TcpListener>, u16), String> {
+    let v4 = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let port = v4.local_addr().map_err(|e| e.to_string())?.port();
+    let mut listeners = vec![v4];
+    match std::net::TcpListener::bind(("::1", port)) {
+        Ok(v6) => listeners.push(v6),
+        Err(e) => eprintln!("keycloak-realm-server: warning: cannot listen on [::1]:{port} ({e}); serving IPv4 only"),
+    }
+    Ok((listeners, port))
+}
+
+fn main() {
+    let opts = parse_args();
+    let realms = load_realms(&opts.imports).unwrap_or_else(|e| {
+        eprintln!("keycloak-realm-server: {e}");
+        std::process::exit(1);
+    });
+    let keys = jwt::RsaKeys::generate().unwrap_or_else(|e| {
+        eprintln!("keycloak-realm-server: {e}");
+        std::process::exit(1);
+    });
+    let (listeners, port) = bind(opts.port).unwrap_or_else(|e| {
+        eprintln!("keycloak-realm-server: {e}");
+        std::process::exit(1);
+    });
+    let tls_config = if opts.tls {
+        Some(tls::server_config().unwrap_or_else(|e| {
+            eprintln!("keycloak-realm-server: {e}");
+            std::process::exit(1);
+        }))
+    } else {
+        None
+    };
+    let app = Arc::new(state::App {
+        state: std::sync::Mutex::new(state::State { realms, store: Default::default() }),
+        keys,
+        tls: opts.tls,
+        verbose: opts.verbose,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("keycloak-realm-server: cannot start runtime: {e}");
+            std::process::exit(1);
+        });
+    rt.block_on(async move {
+        let router = axum::Router::new().fallback(handle).with_state((app, port));
+        for l in listeners {
+            if let Err(e) = l.set_nonblocking(true) {
+                eprintln!("keycloak-realm-server: {e}");
+                std::process::exit(1);
+            }
+            let listener = match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("keycloak-realm-server: {e}");
+                    std::process::exit(1);
+                }
+            };
+            let router = router.clone();
+            match &tls_config {
+                Some(cfg) => {
+                    let tls_listener = tls::TlsListener::new(listener, cfg.clone());
+                    tokio::spawn(async move {
+                        let _ = axum::serve(tls_listener, router).await;
+                    });
+                }
+                None => {
+                    tokio::spawn(async move {
+                        let _ = axum::serve(listener, router).await;
+                    });
+                }
+            }
+        }
+        let scheme = if opts.tls { "https" } else { "http" };
+        println!("listening on {scheme}://localhost:{port}");
+        let _ = std::io::stdout().flush();
+        shutdown_signal().await;
+    });
+    let _ = std::io::stdout().flush();
+    std::process::exit(0);
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,491 @@
+//! Realm model: the subset of Keycloak's realm-import JSON we understand, and the
+//! runtime view built from it (built-in clients and roles added the way Keycloak
+//! adds them to every new realm).
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+// ---------------------------------------------------------------- import format
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RealmRep {
+    pub realm: Option<String>,
+    pub display_name: Option<String>,
+    pub enabled: Option<bool>,
+    pub access_token_lifespan: Option<i64>,
+    pub access_token_lifespan_for_implicit_flow: Option<i64>,
+    pub sso_session_idle_timeout: Option<i64>,
+    pub sso_session_max_lifespan: Option<i64>,
+    pub access_code_lifespan: Option<i64>,
+    pub registration_allowed: Option<bool>,
+    pub registration_email_as_username: Option<bool>,
+    pub login_with_email_allowed: Option<bool>,
+    pub not_before: Option<i64>,
+    pub roles: Option<RolesRep>,
+    pub clients: Option<Vec<ClientRep>>,
+    pub users: Option<Vec<UserRep>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RolesRep {
+    pub realm: Vec<RoleRep>,
+    pub client: HashMap<String, Vec<RoleRep>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct RoleRep {
+    pub name: String,
+    pub composites: Option<CompositesRep>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CompositesRep {
+    pub realm: Vec<String>,
+    pub client: HashMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClientRep {
+    pub id: Option<String>,
+    pub client_id: String,
+    pub name: Option<String>,
+    pub enabled: Option<bool>,
+    pub public_client: Option<bool>,
+    pub bearer_only: Option<bool>,
+    pub secret: Option<String>,
+    pub standard_flow_enabled: Option<bool>,
+    pub implicit_flow_enabled: Option<bool>,
+    pub direct_access_grants_enabled: Option<bool>,
+    pub service_accounts_enabled: Option<bool>,
+    pub consent_required: Option<bool>,
+    pub redirect_uris: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub root_url: Option<String>,
+    pub attributes: HashMap<String, Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UserRep {
+    pub id: Option<String>,
+    pub username: String,
+    pub enabled: Option<bool>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_verified: Option<bool>,
+    pub credentials: Vec<CredentialRep>,
+    pub realm_roles: Vec<String>,
+    pub client_roles: HashMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CredentialRep {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: Option<String>,
+    pub temporary: Option<bool>,
+}
+
+// ---------------------------------------------------------------- runtime model
+
+/// A role: `(None, name)` for a realm role, `(Some(clientId), name)` for a client role.
+pub type RoleId = (Option<String>, String);
+
+pub struct Realm {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub enabled: bool,
+    pub access_token_lifespan: i64,
+    pub access_token_lifespan_implicit: i64,
+    pub sso_idle: i64,
+    pub sso_max: i64,
+    pub access_code_lifespan: i64,
+    pub registration_allowed: bool,
+    pub registration_email_as_username: bool,
+    pub login_with_email_allowed: bool,
+    pub not_before: i64,
+    pub clients: Vec<Client>,
+    pub users: Vec<User>,
+    pub realm_roles: BTreeSet<String>,
+    pub client_roles: BTreeMap<String, BTreeSet<String>>,
+    pub composites: HashMap<RoleId, Vec<RoleId>>,
+    /// HS512 key for refresh tokens and the identity cookie.
+    pub hmac_key: Vec<u8>,
+    pub hmac_kid: String,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    pub id: String,
+    pub client_id: String,
+    pub enabled: bool,
+    pub public_client: bool,
+    pub bearer_only: bool,
+    pub secret: Option<String>,
+    pub standard_flow: bool,
+    pub implicit_flow: bool,
+    pub direct_access: bool,
+    pub service_accounts: bool,
+    pub redirect_uris: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub root_url: Option<String>,
+    pub attributes: HashMap<String, String>,
+}
+
+#[derive(Clone)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub enabled: bool,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email_verified: bool,
+    pub password: Option<String>,
+    pub realm_roles: Vec<String>,
+    pub client_roles: HashMap<String, Vec<String>>,
+}
+
+impl User {
+    pub fn full_name(&self) -> Option<String> {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) if !f.is_empty() && !l.is_empty() => Some(format!("{f} {l}")),
+            (Some(f), _) if !f.is_empty() => Some(f.clone()),
+            (_, Some(l)) if !l.is_empty() => Some(l.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn attr_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn builtin_client(client_id: &str, public: bool, standard: bool, direct: bool, redirect: Vec<String>) -> Client {
+    Client {
+        id: new_uuid(),
+        client_id: client_id.to_string(),
+        enabled: true,
+        public_client: public,
+        bearer_only: false,
+        secret: if public { None } else { Some(new_uuid()) },
+        standard_flow: standard,
+        implicit_flow: false,
+        direct_access: direct,
+        service_accounts: false,
+        redirect_uris: redirect,
+        web_origins: vec![],
+        root_url: None,
+        attributes: HashMap::new(),
+    }
+}
+
+impl Realm {
+    /// Build the runtime realm from an import. Returns warnings (printed by the caller).
+    pub fn from_rep(rep: RealmRep) -> Result<(Realm, Vec<String>), String> {
+        let mut warnings = Vec::new();
+        let name = rep.realm.filter(|n| !n.is_empty()).ok_or("the \"realm\" field is missing or empty")?;
+        if name.contains('/') {
+            return Err(format!("invalid realm name {name:?}"));
+        }
+        if rep.enabled.is_none() {
+            warnings.push(format!("realm {name}: \"enabled\" is not set; Keycloak imports such a realm as disabled"));
+        }
+        let mut realm = Realm {
+            display_name: rep.display_name,
+            enabled: rep.enabled.unwrap_or(false),
+            access_token_lifespan: rep.access_token_lifespan.unwrap_or(300),
+            access_token_lifespan_implicit: rep.access_token_lifespan_for_implicit_flow.unwrap_or(900),
+            sso_idle: rep.sso_session_idle_timeout.unwrap_or(1800),
+            sso_max: rep.sso_session_max_lifespan.unwrap_or(36000),
+            access_code_lifespan: rep.access_code_lifespan.unwrap_or(60),
+            registration_allowed: rep.registration_allowed.unwrap_or(false),
+            registration_email_as_username: rep.registration_email_as_username.unwrap_or(false),
+            login_with_email_allowed: rep.login_with_email_allowed.unwrap_or(true),
+            not_before: rep.not_before.unwrap_or(0),
+            clients: Vec::new(),
+            users: Vec::new(),
+            realm_roles: BTreeSet::new(),
+            client_roles: BTreeMap::new(),
+            composites: HashMap::new(),
+            hmac_key: {
+                use rand::RngCore;
+                let mut k = vec![0u8; 64];
+                rand::rngs::OsRng.fill_bytes(&mut k);
+                k
+            },
+            hmac_kid: new_uuid(),
+            name: name.clone(),
+        };
+
+        // Clients from the import.
+        for c in rep.clients.unwrap_or_default() {
+            if c.client_id.is_empty() {
+                return Err(format!("realm {name}: a client has no clientId"));
+            }
+            if realm.clients.iter().any(|x| x.client_id == c.client_id) {
+                return Err(format!("realm {name}: duplicate client {}", c.client_id));
+            }
+            let public = c.public_client.unwrap_or(false);
+            realm.clients.push(Client {
+                id: c.id.unwrap_or_else(new_uuid),
+                client_id: c.client_id,
+                enabled: c.enabled.unwrap_or(true),
+                public_client: public,
+                bearer_only: c.bearer_only.unwrap_or(false),
+                secret: c.secret,
+                standard_flow: c.standard_flow_enabled.unwrap_or(true),
+                implicit_flow: c.implicit_flow_enabled.unwrap_or(false),
+                direct_access: c.direct_access_grants_enabled.unwrap_or(true),
+                service_accounts: c.service_accounts_enabled.unwrap_or(false),
+                redirect_uris: c.redirect_uris,
+                web_origins: c.web_origins,
+                root_url: c.root_url.filter(|s| !s.is_empty()),
+                attributes: c.attributes.iter().map(|(k, v)| (k.clone(), attr_string(v))).collect(),
+            });
+        }
+        // Built-in clients every Keycloak realm has (unless the import defines them).
+        let account_base = format!("/realms/{name}/account/*");
+        let builtins = [
+            builtin_client("account", true, true, false, vec![account_base.clone()]),
+            builtin_client("account-console", true, true, false, vec![account_base]),
+            builtin_client("admin-cli", true, false, true, vec![]),
+            builtin_client("broker", false, true, false, vec![]),
+            builtin_client("realm-management", false, true, false, vec![]),
+            builtin_client("security-admin-console", true, true, false, vec![format!("/admin/{name}/console/*")]),
+        ];
+        for b in builtins {
+            if !realm.clients.iter().any(|x| x.client_id == b.client_id) {
+                realm.clients.push(b);
+            }
+        }
+
+        // Roles.
+        let account = Some("account".to_string());
+        for r in ["offline_access", "uma_authorization"] {
+            realm.realm_roles.insert(r.into());
+        }
+        for r in [
+            "manage-account", "view-profile", "manage-account-links", "view-applications",
+            "view-consent", "manage-consent", "delete-account", "view-groups",
+        ] {
+            realm.client_roles.entry("account".into()).or_default().insert(r.into());
+        }
+        realm.composites.insert(
+            (account.clone(), "manage-account".into()),
+            vec![(account.clone(), "manage-account-links".into())],
+        );
+        realm.composites.insert(
+            (account.clone(), "manage-consent".into()),
+            vec![(account.clone(), "view-consent".into())],
+        );
+        let default_role = format!("default-roles-{name}");
+        realm.realm_roles.insert(default_role.clone());
+        realm.composites.insert(
+            (None, default_role),
+            vec![
+                (None, "offline_access".into()),
+                (None, "uma_authorization".into()),
+                (account.clone(), "view-profile".into()),
+                (account, "manage-account".into()),
+            ],
+        );
+        let add_composites = |realm: &mut Realm, id: RoleId, comp: Option<CompositesRep>| {
+            if let Some(comp) = comp {
+                let entry = realm.composites.entry(id).or_default();
+                entry.extend(comp.realm.into_iter().map(|r| (None, r)));
+                for (cid, roles) in comp.client {
+                    entry.extend(roles.into_iter().map(|r| (Some(cid.clone()), r)));
+                }
+            }
+        };
+        if let Some(roles) = rep.roles {
+            for r in roles.realm {
+                if r.name.is_empty() {
+                    continue;
+                }
+                realm.realm_roles.insert(r.name.clone());
+                add_composites(&mut realm, (None, r.name), r.composites);
+            }
+            for (cid, list) in roles.client {
+                if !realm.clients.iter().any(|c| c.client_id == cid) {
+                    warnings.push(format!("realm {name}: roles for unknown client {cid}"));
+                }
+                for r in list {
+                    if r.name.is_empty() {
+                        continue;
+                    }
+                    realm.client_roles.entry(cid.clone()).or_default().insert(r.name.clone());
+                    add_composites(&mut realm, (Some(cid.clone()), r.name), r.composites);
+                }
+            }
+        }
+
+        // Users.
+        for u in rep.users.unwrap_or_default() {
+            if u.username.is_empty() {
+                return Err(format!("realm {name}: a user has no username"));
+            }
+            let username = u.username.to_lowercase();
+            if realm.users.iter().any(|x| x.username == username) {
+                return Err(format!("realm {name}: duplicate user {username}"));
+            }
+            if u.enabled.is_none() {
+                warnings.push(format!("realm {name}: user {username} has no \"enabled\"; Keycloak imports it as disabled"));
+            }
+            for r in &u.realm_roles {
+                if !realm.realm_roles.contains(r) {
+                    warnings.push(format!("realm {name}: user {username} has undeclared realm role {r} (created)"));
+                    realm.realm_roles.insert(r.clone());
+                }
+            }
+            for (cid, roles) in &u.client_roles {
+                for r in roles {
+                    let set = realm.client_roles.entry(cid.clone()).or_default();
+                    if !set.contains(r) {
+                        warnings.push(format!("realm {name}: user {username} has undeclared role {cid}/{r} (created)"));
+                        set.insert(r.clone());
+                    }
+                }
+            }
+            let password = u.credentials.iter().find(|c| c.kind == "password").and_then(|c| c.value.clone());
+            realm.users.push(User {
+                id: u.id.unwrap_or_else(new_uuid),
+                username,
+                enabled: u.enabled.unwrap_or(false),
+                email: u.email.filter(|e| !e.is_empty()).map(|e| e.to_lowercase()),
+                first_name: u.first_name,
+                last_name: u.last_name,
+                email_verified: u.email_verified.unwrap_or(false),
+                password,
+                realm_roles: u.realm_roles,
+                client_roles: u.client_roles,
+            });
+        }
+        Ok((realm, warnings))
+    }
+
+    pub fn client(&self, client_id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.id == id)
+    }
+
+    /// Login lookup: username (case-insensitive), or email when allowed.
+    pub fn user_for_login(&self, name: &str) -> Option<&User> {
+        let n = name.trim().to_lowercase();
+        if n.is_empty() {
+            return None;
+        }
+        self.users
+            .iter()
+            .find(|u| u.username == n)
+            .or_else(|| {
+                if self.login_with_email_allowed {
+                    self.users.iter().find(|u| u.email.as_deref() == Some(n.as_str()))
+                } else {
+                    None
+                }
+            })
+    }
+
+    /// All roles of a user, composites expanded, including `default-roles-<realm>`.
+    pub fn effective_roles(&self, user: &User) -> BTreeSet<RoleId> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<RoleId> = vec![(None, format!("default-roles-{}", self.name))];
+        stack.extend(user.realm_roles.iter().map(|r| (None, r.clone())));
+        for (cid, roles) in &user.client_roles {
+            stack.extend(roles.iter().map(|r| (Some(cid.clone()), r.clone())));
+        }
+        while let Some(r) = stack.pop() {
+            if out.insert(r.clone()) {
+                if let Some(c) = self.composites.get(&r) {
+                    stack.extend(c.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Client {
+    /// The client's redirect URI patterns, relative ones resolved against rootUrl
+    /// (or the server origin).
+    pub fn resolved_redirect_uris(&self, server_origin: &str) -> Vec<String> {
+        resolve_relative(&self.redirect_uris, self.root_url.as_deref(), server_origin)
+    }
+
+    /// Allowed CORS origins (`+` = origins of the http(s) redirect URIs). May contain `*`.
+    pub fn web_origins(&self, server_origin: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for w in &self.web_origins {
+            if w == "+" {
+                for r in self.resolved_redirect_uris(server_origin) {
+                    if r.starts_with("http://") || r.starts_with("https://") {
+                        if let Some(o) = crate::util::origin_of(&r) {
+                            out.insert(o);
+                        }
+                    }
+                }
+            } else if !w.is_empty() {
+                out.insert(w.trim_end_matches('/').to_string());
+            }
+        }
+        out
+    }
+
+    /// Valid post-logout redirect URIs (`##`-separated attribute; `+` = redirect URIs).
+    pub fn post_logout_redirect_uris(&self, server_origin: &str) -> Vec<String> {
+        let Some(attr) = self.attributes.get("post.logout.redirect.uris") else {
+            return vec![];
+        };
+        let mut raw = Vec::new();
+        for part in attr.split("##") {
+            let part = part.trim();
+            if part == "+" {
+                raw.extend(self.redirect_uris.iter().cloned());
+            } else if !part.is_empty() {
+                raw.push(part.to_string());
+            }
+        }
+        resolve_relative(&raw, self.root_url.as_deref(), server_origin)
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).map(|s| s.as_str()).filter(|s| !s.is_empty())
+    }
+
+    pub fn attr_true(&self, name: &str) -> bool {
+        self.attr(name) == Some("true")
+    }
+}
+
+fn resolve_relative(list: &[String], root: Option<&str>, server_origin: &str) -> Vec<String> {
+    list.iter()
+        .map(|u| {
+            if u.starts_with('/') {
+                format!("{}{}", root.unwrap_or(server_origin).trim_end_matches('/'), u)
+            } else {
+                u.clone()
+            }
+        })
+        .collect()
+}
