@@ -9,10 +9,17 @@ import wasmBase64 from './keycloak_wasm_bytes.js'
 let started
 let wasmReady = false
 
-// The wasm ships inlined, so no bundler plugin, asset copy or server MIME type is needed.
-// It is decoded and compiled on the first construction, not at import time.
+// The wasm ships inlined (deflate-raw, base64), so no bundler plugin, asset copy or
+// server MIME type is needed. It is inflated and compiled on the first construction,
+// not at import time.
+function wasmBytes () {
+  const packed = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0))
+  return new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer()
+}
+
 function loadWasm () {
-  started ??= startWasm({ module_or_path: Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0)) })
+  started ??= wasmBytes()
+    .then((bytes) => startWasm({ module_or_path: bytes }))
     .then(() => { wasmReady = true })
   return started
 }
