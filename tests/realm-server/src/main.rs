@@ -31,6 +31,8 @@ Options:
                    Default: tests/realm-server/realms/demo-realm.json
   --tls            serve HTTPS with a self-signed certificate for localhost and *.localhost
   --verbose        log every request to stderr
+  --watch-stdin    exit (code 0) when standard input reaches end-of-file, so a test
+                   harness that holds the pipe never leaves the server behind
   --help           print this help and exit
 
 Once ready it prints `listening on http://localhost:<port>` (https with --tls) on stdout.
@@ -43,6 +45,7 @@ struct Options {
     imports: Vec<String>,
     tls: bool,
     verbose: bool,
+    watch_stdin: bool,
 }
 
 fn usage_error(msg: &str) -> ! {
@@ -51,7 +54,7 @@ fn usage_error(msg: &str) -> ! {
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { port: 8080, imports: Vec::new(), tls: false, verbose: false };
+    let mut o = Options { port: 8080, imports: Vec::new(), tls: false, verbose: false, watch_stdin: false };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -74,6 +77,7 @@ fn parse_args() -> Options {
             "--import" => o.imports.push(value("--import")),
             "--tls" if inline.is_none() => o.tls = true,
             "--verbose" if inline.is_none() => o.verbose = true,
+            "--watch-stdin" if inline.is_none() => o.watch_stdin = true,
             _ => usage_error(&format!("unknown argument {a:?}")),
         }
     }
@@ -189,6 +193,19 @@ fn bind(port: u16) -> Result<(Vec<std::net::TcpListener>, u16), String> {
 
 fn main() {
     let opts = parse_args();
+    if opts.watch_stdin {
+        std::thread::spawn(|| {
+            use std::io::Read;
+            let mut buf = [0u8; 256];
+            let mut stdin = std::io::stdin();
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => std::process::exit(0),
+                    Ok(_) => {}
+                }
+            }
+        });
+    }
     let realms = load_realms(&opts.imports).unwrap_or_else(|e| {
         eprintln!("keycloak-realm-server: {e}");
         std::process::exit(1);
