@@ -82,12 +82,6 @@ pub fn verify_hs512(key: &[u8], token: &str) -> Option<Map<String, Value>> {
     payload(input)
 }
 
-/// Claims of a JWT without verifying it (for error classification only).
-pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
-    let (input, _, _) = split(token)?;
-    payload(input)
-}
-
 fn split(token: &str) -> Option<(&str, Vec<u8>, Map<String, Value>)> {
     let token = token.trim();
     let (input, sig) = token.rsplit_once('.')?;

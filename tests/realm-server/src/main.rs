@@ -2,6 +2,14 @@
 //! keycloak-realm-server: a Keycloak-compatible test realm server (the OIDC subset
 //! keycloak-js uses), written from the behaviour described in the project's reference.
 
+/// `eprintln!` that never panics (stderr may be closed).
+macro_rules! elog {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod http;
 mod jwt;
 mod model;
@@ -49,7 +57,7 @@ struct Options {
 }
 
 fn usage_error(msg: &str) -> ! {
-    eprintln!("keycloak-realm-server: {msg}\n\n{USAGE}");
+    elog!("keycloak-realm-server: {msg}\n\n{USAGE}");
     std::process::exit(2);
 }
 
@@ -66,8 +74,9 @@ fn parse_args() -> Options {
         };
         match flag.as_str() {
             "--help" | "-h" => {
-                print!("{USAGE}");
-                let _ = std::io::stdout().flush();
+                let mut out = std::io::stdout();
+                let _ = out.write_all(USAGE.as_bytes());
+                let _ = out.flush();
                 std::process::exit(0);
             }
             "--port" => {
@@ -94,7 +103,7 @@ fn load_realms(files: &[String]) -> Result<std::collections::HashMap<String, mod
         let rep: model::RealmRep = serde_json::from_str(&text).map_err(|e| format!("{f}: invalid realm JSON: {e}"))?;
         let (realm, warnings) = model::Realm::from_rep(rep).map_err(|e| format!("{f}: {e}"))?;
         for w in warnings {
-            eprintln!("keycloak-realm-server: warning: {w}");
+            elog!("keycloak-realm-server: warning: {w}");
         }
         if realms.contains_key(&realm.name) {
             return Err(format!("{f}: realm {} is imported twice", realm.name));
@@ -147,13 +156,13 @@ async fn handle(State((app, port)): State<(Arc<state::App>, u16)>, req: Request)
     let out = match out {
         Ok(o) => o,
         Err(_) => {
-            eprintln!("keycloak-realm-server: internal error on {} {}", ctx.method, ctx.path);
+            elog!("keycloak-realm-server: internal error on {} {}", ctx.method, ctx.path);
             http::Out::json(500, &serde_json::json!({"error": "unknown_error"}))
         }
     };
     if app.verbose {
         let q = if ctx.query.is_empty() { String::new() } else { format!("?{}", ctx.query) };
-        eprintln!("{} {}{} -> {}", ctx.method, ctx.path, q, out.status);
+        elog!("{} {}{} -> {}", ctx.method, ctx.path, q, out.status);
     }
     to_response(out)
 }
@@ -186,7 +195,7 @@ fn bind(port: u16) -> Result<(Vec<std::net::TcpListener>, u16), String> {
     let mut listeners = vec![v4];
     match std::net::TcpListener::bind(("::1", port)) {
         Ok(v6) => listeners.push(v6),
-        Err(e) => eprintln!("keycloak-realm-server: warning: cannot listen on [::1]:{port} ({e}); serving IPv4 only"),
+        Err(e) => elog!("keycloak-realm-server: warning: cannot listen on [::1]:{port} ({e}); serving IPv4 only"),
     }
     Ok((listeners, port))
 }
@@ -207,20 +216,20 @@ fn main() {
         });
     }
     let realms = load_realms(&opts.imports).unwrap_or_else(|e| {
-        eprintln!("keycloak-realm-server: {e}");
+        elog!("keycloak-realm-server: {e}");
         std::process::exit(1);
     });
     let keys = jwt::RsaKeys::generate().unwrap_or_else(|e| {
-        eprintln!("keycloak-realm-server: {e}");
+        elog!("keycloak-realm-server: {e}");
         std::process::exit(1);
     });
     let (listeners, port) = bind(opts.port).unwrap_or_else(|e| {
-        eprintln!("keycloak-realm-server: {e}");
+        elog!("keycloak-realm-server: {e}");
         std::process::exit(1);
     });
     let tls_config = if opts.tls {
         Some(tls::server_config().unwrap_or_else(|e| {
-            eprintln!("keycloak-realm-server: {e}");
+            elog!("keycloak-realm-server: {e}");
             std::process::exit(1);
         }))
     } else {
@@ -237,20 +246,20 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| {
-            eprintln!("keycloak-realm-server: cannot start runtime: {e}");
+            elog!("keycloak-realm-server: cannot start runtime: {e}");
             std::process::exit(1);
         });
     rt.block_on(async move {
         let router = axum::Router::new().fallback(handle).with_state((app, port));
         for l in listeners {
             if let Err(e) = l.set_nonblocking(true) {
-                eprintln!("keycloak-realm-server: {e}");
+                elog!("keycloak-realm-server: {e}");
                 std::process::exit(1);
             }
             let listener = match tokio::net::TcpListener::from_std(l) {
                 Ok(l) => l,
                 Err(e) => {
-                    eprintln!("keycloak-realm-server: {e}");
+                    elog!("keycloak-realm-server: {e}");
                     std::process::exit(1);
                 }
             };
@@ -270,8 +279,9 @@ fn main() {
             }
         }
         let scheme = if opts.tls { "https" } else { "http" };
-        println!("listening on {scheme}://localhost:{port}");
-        let _ = std::io::stdout().flush();
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "listening on {scheme}://localhost:{port}");
+        let _ = out.flush();
         shutdown_signal().await;
     });
     let _ = std::io::stdout().flush();

@@ -463,7 +463,7 @@ fn new_auth_tab(realm: &Realm, store: &mut Store, ctx: &Ctx, req: AuthRequest, r
     let username = prefill.or_else(|| req.login_hint.clone()).unwrap_or_default();
     let client_id = req.client_id.clone();
     if let Some(a) = store.auth_sessions.get_mut(&root_id) {
-        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false, registration });
+        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false });
     }
     let mut out = if registration {
         crate::register::registration_page(realm, ctx, &client_id, &tab_id, [""; 4], None, 200)
@@ -622,7 +622,6 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
                 client_id: client.client_id.clone(),
                 redirect_uri: req.redirect_uri.clone(),
                 session_id: sid.to_string(),
-                nonce: req.nonce.clone(),
                 scope: req.scope.clone(),
                 challenge: req.challenge.clone(),
                 acr: acr.to_string(),

@@ -59,7 +59,6 @@ pub struct AuthTab {
     pub req: AuthRequest,
     pub created: i64,
     pub completed: bool,
-    pub registration: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -89,7 +88,6 @@ pub struct CodeEntry {
     pub client_id: String,
     pub redirect_uri: String,
     pub session_id: String,
-    pub nonce: Option<String>,
     pub scope: Option<String>,
     pub challenge: Option<(String, String)>,
     pub acr: String,
