@@ -1,0 +1,98 @@
+// The first login, end to end: the demo app on app.localhost, the realm on idp.localhost,
+// real redirects, the realm's login form, code exchange with PKCE, refresh and logout.
+// Every scenario runs against keycloak-wasm and keycloak-js; they must agree.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { launchBrowser, newPage } from '../support/browser.mjs'
+import { IMPLS, startStack } from '../support/fixture.mjs'
+
+let stack, browser
+
+before(async () => {
+  stack = await startStack()
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await stack?.stop()
+})
+
+const text = (page, id) => page.locator(`#${id}`).textContent()
+
+async function openApp (page, impl) {
+  await page.goto(stack.appUrl(impl))
+  await page.locator('#status', { hasText: /authenticated/ }).waitFor()
+  assert.equal(await text(page, 'impl'), impl)
+}
+
+async function logIn (page, username, password) {
+  await page.locator('#username').waitFor()
+  assert.match(page.url(), /^http:\/\/idp\.localhost:\d+\/realms\/demo\//, 'on the realm, another site')
+  await page.fill('#username', username)
+  await page.fill('#password', password)
+  await page.click('#kc-login')
+}
+
+for (const impl of IMPLS) {
+  describe(impl, () => {
+    test('log in through the realm form, see roles, refresh the token, log out', async () => {
+      const page = await newPage(browser)
+      await openApp(page, impl)
+      assert.equal(await text(page, 'status'), 'not authenticated')
+
+      await page.click('#login')
+      await logIn(page, 'alice', 'alice')
+      await page.waitForURL((u) => u.hostname === 'app.localhost')
+      await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+      assert.equal(await text(page, 'username'), 'alice')
+      assert.match(await text(page, 'realm-roles'), /\buser\b/)
+      assert.match(await text(page, 'client-roles'), /\bviewer\b/)
+      assert.doesNotMatch(page.url(), /[#&?](code|state|session_state|iss)=/, 'callback parameters are cleaned from the URL')
+      const events = await text(page, 'events')
+      assert.match(events, /onAuthSuccess[\s\S]*onReady \[true\]/)
+      const expiresIn = Number(await text(page, 'token-expires'))
+      assert.ok(expiresIn > 250 && expiresIn <= 300, `token expires in ${expiresIn} s`)
+
+      const before = await text(page, 'token-parsed')
+      await page.click('#refresh')
+      await page.locator('#refresh-result', { hasText: 'true' }).waitFor()
+      assert.notEqual(await text(page, 'token-parsed'), before, 'the refreshed token differs (new iat/jti)')
+      assert.match(await text(page, 'events'), /onAuthRefreshSuccess/)
+
+      await page.click('#logout')
+      await page.waitForURL((u) => u.hostname === 'app.localhost')
+      await page.locator('#status', { hasText: /^not authenticated$/ }).waitFor()
+      // The session really ended: logging in again shows the form instead of SSO.
+      await page.click('#login')
+      await page.locator('#username').waitFor()
+      assert.deepEqual(page.errors, [])
+      await page.context().close()
+    })
+
+    test('a wrong password shows the error and stays on the form', async () => {
+      const page = await newPage(browser)
+      await openApp(page, impl)
+      await page.click('#login')
+      await logIn(page, 'alice', 'wrong')
+      await page.locator('#input-error').waitFor()
+      assert.match(await page.locator('#input-error').textContent(), /Invalid username or password/)
+      assert.match(page.url(), /^http:\/\/idp\.localhost:/)
+      await page.context().close()
+    })
+
+    test("onLoad: 'login-required' sends the user to the form and back authenticated", async () => {
+      const page = await newPage(browser)
+      await openApp(page, impl)
+      await page.check('#login-required')
+      await page.reload()
+      await logIn(page, 'bob', 'bob')
+      await page.waitForURL((u) => u.hostname === 'app.localhost')
+      await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+      assert.equal(await text(page, 'username'), 'bob')
+      assert.doesNotMatch(await text(page, 'realm-roles'), /\buser\b/)
+      assert.equal(await text(page, 'client-roles'), '')
+      await page.context().close()
+    })
+  })
+}

@@ -1,0 +1,83 @@
+// The demo app's static server (no dependencies). `/` serves www/ against keycloak-wasm,
+// `/keycloak-js/` the same app against keycloak-js: only the injected import map differs.
+// Listens on loopback only (127.0.0.1 and ::1, so app.localhost reaches it).
+import http from 'node:http'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const www = path.join(root, 'www')
+const mounts = [
+  ['/pkg/', path.join(root, 'pkg')],
+  ['/vendor/keycloak-js/', path.join(root, 'node_modules/keycloak-js/lib')]
+]
+const IMPLS = {
+  'keycloak-wasm': '/pkg/keycloak.js',
+  'keycloak-js': '/vendor/keycloak-js/keycloak.js'
+}
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.map': 'application/json' }
+
+function resolveFile (pathname) {
+  for (const [prefix, dir] of mounts) {
+    if (pathname.startsWith(prefix)) return path.join(dir, pathname.slice(prefix.length))
+  }
+  return path.join(www, pathname)
+}
+
+function appPage (html, impl, config) {
+  const head = `<script type="importmap">${JSON.stringify({ imports: { 'keycloak-wasm': IMPLS[impl] } })}</script>\n` +
+    `<script>window.__KC_IMPL__ = ${JSON.stringify(impl)}; window.__KC_CONFIG__ = ${JSON.stringify(config)}</script>`
+  return html.replace('<!-- keycloak-wasm:head -->', head)
+}
+
+function listen (server, port, host) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => { server.off('error', reject); resolve(server.address().port) })
+  })
+}
+
+export async function startAppServer ({ port = 0, host = 'app.localhost', config = {} } = {}) {
+  let current = { ...config }
+  const handler = async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    try {
+      const { pathname } = new URL(req.url, 'http://x')
+      const decoded = decodeURIComponent(pathname)
+      if (decoded.includes('..') || decoded.includes('\0')) { res.writeHead(400).end(); return }
+      if (decoded === '/' || decoded === '/index.html' || decoded === '/keycloak-js/' || decoded === '/keycloak-js/index.html') {
+        const impl = decoded.startsWith('/keycloak-js/') ? 'keycloak-js' : 'keycloak-wasm'
+        const html = await readFile(path.join(www, 'index.html'), 'utf8')
+        res.writeHead(200, { 'Content-Type': TYPES['.html'] }).end(appPage(html, impl, current))
+        return
+      }
+      const file = resolveFile(decoded.startsWith('/keycloak-js/') ? decoded.slice('/keycloak-js'.length) : decoded)
+      const body = await readFile(file)
+      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body)
+    } catch {
+      if (!res.headersSent) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found')
+    }
+  }
+  const v4 = http.createServer(handler)
+  const actual = await listen(v4, port, '127.0.0.1')
+  const v6 = http.createServer(handler)
+  await listen(v6, actual, '::1').catch(() => null)
+  const baseUrl = `http://${host}:${actual}`
+  return {
+    baseUrl,
+    port: actual,
+    setConfig (cfg) { current = { ...cfg } },
+    stop: () => Promise.all([v4, v6].map((s) => new Promise((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))))
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt }
+  const app = await startAppServer({
+    port: Number(arg('--port', 3000)),
+    config: { url: arg('--realm-url', 'http://idp.localhost:8080'), realm: arg('--realm', 'demo'), clientId: arg('--client-id', 'demo-app') }
+  })
+  console.log(`listening on ${app.baseUrl}`)
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => app.stop().then(() => process.exit(0)))
+}

@@ -1,0 +1,53 @@
+// Per-suite fixture: the app on app.localhost and a realm on idp.localhost (two sites),
+// with a realm file written for the app's actual port.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { startAppServer } from './app-server.mjs'
+import { startRealm } from './realm.mjs'
+
+export const IMPLS = ['keycloak-wasm', 'keycloak-js']
+
+export function demoRealm (appOrigin) {
+  return {
+    realm: 'demo',
+    enabled: true,
+    roles: { realm: [{ name: 'user' }], client: { 'demo-app': [{ name: 'viewer' }] } },
+    clients: [{
+      clientId: 'demo-app',
+      enabled: true,
+      publicClient: true,
+      redirectUris: [`${appOrigin}/*`],
+      webOrigins: ['+'],
+      attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' }
+    }],
+    users: [
+      { username: 'alice', enabled: true, email: 'alice@example.com', firstName: 'Alice', lastName: 'Liddell', emailVerified: true, credentials: [{ type: 'password', value: 'alice' }], realmRoles: ['user'], clientRoles: { 'demo-app': ['viewer'] } },
+      { username: 'bob', enabled: true, email: 'bob@example.com', firstName: 'Bob', lastName: 'Builder', credentials: [{ type: 'password', value: 'bob' }] }
+    ]
+  }
+}
+
+export async function startStack () {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-e2e-'))
+  const app = await startAppServer()
+  let realm
+  try {
+    const file = path.join(dir, 'realm.json')
+    writeFileSync(file, JSON.stringify(demoRealm(app.baseUrl)))
+    realm = await startRealm({ imports: [file] })
+  } catch (e) {
+    await app.stop()
+    throw e
+  }
+  const realmUrl = `http://idp.localhost:${realm.port}`
+  app.setConfig({ url: realmUrl, realm: 'demo', clientId: 'demo-app' })
+  return {
+    realmUrl,
+    appUrl: (impl) => (impl === 'keycloak-js' ? `${app.baseUrl}/keycloak-js/` : `${app.baseUrl}/`),
+    async stop () {
+      await Promise.allSettled([app.stop(), realm.stop()])
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// The demo app. It is written against keycloak-js's API: the bare specifier
+// 'keycloak-wasm' is resolved by an import map the demo server injects, pointing at our
+// package (/) or at keycloak-js (/keycloak-js/). Same code, either adapter.
+import Keycloak from 'keycloak-wasm'
+
+const $ = (id) => document.getElementById(id)
+const config = window.__KC_CONFIG__
+const keycloak = new Keycloak({ url: config.url, realm: config.realm, clientId: config.clientId })
+window.keycloak = keycloak // for the end-to-end tests
+
+$('impl').textContent = window.__KC_IMPL__
+if (window.__KC_IMPL__ === 'keycloak-js') {
+  $('switch').textContent = 'back to keycloak-wasm'
+  $('switch').href = '/'
+}
+
+function logEvent (name, detail) {
+  const li = document.createElement('li')
+  li.textContent = `${new Date().toISOString().slice(11, 23)} ${name}${detail === undefined ? '' : ` ${JSON.stringify(detail)}`}`
+  $('events').append(li)
+}
+
+for (const name of ['onReady', 'onAuthSuccess', 'onAuthError', 'onAuthRefreshSuccess', 'onAuthRefreshError', 'onAuthLogout', 'onTokenExpired', 'onActionUpdate']) {
+  keycloak[name] = (...args) => logEvent(name, args.length ? args : undefined)
+}
+
+function render () {
+  const authenticated = keycloak.authenticated
+  $('status').textContent = authenticated ? 'authenticated' : 'not authenticated'
+  $('login').disabled = authenticated
+  $('refresh').disabled = !authenticated
+  $('logout').disabled = !authenticated
+  $('user-card').hidden = !authenticated
+  if (!authenticated) return
+  const t = keycloak.tokenParsed
+  $('username').textContent = t.preferred_username ?? ''
+  $('subject').textContent = keycloak.subject ?? ''
+  $('realm-roles').textContent = (keycloak.realmAccess?.roles ?? []).join(', ')
+  $('client-roles').textContent = (keycloak.resourceAccess?.[config.clientId]?.roles ?? []).join(', ')
+  $('token-expires').textContent = String(Math.round(t.exp - Date.now() / 1000 + (keycloak.timeSkew ?? 0)))
+  $('token-parsed').textContent = JSON.stringify(t, null, 2)
+}
+
+function showError (e) {
+  $('error').hidden = false
+  $('error').textContent = e instanceof Error ? e.message : JSON.stringify(e)
+}
+
+$('login').addEventListener('click', () => keycloak.login().catch(showError))
+$('logout').addEventListener('click', () => keycloak.logout().catch(showError))
+$('refresh').addEventListener('click', async () => {
+  try {
+    $('refresh-result').textContent = String(await keycloak.updateToken(-1))
+  } catch (e) {
+    $('refresh-result').textContent = `error: ${e instanceof Error ? e.message : JSON.stringify(e)}`
+  }
+  render()
+})
+
+// Kept in sessionStorage rather than the URL: query parameters would end up in the
+// redirect URI.
+const loginRequired = sessionStorage.getItem('demo.onLoad') === 'login-required'
+$('login-required').checked = loginRequired
+$('login-required').addEventListener('change', (e) => {
+  if (e.target.checked) sessionStorage.setItem('demo.onLoad', 'login-required')
+  else sessionStorage.removeItem('demo.onLoad')
+})
+
+try {
+  await keycloak.init({ checkLoginIframe: false, pkceMethod: 'S256', ...(loginRequired ? { onLoad: 'login-required' } : {}) })
+} catch (e) {
+  showError(e)
+}
+render()
+setInterval(() => keycloak.authenticated && render(), 1000)
