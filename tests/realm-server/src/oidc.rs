@@ -31,7 +31,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
 
     let mut guard = app.state.lock().unwrap_or_else(|e| e.into_inner());
     let st = &mut *guard;
-    if st.store.sessions.len() % 64 == 0 {
+    if st.store.sessions.len().is_multiple_of(64) {
         st.store.sweep(now());
     }
     let Some(realm) = st.realms.get_mut(&realm_name) else {
@@ -328,7 +328,7 @@ fn authorization(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx, reg
         vec!["code"], vec!["none"], vec!["id_token"], vec!["token"], vec!["id_token", "token"],
         vec!["code", "id_token"], vec!["code", "token"], vec!["code", "id_token", "token"],
     ];
-    if !known.iter().any(|k| *k == types) {
+    if !known.contains(&types) {
         return target.send(Mode::Query, "unsupported_response_type", None);
     }
     let has_code = types.contains(&"code");
@@ -740,6 +740,7 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn issue_for(
     app: &App, realm: &Realm, store: &Store, ctx: &Ctx, client: &Client, sid: &str, scope: Option<&str>, acr: &str, grant: &str,
 ) -> Result<Value, OAuthErr> {
@@ -766,7 +767,7 @@ fn issue_for(
             nonce: nonce.as_deref(),
             acr,
             lifespan,
-            refresh: !client.attr("use.refresh.tokens").is_some_and(|v| v == "false"),
+            refresh: client.attr("use.refresh.tokens").is_none_or(|v| v != "false"),
             id_token: openid,
             code: None,
             grant,
