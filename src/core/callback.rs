@@ -196,6 +196,15 @@ mod tests {
     }
 
     #[test]
+    fn trailing_empty_piece_quirk() {
+        // Checked against keycloak-js 26.2.4's own #parseCallbackParams: the empty piece
+        // before the callback is re-emitted as "&" next to the separator.
+        assert_eq!(cleaned("http://app.test/#&"), "http://app.test/#&&");
+        assert_eq!(cleaned("http://app.test/#x&"), "http://app.test/#x&&");
+        assert_eq!(cleaned("http://app.test/#&x"), "http://app.test/#&x");
+    }
+
+    #[test]
     fn query_mode_keeps_other_params_and_fragment() {
         let cb = parse_callback_url("http://app.test/?foo=bar&code=C&state=S#/route", Flow::Standard, ResponseMode::Query).unwrap();
         assert_eq!(cb.new_url, "http://app.test/?foo=bar#/route");

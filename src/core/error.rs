@@ -32,8 +32,6 @@ pub enum CoreError {
     /// The wasm has not finished starting; only seen when a synchronous method is called
     /// before `init()` was ever called.
     NotInitialized,
-    /// The adapter configuration (string form) lacked a usable field.
-    InvalidAdapterConfig(&'static str),
     /// An OIDC endpoint that the provider metadata does not declare.
     NotSupportedByOidcServer,
     AccountUrlInOidcMode,
@@ -84,12 +82,6 @@ impl CoreError {
             }
             CoreError::WebCryptoUnavailable => "Web Crypto API is not available.",
             CoreError::NotInitialized => "Keycloak is not initialized: call and await init() first.",
-            CoreError::InvalidAdapterConfig(field) => {
-                let mut s = String::from("The adapter configuration is missing the required '");
-                s.push_str(field);
-                s.push_str("' property.");
-                return s;
-            }
             CoreError::NotSupportedByOidcServer => "Not supported by the OIDC server",
             CoreError::AccountUrlInOidcMode => {
                 "Unable to create account URL, make sure the adapter is not configured using a generic OIDC provider."
