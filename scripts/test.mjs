@@ -44,7 +44,8 @@ async function main () {
   const results = []
   results.push(await runSuite('Native tests: core logic and realm server (cargo test)', 'cargo', ['test', '--workspace', '-q']))
   results.push(await runSuite('Browser glue tests (wasm-bindgen-test, headless Chromium)', 'cargo',
-    ['test', '-q', '-p', 'keycloak-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'browser'],
+    // no -q: cargo would forward --quiet to wasm-bindgen-test-runner, which rejects it
+    ['test', '-p', 'keycloak-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'browser'],
     { CHROMEDRIVER: '/usr/bin/chromedriver', CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner', WASM_BINDGEN_TEST_TIMEOUT: '60' }))
   results.push(await runSuite('Package tests: npm pack, no-bundler page, esbuild bundle (Chromium)', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))
   const e2e = path.join(root, 'tests/e2e/run.mjs')
