@@ -7,19 +7,26 @@
 //! Core errors become the exact JS errors keycloak-js throws in [`js_error`].
 
 use crate::browser::http::{self, Request};
+use crate::browser::iframe::{self, Listener};
 use crate::browser::js;
 use crate::browser::storage::CallbackStore;
 use crate::browser::{self as web};
 use crate::core::callback::{parse_callback_url, Callback, Flow};
 use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
 use crate::core::error::{CoreError, JsKind};
+use crate::core::iframe::{
+    needs_probe, origin_of, parse_probe, session_message, third_party_cookies_blocked, SessionStatus, PROBE_TIMEOUT_MESSAGE,
+    SESSION_ERROR_MESSAGE, SESSION_LOAD_TIMEOUT_MESSAGE, SESSION_REPLY_TIMEOUT_MESSAGE, SILENT_INVALID_MESSAGE, SILENT_TIMEOUT_MESSAGE,
+    THIRD_PARTY_COOKIES_WARNING, TITLE_3P, TITLE_SESSION, TITLE_SILENT,
+};
 use crate::core::login_url::{build_account_url, build_login_url, build_logout_url, LoginUrl};
 use crate::core::options::{LogoutMethod, OnLoad, RawInitOptions, Settings};
-use crate::core::session::{midpoint, Claims, Refresh, RefreshQueue, Session, Token};
+use crate::core::session::{midpoint, Claims, Refresh, Waiters, Session, Token};
 use crate::core::{jwt, pkce};
 use js_sys::{Function, Object, Promise};
 use std::cell::RefCell;
 use std::rc::Rc;
+use web_sys::HtmlIFrameElement;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 
@@ -43,6 +50,19 @@ fn err(e: CoreError) -> JsValue {
 
 type Waiter = (Function, Function);
 
+/// The session status iframe, its origin, and its `message` listener.
+struct LoginIframe {
+    element: HtmlIFrameElement,
+    origin: String,
+    /// Set once the iframe loaded (keycloak-js sets its origin at that moment).
+    ready: bool,
+    _listener: Listener,
+}
+
+fn error(msg: &str) -> JsValue {
+    js_sys::Error::new(msg).into()
+}
+
 struct State {
     settings: Settings,
     initialized: bool,
@@ -52,8 +72,10 @@ struct State {
     store: Option<CallbackStore>,
     /// A custom adapter object (`init({ adapter: {...} })`); `None` is the default adapter.
     custom_adapter: Option<JsValue>,
-    refresh_queue: RefreshQueue<Waiter>,
+    refresh_queue: Waiters<Waiter>,
     token_timeout: Option<i32>,
+    login_iframe: Option<LoginIframe>,
+    session_checks: Waiters<Waiter>,
 }
 
 struct Inner {
@@ -159,20 +181,20 @@ impl Inner {
     fn mirror_settings(&self) {
         let st = self.st.borrow();
         let s = &st.settings;
-        let f = &self.facade;
         let some_str = |v: &Option<String>| v.as_deref().map(JsValue::from_str);
         self.set_prop("loginRequired", &s.login_required.into());
         self.set_prop("responseMode", &s.response_mode.as_str().into());
         self.set_prop("responseType", &s.response_type.as_str().into());
         self.set_prop("flow", &s.flow.as_str().into());
         self.set_prop("timeSkew", &s.time_skew.map(JsValue::from_f64).unwrap_or(JsValue::NULL));
-        js::set_or_delete(f, "redirectUri", some_str(&s.redirect_uri).as_ref());
-        js::set_or_delete(f, "silentCheckSsoRedirectUri", some_str(&s.silent_check_sso_redirect_uri).as_ref());
+        let undefined_or = |v: Option<JsValue>| v.unwrap_or(JsValue::UNDEFINED);
+        self.set_prop("redirectUri", &undefined_or(some_str(&s.redirect_uri)));
+        self.set_prop("silentCheckSsoRedirectUri", &undefined_or(some_str(&s.silent_check_sso_redirect_uri)));
         self.set_prop("silentCheckSsoFallback", &s.silent_check_sso_fallback.into());
         self.set_prop("pkceMethod", &s.pkce_method.as_deref().map(JsValue::from_str).unwrap_or(JsValue::FALSE));
         self.set_prop("enableLogging", &s.enable_logging.into());
         self.set_prop("logoutMethod", &s.logout_method.as_str().into());
-        js::set_or_delete(f, "scope", some_str(&s.scope).as_ref());
+        self.set_prop("scope", &undefined_or(some_str(&s.scope)));
         self.set_prop("messageReceiveTimeout", &s.message_receive_timeout.into());
     }
 
@@ -495,6 +517,7 @@ impl Inner {
                 if flow == Flow::Standard {
                     self.emit("onAuthSuccess", &[])?;
                 }
+                self.schedule_check_iframe();
                 Ok(())
             }
             .await;
@@ -507,29 +530,31 @@ impl Inner {
     }
 
     /// `updateToken(minValidity)`.
-    fn update_token(self: &Rc<Self>, min_validity: &JsValue) -> Promise {
+    async fn update_token(self: &Rc<Self>, min_validity: JsValue) -> Result<JsValue, JsValue> {
+        if self.st.borrow().session.refresh.is_none() {
+            return Err(err(CoreError::NoRefreshToken));
+        }
+        if self.st.borrow().settings.check_login_iframe {
+            self.check_login_iframe().await?;
+        }
         let decision = {
             let st = self.st.borrow();
-            st.session.refresh_decision(js::truthy_number(min_validity), web::now_ms(), st.settings.flow)
+            st.session.refresh_decision(js::truthy_number(&min_validity), web::now_ms(), st.settings.flow)
         };
-        let decision = match decision {
-            Ok(d) => d,
-            Err(e) => return Promise::reject(&err(e)),
-        };
-        match decision {
-            Refresh::NotNeeded => return Promise::resolve(&JsValue::FALSE),
+        match decision.map_err(err)? {
+            Refresh::NotNeeded => return Ok(JsValue::FALSE),
             Refresh::Forced => self.info("[KEYCLOAK] Refreshing token: forced refresh"),
             Refresh::Expired => self.info("[KEYCLOAK] Refreshing token: token expired"),
         }
         let mut waiter = None;
         let promise = Promise::new(&mut |resolve, reject| waiter = Some((resolve, reject)));
-        let Some(waiter) = waiter else { return promise };
-        let leader = self.st.borrow_mut().refresh_queue.join(waiter);
-        if leader {
-            let me = self.clone();
-            spawn_local(async move { me.run_refresh().await });
+        if let Some(waiter) = waiter {
+            if self.st.borrow_mut().refresh_queue.join(waiter) {
+                let me = self.clone();
+                spawn_local(async move { me.run_refresh().await });
+            }
         }
-        promise
+        JsFuture::from(promise).await
     }
 
     async fn run_refresh(self: Rc<Self>) {
@@ -618,9 +643,19 @@ impl Inner {
 
     async fn run_on_load(self: &Rc<Self>, on_load: OnLoad, locale: &JsValue) -> Result<(), JsValue> {
         match on_load {
-            // Silent check-sso and the session iframe arrive with the check-sso issue;
-            // until then check-sso always uses the prompt=none redirect.
-            OnLoad::CheckSso => self.do_login(false, locale).await,
+            OnLoad::CheckSso => {
+                if self.st.borrow().settings.check_login_iframe {
+                    self.setup_check_login_iframe().await?;
+                    if self.check_login_iframe().await? == Some(true) {
+                        return Ok(());
+                    }
+                }
+                if self.st.borrow().settings.silent_check_sso_redirect_uri.is_some() {
+                    self.check_sso_silently().await
+                } else {
+                    self.do_login(false, locale).await
+                }
+            }
             OnLoad::LoginRequired => self.do_login(true, locale).await,
             OnLoad::Invalid | OnLoad::None => Err(err(CoreError::InvalidOnLoad)),
         }
@@ -639,6 +674,7 @@ impl Inner {
             };
             web::replace_state(&cb.new_url)?;
             if let Some(stored) = stored {
+                self.setup_check_login_iframe().await?;
                 return self.process_callback(cb, stored).await;
             }
         }
@@ -652,7 +688,15 @@ impl Inner {
             self.set_token(access, refresh, id, None);
             // Without the session iframe (next issue) the stored tokens are validated by
             // a forced refresh, as keycloak-js does with `checkLoginIframe: false`.
-            match JsFuture::from(self.update_token(&JsValue::from_f64(-1.0))).await {
+            if self.st.borrow().settings.check_login_iframe {
+                self.setup_check_login_iframe().await?;
+                if self.check_login_iframe().await? == Some(true) {
+                    self.emit("onAuthSuccess", &[])?;
+                    self.schedule_check_iframe();
+                }
+                return Ok(());
+            }
+            match self.update_token(JsValue::from_f64(-1.0)).await {
                 Ok(_) => self.emit("onAuthSuccess", &[])?,
                 Err(e) => {
                     self.emit("onAuthError", &[])?;
@@ -700,6 +744,7 @@ impl Inner {
             logout_method: o("logoutMethod"),
             scope: o("scope"),
             message_receive_timeout: o("messageReceiveTimeout"),
+            silent_check_sso_timeout: o("silentCheckSsoTimeout"),
         };
         let applied = {
             let mut st = self.st.borrow_mut();
@@ -710,10 +755,160 @@ impl Inner {
         self.mirror_settings();
         applied.map_err(err)?;
         self.load_config().await?;
+        self.check_3p_cookies().await?;
         self.process_init(&options).await?;
         let authenticated = JsValue::from_bool(self.st.borrow().session.authenticated());
         self.emit("onReady", &[authenticated.clone()])?;
         Ok(authenticated)
+    }
+
+    /// `#check3pCookiesSupported()`: bounded by `messageReceiveTimeout`; unlike
+    /// keycloak-js, the probe iframe is removed on timeout too.
+    async fn check_3p_cookies(&self) -> Result<(), JsValue> {
+        let (src, timeout) = {
+            let st = self.st.borrow();
+            let src = st.endpoints.as_ref().and_then(Endpoints::third_party_cookies_iframe);
+            (src.filter(|_| needs_probe(&st.settings, true)), st.settings.message_receive_timeout)
+        };
+        let Some(src) = src else { return Ok(()) };
+        let frame = iframe::hidden_iframe(&src, TITLE_3P)?;
+        let answer = iframe::next_message(&frame, None, timeout, |d| d.as_string().as_deref().and_then(parse_probe).is_some()).await;
+        iframe::remove(&frame);
+        let answer = answer.ok_or_else(|| error(PROBE_TIMEOUT_MESSAGE))?;
+        if answer.as_string().as_deref().and_then(parse_probe) == Some(false) {
+            self.warn(THIRD_PARTY_COOKIES_WARNING);
+            third_party_cookies_blocked(&mut self.st.borrow_mut().settings);
+            if self.st.borrow().settings.silent_check_sso_redirect_uri.is_none() {
+                self.set_prop("silentCheckSsoRedirectUri", &JsValue::UNDEFINED);
+            }
+        }
+        Ok(())
+    }
+
+    /// `#setupCheckLoginIframe()`: once per instance. keycloak-js waits for the iframe's
+    /// `load` without bound; we give up after `messageReceiveTimeout` and reject.
+    async fn setup_check_login_iframe(self: &Rc<Self>) -> Result<(), JsValue> {
+        let (enabled, exists, timeout) = {
+            let st = self.st.borrow();
+            (st.settings.check_login_iframe, st.login_iframe.is_some(), st.settings.message_receive_timeout)
+        };
+        if !enabled || exists {
+            return Ok(());
+        }
+        let endpoints = self.endpoints()?;
+        let src = endpoints.check_session_iframe().map_err(err)?;
+        // The origin of the authorize endpoint, as keycloak-js does (not the iframe's).
+        let authorize = endpoints.authorize();
+        let origin = origin_of(&authorize).map(String::from).unwrap_or_else(|| web::window().location().origin().unwrap_or_default());
+        let element = iframe::hidden_iframe(&src, TITLE_SESSION)?;
+        let weak = Rc::downgrade(self);
+        let (frame, from) = (element.clone(), origin.clone());
+        let listener = Listener::new(move |e: web_sys::MessageEvent| {
+            if !iframe::from_iframe(&e, &frame, Some(&from)) {
+                return;
+            }
+            let status = e.data().as_string().as_deref().and_then(SessionStatus::parse);
+            if let (Some(status), Some(me)) = (status, weak.upgrade()) {
+                me.on_session_status(status);
+            }
+        });
+        self.st.borrow_mut().login_iframe = Some(LoginIframe { element: element.clone(), origin, ready: false, _listener: listener });
+        if !iframe::loaded(&element, timeout).await {
+            iframe::remove(&element);
+            self.st.borrow_mut().login_iframe = None;
+            return Err(error(SESSION_LOAD_TIMEOUT_MESSAGE));
+        }
+        if let Some(f) = self.st.borrow_mut().login_iframe.as_mut() {
+            f.ready = true;
+        }
+        Ok(())
+    }
+
+    /// An answer from the session iframe: settles every pending check.
+    fn on_session_status(self: &Rc<Self>, status: SessionStatus) {
+        if status.clears_tokens() {
+            let _ = self.clear_token();
+        }
+        let waiters = self.st.borrow_mut().session_checks.drain();
+        for (resolve, reject) in waiters {
+            let _ = match status {
+                SessionStatus::Error => reject.call1(&JsValue::UNDEFINED, &error(SESSION_ERROR_MESSAGE)),
+                s => resolve.call1(&JsValue::UNDEFINED, &JsValue::from_bool(s == SessionStatus::Unchanged)),
+            };
+        }
+    }
+
+    /// `#checkLoginIframe()`: `Ok(None)` when there is no ready iframe; concurrent checks
+    /// share one message. Bounded by `messageReceiveTimeout` (keycloak-js waits forever).
+    async fn check_login_iframe(self: &Rc<Self>) -> Result<Option<bool>, JsValue> {
+        let (target, message, timeout) = {
+            let st = self.st.borrow();
+            let target = st.login_iframe.as_ref().filter(|f| f.ready).and_then(|f| Some((f.element.content_window()?, f.origin.clone())));
+            (target, session_message(&st.client_id, st.session.session_id.as_deref()), st.settings.message_receive_timeout)
+        };
+        let Some((window, origin)) = target else { return Ok(None) };
+        let mut waiter = None;
+        let p = Promise::new(&mut |resolve, reject| waiter = Some((resolve, reject)));
+        let Some(waiter) = waiter else { return Ok(None) };
+        if self.st.borrow_mut().session_checks.join(waiter) {
+            window.post_message(&JsValue::from_str(&message), &origin)?;
+        }
+        match iframe::with_timeout(&p, timeout).await? {
+            Some(v) => Ok(Some(v.as_bool() == Some(true))),
+            None => {
+                let waiters = self.st.borrow_mut().session_checks.drain();
+                for (_, reject) in waiters {
+                    let _ = reject.call1(&JsValue::UNDEFINED, &error(SESSION_REPLY_TIMEOUT_MESSAGE));
+                }
+                Err(error(SESSION_REPLY_TIMEOUT_MESSAGE))
+            }
+        }
+    }
+
+    /// `#scheduleCheckIframe()`: every `checkLoginIframeInterval` seconds while the
+    /// iframe is enabled, a token exists and the answer stays `unchanged`.
+    fn schedule_check_iframe(self: &Rc<Self>) {
+        let me = self.clone();
+        spawn_local(async move {
+            loop {
+                let (go, interval) = {
+                    let st = me.st.borrow();
+                    (st.settings.check_login_iframe && st.login_iframe.is_some() && st.session.authenticated(), st.settings.check_login_iframe_interval)
+                };
+                if !go {
+                    break;
+                }
+                iframe::sleep(interval * 1000.0).await;
+                if me.check_login_iframe().await != Ok(Some(true)) {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// `#checkSsoSilently()`, bounded: a missing or silent page rejects after the
+    /// timeout, and the answer must carry a callback whose state we issued.
+    async fn check_sso_silently(self: &Rc<Self>) -> Result<(), JsValue> {
+        let (redirect, timeout, flow, mode) = {
+            let s = &self.st.borrow().settings;
+            (s.silent_check_sso_redirect_uri.clone().unwrap_or_default(), s.silent_timeout_ms(), s.flow, s.response_mode)
+        };
+        let options = js::object();
+        js::set(&options, "prompt", &JsValue::from_str("none"));
+        js::set(&options, "redirectUri", &JsValue::from_str(&redirect));
+        let src = self.create_login_url(&options)?;
+        let frame = iframe::hidden_iframe(&src, TITLE_SILENT)?;
+        let page_origin = web::window().location().origin()?;
+        let data = iframe::next_message(&frame, Some(page_origin), timeout, |d| d.is_string()).await;
+        iframe::remove(&frame);
+        let href = data.and_then(|d| d.as_string()).ok_or_else(|| error(SILENT_TIMEOUT_MESSAGE))?;
+        let cb = parse_callback_url(&href, flow, mode).ok_or_else(|| error(SILENT_INVALID_MESSAGE))?;
+        let stored = {
+            let st = self.st.borrow();
+            st.store.as_ref().and_then(|s| s.take(cb.params.get("state").unwrap_or("")))
+        };
+        let stored = stored.ok_or_else(|| error(SILENT_INVALID_MESSAGE))?;
+        self.process_callback(cb, stored).await
     }
 
     async fn load_json_with_token(&self, url: Result<String, JsValue>, property: &str) -> Result<JsValue, JsValue> {
@@ -754,8 +949,10 @@ impl KeycloakCore {
             session: Session::default(),
             store: None,
             custom_adapter: None,
-            refresh_queue: RefreshQueue::default(),
+            refresh_queue: Waiters::default(),
             token_timeout: None,
+            login_iframe: None,
+            session_checks: Waiters::default(),
         };
         KeycloakCore { inner: Rc::new(Inner { facade, config, network_error, st: RefCell::new(st) }) }
     }
@@ -861,7 +1058,8 @@ impl KeycloakCore {
 
     #[wasm_bindgen(js_name = updateToken)]
     pub fn update_token(&self, min_validity: JsValue) -> Promise {
-        self.inner.update_token(&min_validity)
+        let me = self.inner.clone();
+        promise(async move { me.update_token(min_validity).await })
     }
 
     #[wasm_bindgen(js_name = clearToken)]

@@ -2,6 +2,7 @@
 //! decisions live in `crate::core`.
 
 pub mod http;
+pub mod iframe;
 pub mod js;
 pub mod storage;
 

@@ -11,6 +11,7 @@ pub mod callback;
 pub mod encode;
 pub mod endpoints;
 pub mod error;
+pub mod iframe;
 pub mod jwt;
 pub mod login_url;
 pub mod options;

@@ -72,6 +72,8 @@ pub struct RawInitOptions {
     pub logout_method: Opt,
     pub scope: Opt,
     pub message_receive_timeout: Opt,
+    /// Ours: bound on the silent check-sso iframe (keycloak-js waits forever).
+    pub silent_check_sso_timeout: Opt,
 }
 
 impl Default for RawInitOptions {
@@ -92,7 +94,8 @@ impl Default for RawInitOptions {
             enable_logging: u.clone(),
             logout_method: u.clone(),
             scope: u.clone(),
-            message_receive_timeout: u,
+            message_receive_timeout: u.clone(),
+            silent_check_sso_timeout: u,
         }
     }
 }
@@ -144,6 +147,8 @@ pub struct Settings {
     pub logout_method: LogoutMethod,
     pub scope: Option<String>,
     pub message_receive_timeout: f64,
+    /// `None`: use `message_receive_timeout`.
+    pub silent_check_sso_timeout: Option<f64>,
 }
 
 impl Default for Settings {
@@ -166,6 +171,7 @@ impl Default for Settings {
             logout_method: LogoutMethod::Get,
             scope: None,
             message_receive_timeout: 10000.0,
+            silent_check_sso_timeout: None,
         }
     }
 }
@@ -241,7 +247,17 @@ impl Settings {
                 self.message_receive_timeout = n;
             }
         }
+        if let Opt::Number(n) = o.silent_check_sso_timeout {
+            if n > 0.0 {
+                self.silent_check_sso_timeout = Some(n);
+            }
+        }
         Ok(())
+    }
+
+    /// Milliseconds the silent check-sso iframe may take.
+    pub fn silent_timeout_ms(&self) -> f64 {
+        self.silent_check_sso_timeout.unwrap_or(self.message_receive_timeout)
     }
 }
 
@@ -309,6 +325,14 @@ mod tests {
         assert_eq!(s.message_receive_timeout, 10000.0);
         assert_eq!(s.check_login_iframe_interval, 5.0);
         assert!(!s.use_nonce);
+        assert_eq!(s.silent_timeout_ms(), 10000.0);
+        let s = apply(|o| {
+            o.message_receive_timeout = Opt::Number(2000.0);
+        })
+        .unwrap();
+        assert_eq!(s.silent_timeout_ms(), 2000.0, "defaults to messageReceiveTimeout");
+        let s = apply(|o| o.silent_check_sso_timeout = Opt::Number(500.0)).unwrap();
+        assert_eq!(s.silent_timeout_ms(), 500.0);
         assert!(s.silent_check_sso_fallback);
     }
 }

@@ -145,20 +145,21 @@ impl Session {
     }
 }
 
-/// The shared in-flight refresh: the first caller performs it, later callers wait for
-/// the same outcome; everyone is settled together (newest first, as keycloak-js pops).
+/// Callers waiting on one shared request: the in-flight refresh, or one message to the
+/// session iframe. The first caller performs it, later callers wait for the same outcome,
+/// and everyone is settled together (newest first, as keycloak-js pops).
 #[derive(Debug)]
-pub struct RefreshQueue<W> {
+pub struct Waiters<W> {
     waiters: Vec<W>,
 }
 
-impl<W> Default for RefreshQueue<W> {
+impl<W> Default for Waiters<W> {
     fn default() -> Self {
-        RefreshQueue { waiters: Vec::new() }
+        Waiters { waiters: Vec::new() }
     }
 }
 
-impl<W> RefreshQueue<W> {
+impl<W> Waiters<W> {
     /// Adds a waiter; `true` when this caller must perform the request.
     pub fn join(&mut self, waiter: W) -> bool {
         self.waiters.push(waiter);
@@ -270,8 +271,8 @@ mod tests {
     }
 
     #[test]
-    fn refresh_queue_shares_one_request() {
-        let mut q = RefreshQueue::default();
+    fn waiters_share_one_request() {
+        let mut q = Waiters::default();
         assert!(q.join(1));
         assert!(!q.join(2));
         assert!(!q.join(3));
