@@ -4,7 +4,8 @@
 import Keycloak from 'keycloak-wasm'
 
 const $ = (id) => document.getElementById(id)
-const config = window.__KC_CONFIG__
+// The tests may point the app at another realm through sessionStorage.
+const config = { ...window.__KC_CONFIG__, ...JSON.parse(sessionStorage.getItem('demo.config') ?? '{}') }
 const keycloak = new Keycloak({ url: config.url, realm: config.realm, clientId: config.clientId })
 window.keycloak = keycloak // for the end-to-end tests
 
@@ -21,7 +22,10 @@ function logEvent (name, detail) {
 }
 
 for (const name of ['onReady', 'onAuthSuccess', 'onAuthError', 'onAuthRefreshSuccess', 'onAuthRefreshError', 'onAuthLogout', 'onTokenExpired', 'onActionUpdate']) {
-  keycloak[name] = (...args) => logEvent(name, args.length ? args : undefined)
+  keycloak[name] = (...args) => {
+    logEvent(name, args.length ? args : undefined)
+    if (name !== 'onReady') render()
+  }
 }
 
 function render () {
@@ -66,10 +70,19 @@ $('login-required').addEventListener('change', (e) => {
   else sessionStorage.removeItem('demo.onLoad')
 })
 
+// The demo's init options: check-sso, silently through www/silent-check-sso.html when the
+// browser allows it. The end-to-end tests replace them through sessionStorage.
+const initOptions = JSON.parse(sessionStorage.getItem('demo.init') ?? 'null') ?? {
+  onLoad: 'check-sso',
+  silentCheckSsoRedirectUri: `${location.origin}/silent-check-sso.html`
+}
+if (loginRequired) initOptions.onLoad = 'login-required'
 try {
-  await keycloak.init({ checkLoginIframe: false, pkceMethod: 'S256', ...(loginRequired ? { onLoad: 'login-required' } : {}) })
+  await keycloak.init(initOptions)
+  $('init-result').textContent = 'resolved'
 } catch (e) {
+  $('init-result').textContent = 'rejected'
   showError(e)
 }
 render()
-setInterval(() => keycloak.authenticated && render(), 1000)
+setInterval(render, 1000)

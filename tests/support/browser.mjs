@@ -1,4 +1,7 @@
 // Headless Debian Chromium through playwright-core, with flags for a closed network.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { chromium } from 'playwright-core'
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage']
@@ -10,6 +13,16 @@ export async function launchBrowser (opts = {}) {
   return browser
 }
 
+// Console errors of the realm's own iframe pages (e.g. storage-access denials when
+// third-party cookies are blocked) are the server's business, not the app's.
+function fromApp (message) {
+  try {
+    return new URL(message.location().url).hostname !== 'idp.localhost'
+  } catch {
+    return true
+  }
+}
+
 /** A fresh context (own cookies and storage) with bounded waits and captured errors. */
 export async function newPage (browser) {
   const context = await browser.newContext()
@@ -18,7 +31,53 @@ export async function newPage (browser) {
   const page = await context.newPage()
   page.errors = []
   page.on('pageerror', (e) => page.errors.push(e.message))
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) page.errors.push(m.text()) })
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource') && fromApp(m)) page.errors.push(m.text()) })
   page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) page.errors.push(`${r.status()} ${r.url()}`) })
+  return page
+}
+
+/**
+ * A browser profile with third-party cookies allowed or blocked (Chromium's cookie
+ * controls preference; blocked is Chromium's default here). Returns a persistent
+ * context; `close()` also deletes the profile. Callers should confirm the state with
+ * `thirdPartyCookies()` rather than assume it.
+ */
+export async function launchProfile ({ thirdPartyCookies }) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-profile-'))
+  mkdirSync(path.join(dir, 'Default'))
+  writeFileSync(path.join(dir, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: thirdPartyCookies ? 0 : 1 } }))
+  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS })
+  context.setDefaultTimeout(15000)
+  context.setDefaultNavigationTimeout(15000)
+  const close = context.close.bind(context)
+  context.close = async () => { await close().catch(() => {}); rmSync(dir, { recursive: true, force: true }) }
+  return context
+}
+
+/** Asks the realm's own probe page, from a page on `appUrl`: 'supported' or 'unsupported'. */
+export async function thirdPartyCookies (context, appUrl, realmUrl) {
+  const page = await context.newPage()
+  try {
+    await page.goto(new URL('/silent-check-sso.html', appUrl).href)
+    return await page.evaluate((src) => new Promise((resolve) => {
+      const frame = document.createElement('iframe')
+      frame.src = src
+      addEventListener('message', (e) => { if (e.source === frame.contentWindow) resolve(e.data) })
+      document.body.append(frame)
+      setTimeout(() => resolve('timeout'), 5000)
+    }), `${realmUrl}/realms/demo/protocol/openid-connect/3p-cookies/step1.html`)
+  } finally {
+    await page.close()
+  }
+}
+
+/** A page in `context` with captured errors and a count of top-level navigations. */
+export async function profilePage (context) {
+  const page = await context.newPage()
+  page.errors = []
+  page.navigations = 0
+  page.on('pageerror', (e) => page.errors.push(e.message))
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource') && fromApp(m)) page.errors.push(m.text()) })
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) page.navigations++ })
   return page
 }
