@@ -28,19 +28,19 @@ export function demoRealm (appOrigin) {
   }
 }
 
-export async function startStack () {
+export async function startStack ({ tls = false } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-e2e-'))
   const app = await startAppServer()
   let realm
   try {
     const file = path.join(dir, 'realm.json')
     writeFileSync(file, JSON.stringify(demoRealm(app.baseUrl)))
-    realm = await startRealm({ imports: [file] })
+    realm = await startRealm({ imports: [file], args: tls ? ['--tls'] : [] })
   } catch (e) {
     await app.stop()
     throw e
   }
-  const realmUrl = `http://idp.localhost:${realm.port}`
+  const realmUrl = `${tls ? 'https' : 'http'}://idp.localhost:${realm.port}`
   app.setConfig({ url: realmUrl, realm: 'demo', clientId: 'demo-app' })
   return {
     realmUrl,
