@@ -517,7 +517,6 @@ impl Inner {
                 if flow == Flow::Standard {
                     self.emit("onAuthSuccess", &[])?;
                 }
-                self.schedule_check_iframe();
                 Ok(())
             }
             .await;
@@ -662,7 +661,10 @@ impl Inner {
     }
 
     /// `#processInit(initOptions)`.
-    async fn process_init(self: &Rc<Self>, options: &JsValue) -> Result<(), JsValue> {
+    /// `#processInit(initOptions)`, with the 3p-cookie probe already under way: a login
+    /// callback's code exchange runs alongside the probe and the status-iframe load
+    /// (keycloak-js runs the three one after another); the probe's error still wins.
+    async fn process_init(self: &Rc<Self>, options: &JsValue, probe: JsFuture) -> Result<(), JsValue> {
         let (flow, mode) = {
             let s = &self.st.borrow().settings;
             (s.flow, s.response_mode)
@@ -674,10 +676,18 @@ impl Inner {
             };
             web::replace_state(&cb.new_url)?;
             if let Some(stored) = stored {
+                let me = self.clone();
+                let exchange = JsFuture::from(future_to_promise(async move { me.process_callback(cb, stored).await.map(|_| JsValue::UNDEFINED) }));
+                probe.await?;
                 self.setup_check_login_iframe().await?;
-                return self.process_callback(cb, stored).await;
+                exchange.await?;
+                if flow != Flow::Implicit {
+                    self.schedule_check_iframe();
+                }
+                return Ok(());
             }
         }
+        probe.await?;
         let on_load = self.st.borrow().settings.on_load;
         let locale = js::get(options, "locale");
         let (token, refresh) = (js::get(options, "token"), js::get(options, "refreshToken"));
@@ -755,8 +765,9 @@ impl Inner {
         self.mirror_settings();
         applied.map_err(err)?;
         self.load_config().await?;
-        self.check_3p_cookies().await?;
-        self.process_init(&options).await?;
+        let me = self.clone();
+        let probe = JsFuture::from(future_to_promise(async move { me.check_3p_cookies().await.map(|_| JsValue::UNDEFINED) }));
+        self.process_init(&options, probe).await?;
         let authenticated = JsValue::from_bool(self.st.borrow().session.authenticated());
         self.emit("onReady", &[authenticated.clone()])?;
         Ok(authenticated)
@@ -908,7 +919,11 @@ impl Inner {
             st.store.as_ref().and_then(|s| s.take(cb.params.get("state").unwrap_or("")))
         };
         let stored = stored.ok_or_else(|| error(SILENT_INVALID_MESSAGE))?;
-        self.process_callback(cb, stored).await
+        self.process_callback(cb, stored).await?;
+        if flow != Flow::Implicit {
+            self.schedule_check_iframe();
+        }
+        Ok(())
     }
 
     async fn load_json_with_token(&self, url: Result<String, JsValue>, property: &str) -> Result<JsValue, JsValue> {
