@@ -12,8 +12,16 @@ let wasmReady = false
 // The wasm ships inlined (deflate-raw, base64), so no bundler plugin, asset copy or
 // server MIME type is needed. It is inflated and compiled on the first construction,
 // not at import time.
+function fromBase64 (text) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}
+
 function wasmBytes () {
-  const packed = Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0))
+  const packed = fromBase64(wasmBase64)
   return new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer()
 }
 

@@ -23,6 +23,7 @@ function logEvent (name, detail) {
 
 for (const name of ['onReady', 'onAuthSuccess', 'onAuthError', 'onAuthRefreshSuccess', 'onAuthRefreshError', 'onAuthLogout', 'onTokenExpired', 'onActionUpdate']) {
   keycloak[name] = (...args) => {
+    if (name === 'onReady') window.__kcReadyAt = Date.now() // read by the benchmark
     logEvent(name, args.length ? args : undefined)
     if (name !== 'onReady') render()
   }
