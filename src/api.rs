@@ -153,6 +153,10 @@ impl Inner {
         js::call_method(self.facade(), name, args).map(|_| ())
     }
 
+    fn request_timeout(&self) -> f64 {
+        self.st.borrow().settings.request_timeout
+    }
+
     fn logging(&self) -> bool {
         self.st.borrow().settings.enable_logging
     }
@@ -444,7 +448,7 @@ impl Inner {
     async fn token_request(&self, pairs: &[(&str, &str)]) -> Result<JsValue, JsValue> {
         let url = self.endpoints()?.token();
         let body = crate::core::encode::form_urlencode(pairs);
-        http::fetch_json(Request { url: &url, form: Some(body), bearer: None }, &self.network_error).await
+        http::fetch_json(Request { url: &url, form: Some(body), bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await
     }
 
     fn set_token_from_response(&self, resp: &JsValue, time_local: f64) -> Result<(), JsValue> {
@@ -593,7 +597,7 @@ impl Inner {
     async fn load_config(&self) -> Result<(), JsValue> {
         let config = &self.config;
         let (client_id, endpoints, auth_server_url, realm) = if let Some(url) = config.as_string() {
-            let json = http::fetch_json(Request { url: &url, form: None, bearer: None }, &self.network_error).await?;
+            let json = http::fetch_json(Request { url: &url, form: None, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await?;
             let server = js::text(&js::get(&json, "auth-server-url"));
             let realm = js::text(&js::get(&json, "realm"));
             let client = js::get(&json, "resource");
@@ -601,7 +605,7 @@ impl Inner {
         } else if js::has(config, "oidcProvider") {
             let provider = js::get(config, "oidcProvider");
             let meta = match provider.as_string() {
-                Some(base) => http::fetch_json(Request { url: &discovery_url(&base), form: None, bearer: None }, &self.network_error).await?,
+                Some(base) => http::fetch_json(Request { url: &discovery_url(&base), form: None, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await?,
                 None => provider,
             };
             let field = |k: &str| js::get(&meta, k).as_string();
@@ -755,6 +759,7 @@ impl Inner {
             scope: o("scope"),
             message_receive_timeout: o("messageReceiveTimeout"),
             silent_check_sso_timeout: o("silentCheckSsoTimeout"),
+            request_timeout: o("requestTimeout"),
         };
         let applied = {
             let mut st = self.st.borrow_mut();
@@ -929,7 +934,7 @@ impl Inner {
     async fn load_json_with_token(&self, url: Result<String, JsValue>, property: &str) -> Result<JsValue, JsValue> {
         let url = url?;
         let token = self.st.borrow().session.access.as_ref().map(|t| t.raw.clone()).ok_or_else(|| err(CoreError::NoTokenForHeader))?;
-        let v = http::fetch_json(Request { url: &url, form: None, bearer: Some(&token) }, &self.network_error).await?;
+        let v = http::fetch_json(Request { url: &url, form: None, bearer: Some(&token), timeout_ms: self.request_timeout() }, &self.network_error).await?;
         self.set_prop(property, &v);
         Ok(v)
     }

@@ -15,6 +15,9 @@ pub struct Request<'a> {
     pub form: Option<String>,
     /// `Authorization: bearer <token>`.
     pub bearer: Option<&'a str>,
+    /// Aborted after this many ms (keycloak-js waits forever); the fetch then rejects
+    /// with the browser's `TimeoutError` DOMException.
+    pub timeout_ms: f64,
 }
 
 /// Performs the request and parses the JSON answer. A non-2xx answer rejects with a
@@ -35,6 +38,7 @@ pub async fn fetch_json(req: Request<'_>, network_error: &js_sys::Function) -> R
         js::set(&headers, "Authorization", &JsValue::from_str(&v));
     }
     init.set_headers(&headers);
+    init.set_signal(Some(&web_sys::AbortSignal::timeout_with_u32(req.timeout_ms.clamp(1.0, u32::MAX as f64) as u32)));
     let resp: Response = JsFuture::from(super::window().fetch_with_str_and_init(req.url, &init)).await?.unchecked_into();
     if !resp.ok() {
         let options = js::object();

@@ -74,6 +74,8 @@ pub struct RawInitOptions {
     pub message_receive_timeout: Opt,
     /// Ours: bound on the silent check-sso iframe (keycloak-js waits forever).
     pub silent_check_sso_timeout: Opt,
+    /// Ours: bound on every HTTP request (keycloak-js waits forever).
+    pub request_timeout: Opt,
 }
 
 impl Default for RawInitOptions {
@@ -95,7 +97,8 @@ impl Default for RawInitOptions {
             logout_method: u.clone(),
             scope: u.clone(),
             message_receive_timeout: u.clone(),
-            silent_check_sso_timeout: u,
+            silent_check_sso_timeout: u.clone(),
+            request_timeout: u,
         }
     }
 }
@@ -149,6 +152,8 @@ pub struct Settings {
     pub message_receive_timeout: f64,
     /// `None`: use `message_receive_timeout`.
     pub silent_check_sso_timeout: Option<f64>,
+    /// Milliseconds any request may take.
+    pub request_timeout: f64,
 }
 
 impl Default for Settings {
@@ -172,6 +177,7 @@ impl Default for Settings {
             scope: None,
             message_receive_timeout: 10000.0,
             silent_check_sso_timeout: None,
+            request_timeout: 30000.0,
         }
     }
 }
@@ -250,6 +256,11 @@ impl Settings {
         if let Opt::Number(n) = o.silent_check_sso_timeout {
             if n > 0.0 {
                 self.silent_check_sso_timeout = Some(n);
+            }
+        }
+        if let Opt::Number(n) = o.request_timeout {
+            if n > 0.0 {
+                self.request_timeout = n;
             }
         }
         Ok(())
@@ -333,6 +344,9 @@ mod tests {
         assert_eq!(s.silent_timeout_ms(), 2000.0, "defaults to messageReceiveTimeout");
         let s = apply(|o| o.silent_check_sso_timeout = Opt::Number(500.0)).unwrap();
         assert_eq!(s.silent_timeout_ms(), 500.0);
+        assert_eq!(s.request_timeout, 30000.0);
+        assert_eq!(apply(|o| o.request_timeout = Opt::Number(1500.0)).unwrap().request_timeout, 1500.0);
+        assert_eq!(apply(|o| o.request_timeout = Opt::Number(-1.0)).unwrap().request_timeout, 30000.0);
         assert!(s.silent_check_sso_fallback);
     }
 }
