@@ -76,6 +76,16 @@ export interface KeycloakInitOptions {
   /** `ui_locales` for the login that `onLoad` triggers. */
   locale?: string
   logoutMethod?: 'GET' | 'POST'
+  /**
+   * keycloak-wasm only: milliseconds the silent check-sso iframe may take before `init`
+   * rejects (default: `messageReceiveTimeout`). keycloak-js waits forever.
+   */
+  silentCheckSsoTimeout?: number
+  /**
+   * keycloak-wasm only: milliseconds any HTTP request may take before it is aborted
+   * (default 30000). keycloak-js waits forever.
+   */
+  requestTimeout?: number
 }
 
 export interface KeycloakLoginOptions {
