@@ -480,6 +480,12 @@ impl Inner {
         let started = web::now_ms();
         let p = &cb.params;
         let stored_nonce = js::get(&stored, "nonce").as_string();
+        // Deliberate difference: keycloak-js strips `iss` unchecked. A mismatch means the
+        // response may come from another server (mix-up): nothing in it is used.
+        if let Err(e) = self.endpoints()?.check_callback_issuer(p.raw("iss")) {
+            self.emit("onAuthError", &[])?;
+            return Err(err(e));
+        }
         if let Some(status) = p.get("kc_action_status") {
             let action = p.get("kc_action").map(JsValue::from_str).unwrap_or(JsValue::UNDEFINED);
             self.emit("onActionUpdate", &[JsValue::from_str(status), action])?;
@@ -615,6 +621,7 @@ impl Inner {
                 userinfo_endpoint: field("userinfo_endpoint"),
                 check_session_iframe: field("check_session_iframe"),
                 end_session_endpoint: field("end_session_endpoint"),
+                issuer: field("issuer"),
             };
             (js::get(config, "clientId"), Endpoints::Oidc(metadata), None, None)
         } else {

@@ -35,6 +35,8 @@ pub struct OidcMetadata {
     pub userinfo_endpoint: Option<String>,
     pub check_session_iframe: Option<String>,
     pub end_session_endpoint: Option<String>,
+    /// `issuer`, when the metadata gives one (keycloak-js ignores it; we check `iss`).
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,9 +120,22 @@ impl Endpoints {
         self.realm_url().map(|r| join(r, "/account"))
     }
 
-    /// The issuer we expect in tokens and in the callback's `iss` (RFC 9207).
+    /// The issuer we expect in the callback's `iss` (RFC 9207): the realm URL for
+    /// Keycloak, the metadata's `issuer` for a generic provider.
     pub fn expected_issuer(&self) -> Option<&str> {
-        self.realm_url()
+        match self {
+            Endpoints::Keycloak { realm_url } => Some(realm_url),
+            Endpoints::Oidc(m) => m.issuer.as_deref(),
+        }
+    }
+
+    /// RFC 9207: an `iss` in the authorization response must be the expected issuer.
+    /// Without an `iss`, or without a known issuer, there is nothing to compare.
+    pub fn check_callback_issuer(&self, iss: Option<&str>) -> Result<(), CoreError> {
+        match (iss, self.expected_issuer()) {
+            (Some(got), Some(want)) if got != want => Err(CoreError::IssuerMismatch),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -162,5 +177,19 @@ mod tests {
         assert_eq!(e.third_party_cookies_iframe(), None);
         assert_eq!(e.account(), None);
         assert_eq!(discovery_url("https://op/"), "https://op/.well-known/openid-configuration");
+    }
+
+    #[test]
+    fn callback_issuer_rfc9207() {
+        let kc = Endpoints::Keycloak { realm_url: realm_url("http://idp:8080/", "my realm") };
+        assert_eq!(kc.check_callback_issuer(Some("http://idp:8080/realms/my%20realm")), Ok(()));
+        assert_eq!(kc.check_callback_issuer(None), Ok(()));
+        assert_eq!(kc.check_callback_issuer(Some("http://evil/realms/my%20realm")), Err(CoreError::IssuerMismatch));
+        assert_eq!(kc.check_callback_issuer(Some("http://idp:8080/realms/other")), Err(CoreError::IssuerMismatch));
+        let unknown = Endpoints::Oidc(OidcMetadata::default());
+        assert_eq!(unknown.check_callback_issuer(Some("anything")), Ok(()));
+        let op = Endpoints::Oidc(OidcMetadata { issuer: Some("https://op".into()), ..Default::default() });
+        assert_eq!(op.check_callback_issuer(Some("https://op/")), Err(CoreError::IssuerMismatch));
+        assert_eq!(op.check_callback_issuer(Some("https://op")), Ok(()));
     }
 }

@@ -18,6 +18,8 @@ pub enum CoreError {
     InvalidOnLoad,
     /// `pkceMethod` was neither `'S256'` nor `false`; carries `String(value)`.
     InvalidPkceMethod(String),
+    /// The callback's `iss` is not the expected issuer (RFC 9207 mix-up defence).
+    IssuerMismatch,
     /// The ID token's nonce did not match the one stored with the callback state.
     InvalidNonce,
     TokenPayloadNotFound,
@@ -69,6 +71,7 @@ impl CoreError {
                 return s;
             }
             CoreError::InvalidNonce => "Invalid nonce.",
+            CoreError::IssuerMismatch => "The authorization response's issuer (iss) is not the expected issuer.",
             CoreError::TokenPayloadNotFound => "Unable to decode token, payload not found.",
             CoreError::TokenPayloadNotBase64(_) => {
                 "Unable to decode token, payload is not a valid Base64URL value."
