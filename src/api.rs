@@ -634,6 +634,7 @@ impl Inner {
             self.set_prop("authServerUrl", &JsValue::from_str(server));
             self.set_prop("realm", &JsValue::from_str(realm));
         }
+        self.set_prop("endpoints", &endpoints_object(&endpoints));
         let mut st = self.st.borrow_mut();
         st.client_id = client_id.as_string().unwrap_or_default();
         st.endpoints = Some(endpoints);
@@ -945,6 +946,27 @@ impl Inner {
         self.set_prop(property, &v);
         Ok(v)
     }
+}
+
+/// The public `endpoints` object: zero-argument functions returning each URL, throwing
+/// keycloak-js's error where a generic provider lacks one. `thirdPartyCookiesIframe`
+/// exists in Keycloak mode only, as in keycloak-js.
+fn endpoints_object(e: &Endpoints) -> JsValue {
+    let obj = js::object();
+    let add = |name: &str, value: Result<String, CoreError>| {
+        let f = Closure::<dyn Fn() -> Result<JsValue, JsValue>>::new(move || value.clone().map(JsValue::from).map_err(|e| err(e)));
+        js::set(&obj, name, &f.into_js_value());
+    };
+    add("authorize", Ok(e.authorize()));
+    add("token", Ok(e.token()));
+    add("logout", e.logout());
+    add("checkSessionIframe", e.check_session_iframe());
+    if let Some(url) = e.third_party_cookies_iframe() {
+        add("thirdPartyCookiesIframe", Ok(url));
+    }
+    add("register", e.register());
+    add("userinfo", e.userinfo());
+    obj.into()
 }
 
 /// Calls a method of a custom adapter and awaits its (promise) result.

@@ -161,7 +161,7 @@ async fn login_url_matches_reference_shape_and_stores_state() {
 
 #[wasm_bindgen_test]
 async fn logout_url_and_sync_methods_after_init() {
-    let (_, core) = core_with(&server_config());
+    let (facade, core) = core_with(&server_config());
     let options = Object::new();
     js::set(&options, "checkLoginIframe", &JsValue::FALSE);
     js::set(&options, "redirectUri", &"http://app.localhost/".into());
@@ -173,6 +173,10 @@ async fn logout_url_and_sync_methods_after_init() {
     let post = Object::new();
     js::set(&post, "logoutMethod", &"POST".into());
     assert_eq!(core.create_logout_url(post.into()).unwrap(), "http://idp.localhost:9/realms/my%20realm/protocol/openid-connect/logout");
+    let endpoints = get(&facade, "endpoints");
+    let call = |name: &str| js_sys::Reflect::get(&endpoints, &name.into()).unwrap().unchecked_into::<js_sys::Function>().call0(&JsValue::UNDEFINED);
+    assert_eq!(call("authorize").unwrap().as_string().as_deref(), Some("http://idp.localhost:9/realms/my%20realm/protocol/openid-connect/auth"));
+    assert_eq!(call("thirdPartyCookiesIframe").unwrap().as_string().as_deref(), Some("http://idp.localhost:9/realms/my%20realm/protocol/openid-connect/3p-cookies/step1.html"));
     assert!(!core.has_realm_role("user".into()));
     assert!(!core.has_resource_role("viewer".into(), JsValue::UNDEFINED));
     let e = core.is_token_expired(JsValue::UNDEFINED).unwrap_err();
@@ -180,6 +184,28 @@ async fn logout_url_and_sync_methods_after_init() {
     let e = JsFuture::from(core.update_token(JsValue::UNDEFINED)).await.unwrap_err();
     assert_eq!(get(&e, "message").as_string().as_deref(), Some("Unable to update token, no refresh token available."));
     core.clear_token().unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn oidc_mode_endpoints_throw_where_the_provider_has_none() {
+    let meta = Object::new();
+    js::set(&meta, "authorization_endpoint", &"https://op.localhost/authorize".into());
+    js::set(&meta, "token_endpoint", &"https://op.localhost/token".into());
+    let config = Object::new();
+    js::set(&config, "clientId", &"c".into());
+    js::set(&config, "oidcProvider", &meta);
+    let (facade, core) = core_with(&config.into());
+    let options = Object::new();
+    js::set(&options, "checkLoginIframe", &JsValue::FALSE);
+    JsFuture::from(core.init(options.into())).await.unwrap();
+    let endpoints = get(&facade, "endpoints");
+    assert!(get(&endpoints, "thirdPartyCookiesIframe").is_undefined(), "no probe page for generic providers");
+    let logout: js_sys::Function = get(&endpoints, "logout").unchecked_into();
+    let e = logout.call0(&JsValue::UNDEFINED).unwrap_err();
+    assert_eq!(get(&e, "message").as_string().as_deref(), Some("Not supported by the OIDC server"));
+    let e = core.create_account_url(JsValue::UNDEFINED).unwrap_err();
+    assert_eq!(get(&e, "message").as_string().as_deref(), Some("Unable to create account URL, make sure the adapter is not configured using a generic OIDC provider."));
+    assert!(get(&facade, "realm").is_undefined());
 }
 
 #[wasm_bindgen_test]
