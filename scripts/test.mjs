@@ -47,7 +47,7 @@ async function main () {
     // no -q: cargo would forward --quiet to wasm-bindgen-test-runner, which rejects it
     ['test', '-p', 'keycloak-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'browser'],
     { CHROMEDRIVER: '/usr/bin/chromedriver', CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner', WASM_BINDGEN_TEST_TIMEOUT: '60' }))
-  results.push(await runSuite('Package tests: npm pack, no-bundler page, esbuild bundle (Chromium)', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))
+  results.push(await runSuite('Package tests: npm pack, no-bundler page, esbuild bundle (Chromium), TypeScript', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))
   const e2e = path.join(root, 'tests/e2e/run.mjs')
   if (existsSync(e2e)) {
     results.push(await runSuite('End-to-end tests (Playwright + Chromium, realm server)', process.execPath, [e2e]))

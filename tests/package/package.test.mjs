@@ -113,3 +113,15 @@ describe('npm package', () => {
     assertApp(await runPage('/bundled.html'))
   })
 })
+
+describe('TypeScript', () => {
+  const tsc = (project) => execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', path.join(root, 'tests/types', project)], { encoding: 'utf8' })
+
+  test('a file using the whole keycloak-js API type-checks against keycloak-js', () => {
+    tsc('tsconfig.keycloak-js.json')
+  })
+
+  test('the same file type-checks against keycloak-wasm', () => {
+    tsc('tsconfig.json')
+  })
+})
