@@ -1,5 +1,8 @@
 // keycloak-wasm: a drop-in replacement for keycloak-js with a Rust/WebAssembly core.
 //
+// The package entry (keycloak.js) is this file with the wasm-bindgen glue and the
+// inlined wasm bundled in by scripts/build.mjs.
+//
 // This file only adapts shapes: the default-exported class with keycloak-js's own
 // properties and bound methods, the NetworkError class, and a lazy start of the wasm.
 // All adapter logic lives in the wasm (src/ in the repository).

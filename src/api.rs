@@ -1,5 +1,5 @@
 //! The wasm-bindgen surface: `KeycloakCore`, driven by the `Keycloak` facade in
-//! `pkg/keycloak.js`. It owns the adapter state, mirrors the public properties onto the
+//! `pkg/facade.js`. It owns the adapter state, mirrors the public properties onto the
 //! facade object (so they are plain own data properties, as in keycloak-js), and calls
 //! the event callbacks the app assigned on that object.
 //!
