@@ -4,18 +4,21 @@
 // for constructor forms the demo app cannot express, and request/console capture.
 import http from 'node:http'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { startAppServer } from './app-server.mjs'
 import { demoRealm } from './fixture.mjs'
 import { startRealm } from './realm.mjs'
 
 export const ALICE = { username: 'alice', password: 'alice' }
 
-/** The demo realm plus the clients the API scenarios need. */
-export function apiRealm (appOrigin) {
+/** The demo realm plus the clients the API scenarios need; `extraOrigins` may redirect too. */
+export function apiRealm (appOrigin, extraOrigins = []) {
   const realm = demoRealm(appOrigin)
   const base = realm.clients[0]
+  base.redirectUris = [...base.redirectUris, ...extraOrigins.map((o) => `${o}/*`)]
   const client = (clientId, extra = {}, attributes = base.attributes) => ({ ...base, clientId, attributes: { ...attributes }, ...extra })
   realm.registrationAllowed = true
   realm.clients.push(
@@ -38,13 +41,14 @@ export function apiRealm (appOrigin) {
 export async function startApiStack ({ realmFor = apiRealm } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-api-'))
   const app = await startAppServer()
-  let realm
+  let realm, harness
   try {
+    harness = await startHarnessServer()
     const file = path.join(dir, 'realm.json')
-    writeFileSync(file, JSON.stringify(realmFor(app.baseUrl)))
+    writeFileSync(file, JSON.stringify(realmFor(app.baseUrl, [harness.origin])))
     realm = await startRealm({ imports: [file] })
   } catch (e) {
-    await app.stop()
+    await Promise.allSettled([app.stop(), harness?.stop()])
     rmSync(dir, { recursive: true, force: true })
     throw e
   }
@@ -55,10 +59,11 @@ export async function startApiStack ({ realmFor = apiRealm } = {}) {
     realmPort: realm.port,
     appOrigin: app.baseUrl,
     appUrl: (impl) => (impl === 'keycloak-js' ? `${app.baseUrl}/keycloak-js/` : `${app.baseUrl}/`),
-    /** A page of our own on the app origin, for `installHarness`. */
-    harnessUrl: (impl) => `${app.baseUrl}/__api/${impl}.html`,
+    /** Our own page building `new Keycloak(<any config>)`, see `openHarness`. */
+    harnessOrigin: harness.origin,
+    harnessUrl: (impl) => `${harness.origin}/__api/${impl}.html`,
     async stop () {
-      await Promise.allSettled([app.stop(), realm.stop()])
+      await Promise.allSettled([app.stop(), realm.stop(), harness.stop()])
       rmSync(dir, { recursive: true, force: true })
     }
   }
@@ -138,13 +143,25 @@ export async function until (fn, ms = 10000, step = 100) {
   return v
 }
 
+/** Listens on loopback (127.0.0.1 and, when available, ::1) on one free port. */
+async function listenLoopback (handler) {
+  const listen = (s, port, host) => new Promise((resolve, reject) => { s.once('error', reject); s.listen(port, host, () => resolve(s.address().port)) })
+  const v4 = http.createServer(handler)
+  const port = await listen(v4, 0, '127.0.0.1')
+  // *.localhost may resolve to ::1 first, as the app server also handles.
+  const v6 = http.createServer(handler)
+  await listen(v6, port, '::1').catch(() => null)
+  const close = (s) => new Promise((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))
+  return { port, stop: () => Promise.all([close(v4), close(v6)]) }
+}
+
 /**
  * A tiny JSON server on json.localhost (loopback) with `Access-Control-Allow-Origin: *`.
  * `routes` maps a path to the JSON value served there. Records every request.
  */
 export async function startJsonServer (routes) {
   const requests = []
-  const server = http.createServer((req, res) => {
+  const { port, stop } = await listenLoopback((req, res) => {
     requests.push({ method: req.method, url: req.url, headers: req.headers })
     const body = routes[new URL(req.url, 'http://x').pathname]
     const headers = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': '*', 'Cache-Control': 'no-store' }
@@ -152,17 +169,7 @@ export async function startJsonServer (routes) {
     if (body === undefined) { res.writeHead(404, headers).end('not found'); return }
     res.writeHead(200, { ...headers, 'Content-Type': 'application/json' }).end(JSON.stringify(body))
   })
-  const listen = (s, port, host) => new Promise((resolve, reject) => { s.once('error', reject); s.listen(port, host, () => resolve(s.address().port)) })
-  const port = await listen(server, 0, '127.0.0.1')
-  // *.localhost may resolve to ::1 first, as the app server also handles.
-  const v6 = http.createServer(server.listeners('request')[0])
-  await listen(v6, port, '::1').catch(() => null)
-  const close = (s) => new Promise((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))
-  return {
-    origin: `http://json.localhost:${port}`,
-    requests,
-    stop: () => Promise.all([close(server), close(v6)])
-  }
+  return { origin: `http://json.localhost:${port}`, requests, stop }
 }
 
 const ADAPTER_MODULE = { 'keycloak-wasm': '/pkg/keycloak.js', 'keycloak-js': '/vendor/keycloak-js/keycloak.js' }
@@ -201,22 +208,38 @@ $('username').textContent = keycloak.tokenParsed?.preferred_username ?? ''
 </script></body></html>`
 }
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const MOUNTS = [['/pkg/', path.join(ROOT, 'pkg')], ['/vendor/keycloak-js/', path.join(ROOT, 'node_modules', 'keycloak-js', 'lib')]]
+
 /**
- * Serves, in this browser context only, a small page at stack.harnessUrl(impl) that
- * builds `new Keycloak(<sessionStorage api.config>)` (any constructor argument, e.g. a
- * URL string) and runs init(<api.init>). Same DOM ids as the demo app.
+ * Our own page server on harness.localhost (loopback, so the browser lets its pages
+ * reach the realm): /__api/<impl>.html builds `new Keycloak(<sessionStorage api.config>)`
+ * (any constructor argument, e.g. a URL string) and runs init(<api.init>), with the
+ * demo app's DOM ids; /pkg/ and /vendor/keycloak-js/ serve the two adapters read-only.
  */
-export async function installHarness (context, stack) {
-  for (const impl of Object.keys(ADAPTER_MODULE)) {
-    const target = new URL(stack.harnessUrl(impl))
-    await context.route((u) => u.origin === target.origin && u.pathname === target.pathname, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', headers: { 'Cache-Control': 'no-store' }, body: harnessHtml(impl) }))
-  }
+async function startHarnessServer () {
+  const { port, stop } = await listenLoopback(async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    const { pathname } = new URL(req.url, 'http://x')
+    const page = /^\/__api\/(keycloak-wasm|keycloak-js)\.html$/.exec(pathname)
+    if (page) { res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(harnessHtml(page[1])); return }
+    if (pathname === '/__api/blank.html') { res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<!doctype html><title>blank</title>'); return }
+    const mount = MOUNTS.find(([prefix]) => pathname.startsWith(prefix))
+    if (mount && !pathname.includes('..')) {
+      try {
+        const body = await readFile(path.join(mount[1], pathname.slice(mount[0].length)))
+        res.writeHead(200, { 'Content-Type': pathname.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' }).end(body)
+        return
+      } catch {}
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found')
+  })
+  return { origin: `http://harness.localhost:${port}`, stop }
 }
 
 /** Opens the harness page for `impl` with a constructor argument and init options. */
 export async function openHarness (page, stack, impl, config, initOptions = { checkLoginIframe: false }) {
-  await page.goto(new URL('/app.css', stack.appOrigin).href)
+  await page.goto(`${stack.harnessOrigin}/__api/blank.html`)
   await page.evaluate(([c, o]) => {
     sessionStorage.clear()
     sessionStorage.setItem('api.config', JSON.stringify(c))
