@@ -29,13 +29,19 @@ for (const name of ['onReady', 'onAuthSuccess', 'onAuthError', 'onAuthRefreshSuc
   }
 }
 
+let shown // the authenticated state the controls were last set for
 function render () {
-  const authenticated = keycloak.authenticated
+  const authenticated = !!keycloak.authenticated
   $('status').textContent = authenticated ? 'authenticated' : 'not authenticated'
-  $('login').disabled = authenticated
-  $('refresh').disabled = !authenticated
-  $('logout').disabled = !authenticated
-  $('user-card').hidden = !authenticated
+  // Touch the controls only when the state changes: the 1 s re-render must not undo a
+  // button someone enabled by hand (the tests do, to call updateToken while logged out).
+  if (authenticated !== shown) {
+    shown = authenticated
+    $('login').disabled = authenticated
+    $('refresh').disabled = !authenticated
+    $('logout').disabled = !authenticated
+    $('user-card').hidden = !authenticated
+  }
   if (!authenticated) return
   const t = keycloak.tokenParsed
   $('username').textContent = t.preferred_username ?? ''
@@ -75,7 +81,8 @@ $('login-required').addEventListener('change', (e) => {
 // browser allows it. The end-to-end tests replace them through sessionStorage.
 const initOptions = JSON.parse(sessionStorage.getItem('demo.init') ?? 'null') ?? {
   onLoad: 'check-sso',
-  silentCheckSsoRedirectUri: `${location.origin}/silent-check-sso.html`
+  silentCheckSsoRedirectUri: `${location.origin}/silent-check-sso.html`,
+  pkceMethod: 'S256'
 }
 if (loginRequired) initOptions.onLoad = 'login-required'
 try {
