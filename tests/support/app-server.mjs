@@ -4,7 +4,7 @@
 import http from 'node:http'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const www = path.join(root, 'www')
@@ -18,16 +18,22 @@ const IMPLS = {
 }
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.map': 'application/json' }
 
+// The file for a URL path, or null if it would fall outside the directory it maps to.
 function resolveFile (pathname) {
-  for (const [prefix, dir] of mounts) {
-    if (pathname.startsWith(prefix)) return path.join(dir, pathname.slice(prefix.length))
+  let [dir, rest] = [www, pathname]
+  for (const [prefix, mounted] of mounts) {
+    if (pathname.startsWith(prefix)) { [dir, rest] = [mounted, pathname.slice(prefix.length)]; break }
   }
-  return path.join(www, pathname)
+  const file = path.join(dir, rest)
+  return file.startsWith(dir + path.sep) ? file : null
 }
 
+// JSON that is safe inside an inline <script> (no `</script>` or `<!--` can end it early).
+const inlineJson = (value) => JSON.stringify(value).replace(/</g, '\\u003c')
+
 function appPage (html, impl, config) {
-  const head = `<script type="importmap">${JSON.stringify({ imports: { 'keycloak-wasm': IMPLS[impl] } })}</script>\n` +
-    `<script>window.__KC_IMPL__ = ${JSON.stringify(impl)}; window.__KC_CONFIG__ = ${JSON.stringify(config)}</script>`
+  const head = `<script type="importmap">${inlineJson({ imports: { 'keycloak-wasm': IMPLS[impl] } })}</script>\n` +
+    `<script>window.__KC_IMPL__ = ${inlineJson(impl)}; window.__KC_CONFIG__ = ${inlineJson(config)}</script>`
   return html.replace('<!-- keycloak-wasm:head -->', head)
 }
 
@@ -38,6 +44,12 @@ function listen (server, port, host) {
   })
 }
 
+/**
+ * Starts the demo's static server on 127.0.0.1 and ::1 (same port).
+ * `host` only names the server in `baseUrl`: the default `app.localhost` keeps the app on
+ * another site than the realm (`idp.localhost`), as in a real deployment.
+ * @returns {Promise<{ baseUrl: string, port: number, setConfig: (cfg: object) => void, stop: () => Promise<void> }>}
+ */
 export async function startAppServer ({ port = 0, host = 'app.localhost', config = {} } = {}) {
   let current = { ...config }
   const handler = async (req, res) => {
@@ -53,6 +65,7 @@ export async function startAppServer ({ port = 0, host = 'app.localhost', config
         return
       }
       const file = resolveFile(decoded.startsWith('/keycloak-js/') ? decoded.slice('/keycloak-js'.length) : decoded)
+      if (!file) throw new Error('outside the served directories')
       const body = await readFile(file)
       res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body)
     } catch {
@@ -72,7 +85,7 @@ export async function startAppServer ({ port = 0, host = 'app.localhost', config
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt }
   const app = await startAppServer({
     port: Number(arg('--port', 3000)),

@@ -8,8 +8,11 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 
 export async function launchBrowser (opts = {}) {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, ...opts })
-  const close = () => browser.close().catch(() => {})
-  process.once('exit', close)
+  // Playwright kills the browser process when Node exits; also close it on a signal, so
+  // an interrupted run (Ctrl-C, test runner timeout) leaves no Chromium behind.
+  const onSignal = (sig) => { browser.close().catch(() => {}).finally(() => process.exit(sig === 'SIGINT' ? 130 : 143)) }
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, onSignal)
+  browser.once('disconnected', () => { for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, onSignal) })
   return browser
 }
 
@@ -23,11 +26,19 @@ function fromApp (message) {
   }
 }
 
-/** A fresh context (own cookies and storage) with bounded waits and captured errors. */
-export async function newPage (browser) {
-  const context = await browser.newContext()
-  context.setDefaultTimeout(15000)
-  context.setDefaultNavigationTimeout(15000)
+export const TIMEOUT_MS = 15000
+
+/** A fresh context (own cookies and storage) whose waits and navigations time out after 15 s. */
+export async function newContext (browser, opts = {}) {
+  const context = await browser.newContext(opts)
+  context.setDefaultTimeout(TIMEOUT_MS)
+  context.setDefaultNavigationTimeout(TIMEOUT_MS)
+  return context
+}
+
+/** A page in a fresh context (see newContext) with captured errors in `page.errors`. */
+export async function newPage (browser, opts = {}) {
+  const context = await newContext(browser, opts)
   const page = await context.newPage()
   page.errors = []
   page.on('pageerror', (e) => page.errors.push(e.message))
