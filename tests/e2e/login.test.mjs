@@ -49,6 +49,8 @@ for (const impl of IMPLS) {
       assert.match(await text(page, 'realm-roles'), /\buser\b/)
       assert.match(await text(page, 'client-roles'), /\bviewer\b/)
       assert.doesNotMatch(page.url(), /[#&?](code|state|session_state|iss)=/, 'callback parameters are cleaned from the URL')
+      // onAuthSuccess already renders "authenticated"; onReady follows when init settles.
+      await page.locator('#events', { hasText: 'onReady' }).waitFor()
       const events = await text(page, 'events')
       assert.match(events, /onAuthSuccess[\s\S]*onReady \[true\]/)
       const expiresIn = Number(await text(page, 'token-expires'))
@@ -78,6 +80,42 @@ for (const impl of IMPLS) {
       await page.locator('#input-error').waitFor()
       assert.match(await page.locator('#input-error').textContent(), /Invalid username or password/)
       assert.match(page.url(), /^http:\/\/idp\.localhost:/)
+      await page.context().close()
+    })
+
+    test('plain init (no onLoad, no status iframe): login works, a reload forgets the tokens', async () => {
+      const page = await newPage(browser)
+      await openApp(page, impl)
+      // The first slice's options: no check-sso, so nothing restores a session on load.
+      await page.evaluate(() => sessionStorage.setItem('demo.init', JSON.stringify({ checkLoginIframe: false, pkceMethod: 'S256' })))
+      await page.reload()
+      await page.locator('#events', { hasText: 'onReady' }).waitFor()
+      assert.equal(await text(page, 'status'), 'not authenticated')
+      assert.match(await text(page, 'events'), /onReady \[false\]/)
+
+      await page.click('#login')
+      await logIn(page, 'alice', 'alice')
+      await page.waitForURL((u) => u.hostname === 'app.localhost')
+      await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+      assert.equal(await text(page, 'username'), 'alice')
+      assert.doesNotMatch(page.url(), /[#&?](code|state|session_state|iss)=/)
+      await page.locator('#events', { hasText: 'onReady' }).waitFor()
+      assert.match(await text(page, 'events'), /onAuthSuccess[\s\S]*onReady \[true\]/)
+
+      // Tokens live in memory only, and plain init does not ask the realm: the realm session
+      // still exists, but the reloaded page is not authenticated until the user logs in.
+      await page.reload()
+      await page.locator('#status', { hasText: /^not authenticated$/ }).waitFor()
+      assert.equal(await text(page, 'init-result'), 'resolved')
+      // ...and logging in again is single sign-on: through the realm and straight back,
+      // without the form (nobody fills it in here).
+      const authResponses = []
+      page.on('response', (r) => { if (r.request().isNavigationRequest() && r.url().includes('/protocol/openid-connect/auth')) authResponses.push(r.status()) })
+      await page.click('#login')
+      await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+      assert.deepEqual(authResponses, [302], 'the auth endpoint redirected straight back (no login form)')
+      assert.equal(await text(page, 'username'), 'alice')
+      assert.deepEqual(page.errors, [])
       await page.context().close()
     })
 
