@@ -40,11 +40,15 @@ export function build ({ quiet = false } = {}) {
   // One module for the browser to fetch: the hand-written facade (pkg/facade.js) with the
   // glue and the wasm bundled in, minified. Its exports stay Keycloak and NetworkError.
   run(path.join(root, 'node_modules/.bin/esbuild'), [path.join(pkg, 'facade.js'), '--bundle', '--minify', '--format=esm', '--log-level=warning', `--outfile=${path.join(pkg, 'keycloak.js')}`])
+  // The classic-script build for <script src> pages: defines window.Keycloak (with
+  // Keycloak.NetworkError), as keycloak-js did before 26.
+  run(path.join(root, 'node_modules/.bin/esbuild'), [path.join(pkg, 'facade.js'), '--bundle', '--minify', '--format=iife', '--global-name=__keycloakWasm', '--log-level=warning',
+    '--footer:js=globalThis.Keycloak=__keycloakWasm.default;globalThis.Keycloak.NetworkError=__keycloakWasm.NetworkError;', `--outfile=${path.join(pkg, 'keycloak.global.js')}`])
   return report(wasm)
 }
 
 export function sizes () {
-  const files = ['keycloak.js']
+  const files = ['keycloak.js', 'keycloak.global.js']
   const rows = files.map((f) => {
     const buf = readFileSync(path.join(pkg, f))
     return { file: f, raw: buf.length, gzip: gzipSize(buf) }
@@ -59,7 +63,7 @@ function report (wasm) {
   const kjs = capture(path.join(root, 'node_modules/.bin/esbuild'), [path.join(root, 'node_modules/keycloak-js/lib/keycloak.js'), '--bundle', '--minify', '--format=esm', '--log-level=error'], { maxBuffer: 1 << 26 })
   const line = (name, raw, gz) => console.log(`  ${name.padEnd(44)} ${String(raw).padStart(8)} B ${String(gz).padStart(8)} B gzip`)
   console.log('\nWhat a browser downloads for keycloak-wasm (pkg/):')
-  for (const r of s.rows) line(r.file, r.raw, r.gzip)
+  for (const r of s.rows) line(r.file === 'keycloak.global.js' ? 'keycloak.global.js (or, for classic scripts)' : r.file, r.raw, r.gzip)
   line('  of which the wasm (deflated + base64 inside)', wasm.length, gzipSize(wasm))
   if (minified) line('esbuild --bundle --minify of pkg/keycloak.js', Buffer.byteLength(minified), gzipSize(Buffer.from(minified)))
   if (kjs) line('keycloak-js 26.2.4, same esbuild command', Buffer.byteLength(kjs), gzipSize(Buffer.from(kjs)))

@@ -84,6 +84,10 @@ before(async () => {
   writeFileSync(path.join(app, 'main.js'), appSource)
   // (1) no bundler: the page maps the bare specifier to the installed package's entry.
   writeFileSync(path.join(app, 'plain.html'), `<!doctype html><script type="importmap">{"imports":{"keycloak-wasm":"/node_modules/keycloak-wasm/keycloak.js"}}</script><script type="module" src="/main.js"></script>`)
+  // (3) a classic <script src> that defines window.Keycloak, then an inline classic script.
+  writeFileSync(path.join(app, 'classic.html'), `<!doctype html><script src="/node_modules/keycloak-wasm/keycloak.global.js"></script><script>
+    (async () => { const Keycloak = window.Keycloak; const NetworkError = Keycloak.NetworkError; ${appSource.split('\n').filter((l) => !l.startsWith('import ')).join('\n')} })()
+  </script>`)
   // (2) esbuild, default options only.
   execFileSync(path.join(root, 'node_modules/.bin/esbuild'), ['main.js', '--bundle', '--format=esm', '--outfile=dist/bundle.js', '--log-level=error'], { cwd: app })
   writeFileSync(path.join(app, 'bundled.html'), '<!doctype html><script type="module" src="/dist/bundle.js"></script>')
@@ -100,13 +104,17 @@ after(async () => {
 })
 
 describe('npm package', () => {
-  test('npm pack ships one entry module (facade, glue and wasm), types and README', () => {
+  test('npm pack ships the ESM entry, the classic-script build, types and README', () => {
     const files = JSON.parse(readFileSync(path.join(dir, 'packed-files.json'), 'utf8'))
-    assert.deepEqual(files, ['README.md', 'keycloak.d.ts', 'keycloak.js', 'package.json'])
+    assert.deepEqual(files, ['README.md', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
   })
 
   test('works from a plain <script type="module"> page, no bundler', async () => {
     assertApp(await runPage('/plain.html'))
+  })
+
+  test('works from a classic <script src> as window.Keycloak', async () => {
+    assertApp(await runPage('/classic.html'))
   })
 
   test('works from an esbuild bundle with no plugin or wasm config', async () => {
