@@ -40,6 +40,8 @@ export function build ({ quiet = false } = {}) {
   // One module for the browser to fetch: the hand-written facade (pkg/facade.js) with the
   // glue and the wasm bundled in, minified. Its exports stay Keycloak and NetworkError.
   run(path.join(root, 'node_modules/.bin/esbuild'), [path.join(pkg, 'facade.js'), '--bundle', '--minify', '--format=esm', '--log-level=warning', `--outfile=${path.join(pkg, 'keycloak.js')}`])
+  // CommonJS for require() (Jest's default): same module, nothing starts at load time.
+  run(path.join(root, 'node_modules/.bin/esbuild'), [path.join(pkg, 'facade.js'), '--bundle', '--minify', '--format=cjs', '--log-level=warning', `--outfile=${path.join(pkg, 'keycloak.cjs')}`])
   // The classic-script build for <script src> pages: defines window.Keycloak (with
   // Keycloak.NetworkError), as keycloak-js did before 26.
   run(path.join(root, 'node_modules/.bin/esbuild'), [path.join(pkg, 'facade.js'), '--bundle', '--minify', '--format=iife', '--global-name=__keycloakWasm', '--log-level=warning',

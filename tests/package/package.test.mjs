@@ -104,13 +104,26 @@ after(async () => {
 })
 
 describe('npm package', () => {
-  test('npm pack ships the ESM entry, the classic-script build, types and README', () => {
+  test('npm pack ships the ESM, CommonJS and classic-script builds, types and README', () => {
     const files = JSON.parse(readFileSync(path.join(dir, 'packed-files.json'), 'utf8'))
-    assert.deepEqual(files, ['README.md', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
+    assert.deepEqual(files, ['README.md', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
   })
 
   test('works from a plain <script type="module"> page, no bundler', async () => {
     assertApp(await runPage('/plain.html'))
+  })
+
+  test('require() and import work in Node with no DOM (as in unit tests); constructing does not throw', () => {
+    const appDir = path.join(dir, 'app')
+    const probe = `
+      const fromRequire = require('keycloak-wasm')
+      import('keycloak-wasm').then((m) => {
+        const K = fromRequire.default
+        const kc = new K({ url: 'http://idp.test', realm: 'r', clientId: 'c' })
+        console.log(JSON.stringify({ require: typeof K, named: typeof fromRequire.NetworkError, esm: typeof m.default, authenticated: kc.authenticated, role: kc.hasRealmRole('x') }))
+      })`
+    const out = execFileSync(process.execPath, ['-e', probe], { cwd: appDir, encoding: 'utf8' })
+    assert.deepEqual(JSON.parse(out), { require: 'function', named: 'function', esm: 'function', authenticated: false, role: false })
   })
 
   test('works from a classic <script src> as window.Keycloak', async () => {
