@@ -22,7 +22,11 @@ pub struct RsaKeys {
 
 impl RsaKeys {
     pub fn generate() -> Result<RsaKeys, String> {
-        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| format!("RSA key generation failed: {e}"))?;
+        RsaKeys::generate_bits(2048)
+    }
+
+    pub fn generate_bits(bits: usize) -> Result<RsaKeys, String> {
+        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).map_err(|e| format!("RSA key generation failed: {e}"))?;
         let public = key.to_public_key();
         let n = public.n().to_bytes_be();
         let e = public.e().to_bytes_be();

@@ -10,6 +10,7 @@ macro_rules! elog {
     }};
 }
 
+mod admin;
 mod http;
 mod jwt;
 mod model;
@@ -44,6 +45,10 @@ Options:
   --help           print this help and exit
 
 Once ready it prints `listening on http://localhost:<port>` (https with --tls) on stdout.
+
+Environment:
+  KC_BOOTSTRAP_ADMIN_USERNAME, KC_BOOTSTRAP_ADMIN_PASSWORD
+                   the master realm's admin user for the Admin REST API (default admin/admin)
 ";
 
 const DEFAULT_REALM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/realms/demo-realm.json");
@@ -215,14 +220,18 @@ fn main() {
             }
         });
     }
-    let realms = load_realms(&opts.imports).unwrap_or_else(|e| {
+    let mut realms = load_realms(&opts.imports).unwrap_or_else(|e| {
         elog!("keycloak-realm-server: {e}");
         std::process::exit(1);
     });
-    let keys = jwt::RsaKeys::generate().unwrap_or_else(|e| {
-        elog!("keycloak-realm-server: {e}");
+    admin::bootstrap_master(&mut realms).unwrap_or_else(|e| {
+        elog!("keycloak-realm-server: master realm: {e}");
         std::process::exit(1);
     });
+    let keys = Arc::new(jwt::RsaKeys::generate().unwrap_or_else(|e| {
+        elog!("keycloak-realm-server: {e}");
+        std::process::exit(1);
+    }));
     let (listeners, port) = bind(opts.port).unwrap_or_else(|e| {
         elog!("keycloak-realm-server: {e}");
         std::process::exit(1);
@@ -235,12 +244,11 @@ fn main() {
     } else {
         None
     };
-    let app = Arc::new(state::App {
-        state: std::sync::Mutex::new(state::State { realms, store: Default::default() }),
-        keys,
-        tls: opts.tls,
-        verbose: opts.verbose,
-    });
+    let app = state::App { state: Default::default(), keys, tls: opts.tls, verbose: opts.verbose };
+    for realm in realms.values_mut() {
+        app.attach_default_key(realm);
+    }
+    let app = Arc::new(state::App { state: std::sync::Mutex::new(state::State { realms, store: Default::default() }), ..app });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RealmRep {
+    pub id: Option<String>,
     pub realm: Option<String>,
     pub display_name: Option<String>,
     pub enabled: Option<bool>,
@@ -39,6 +40,7 @@ pub struct RolesRep {
 #[serde(default)]
 pub struct RoleRep {
     pub name: String,
+    pub description: Option<String>,
     pub composites: Option<CompositesRep>,
 }
 
@@ -101,6 +103,10 @@ pub type RoleId = (Option<String>, String);
 
 pub struct Realm {
     pub name: String,
+    /// Internal id (`RealmRepresentation.id`).
+    pub id: String,
+    /// `default-roles-<name at creation>` (kept on rename, as Keycloak does).
+    pub default_role: String,
     pub display_name: Option<String>,
     pub enabled: bool,
     pub access_token_lifespan: i64,
@@ -120,6 +126,29 @@ pub struct Realm {
     /// HS512 key for refresh tokens and the identity cookie.
     pub hmac_key: Vec<u8>,
     pub hmac_kid: String,
+    /// RS256 signing keys (key provider components); the highest priority, then the
+    /// newest, signs. Empty = the server-wide key only.
+    pub rsa_keys: Vec<RealmKey>,
+    /// Component id of the HS512 key provider.
+    pub hmac_component_id: String,
+    /// Realm attributes (`RealmRepresentation.attributes`).
+    pub attributes: BTreeMap<String, String>,
+    /// Other scalar RealmRepresentation fields set through the admin API (echoed by GET).
+    pub extra: serde_json::Map<String, Value>,
+    /// Role descriptions (roles created through the admin API or the import).
+    pub role_descriptions: HashMap<RoleId, String>,
+}
+
+/// One `rsa-generated` key provider component of a realm.
+pub struct RealmKey {
+    pub component_id: String,
+    pub name: String,
+    pub priority: i64,
+    /// Creation order (ties in priority go to the newest key).
+    pub seq: u64,
+    pub key: std::sync::Arc<crate::jwt::RsaKeys>,
+    /// Extra component config echoed back (keySize, algorithm, ...).
+    pub config: serde_json::Map<String, Value>,
 }
 
 #[derive(Clone)]
@@ -138,6 +167,8 @@ pub struct Client {
     pub web_origins: Vec<String>,
     pub root_url: Option<String>,
     pub attributes: HashMap<String, String>,
+    /// Other scalar ClientRepresentation fields (name, description, baseUrl, ...).
+    pub extra: serde_json::Map<String, Value>,
 }
 
 #[derive(Clone)]
@@ -152,6 +183,10 @@ pub struct User {
     pub password: Option<String>,
     pub realm_roles: Vec<String>,
     pub client_roles: HashMap<String, Vec<String>>,
+    /// Creation time, ms since the epoch.
+    pub created: i64,
+    /// When the password was last set, ms since the epoch.
+    pub password_created: i64,
 }
 
 impl User {
@@ -165,7 +200,7 @@ impl User {
     }
 }
 
-fn attr_string(v: &Value) -> String {
+pub fn attr_string(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -173,7 +208,7 @@ fn attr_string(v: &Value) -> String {
     }
 }
 
-fn new_uuid() -> String {
+pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -193,6 +228,7 @@ fn builtin_client(client_id: &str, public: bool, standard: bool, direct: bool, r
         web_origins: vec![],
         root_url: None,
         attributes: HashMap::new(),
+        extra: Default::default(),
     }
 }
 
@@ -231,6 +267,13 @@ impl Realm {
                 k
             },
             hmac_kid: new_uuid(),
+            id: rep.id.filter(|i| !i.is_empty()).unwrap_or_else(new_uuid),
+            default_role: format!("default-roles-{}", name.to_lowercase()),
+            rsa_keys: Vec::new(),
+            hmac_component_id: new_uuid(),
+            attributes: BTreeMap::new(),
+            extra: Default::default(),
+            role_descriptions: HashMap::new(),
             name: name.clone(),
         };
 
@@ -242,23 +285,7 @@ impl Realm {
             if realm.clients.iter().any(|x| x.client_id == c.client_id) {
                 return Err(format!("realm {name}: duplicate client {}", c.client_id));
             }
-            let public = c.public_client.unwrap_or(false);
-            realm.clients.push(Client {
-                id: c.id.unwrap_or_else(new_uuid),
-                client_id: c.client_id,
-                enabled: c.enabled.unwrap_or(true),
-                public_client: public,
-                bearer_only: c.bearer_only.unwrap_or(false),
-                secret: c.secret,
-                standard_flow: c.standard_flow_enabled.unwrap_or(true),
-                implicit_flow: c.implicit_flow_enabled.unwrap_or(false),
-                direct_access: c.direct_access_grants_enabled.unwrap_or(true),
-                service_accounts: c.service_accounts_enabled.unwrap_or(false),
-                redirect_uris: c.redirect_uris,
-                web_origins: c.web_origins,
-                root_url: c.root_url.filter(|s| !s.is_empty()),
-                attributes: c.attributes.iter().map(|(k, v)| (k.clone(), attr_string(v))).collect(),
-            });
+            realm.clients.push(Client::from_rep(c));
         }
         // Built-in clients every Keycloak realm has (unless the import defines them).
         let account_base = format!("/realms/{name}/account/*");
@@ -295,7 +322,7 @@ impl Realm {
             (account.clone(), "manage-consent".into()),
             vec![(account.clone(), "view-consent".into())],
         );
-        let default_role = format!("default-roles-{name}");
+        let default_role = realm.default_role.clone();
         realm.realm_roles.insert(default_role.clone());
         realm.composites.insert(
             (None, default_role),
@@ -321,6 +348,9 @@ impl Realm {
                     continue;
                 }
                 realm.realm_roles.insert(r.name.clone());
+                if let Some(d) = r.description.filter(|d| !d.is_empty()) {
+                    realm.role_descriptions.insert((None, r.name.clone()), d);
+                }
                 add_composites(&mut realm, (None, r.name), r.composites);
             }
             for (cid, list) in roles.client {
@@ -376,9 +406,26 @@ impl Realm {
                 password,
                 realm_roles: u.realm_roles,
                 client_roles: u.client_roles,
+                created: crate::util::now_ms(),
+                password_created: crate::util::now_ms(),
             });
         }
         Ok((realm, warnings))
+    }
+
+    /// The key provider that signs: highest priority, then newest.
+    pub fn active_key(&self) -> Option<&crate::jwt::RsaKeys> {
+        self.rsa_keys.iter().max_by_key(|k| (k.priority, k.seq)).map(|k| &*k.key)
+    }
+
+    /// Add an `rsa-generated` key provider; returns its component id.
+    pub fn add_key(
+        &mut self, name: &str, priority: i64, key: std::sync::Arc<crate::jwt::RsaKeys>, config: serde_json::Map<String, Value>,
+    ) -> String {
+        let seq = self.rsa_keys.iter().map(|k| k.seq + 1).max().unwrap_or(0);
+        let component_id = new_uuid();
+        self.rsa_keys.push(RealmKey { component_id: component_id.clone(), name: name.to_string(), priority, seq, key, config });
+        component_id
     }
 
     pub fn client(&self, client_id: &str) -> Option<&Client> {
@@ -410,7 +457,7 @@ impl Realm {
     /// All roles of a user, composites expanded, including `default-roles-<realm>`.
     pub fn effective_roles(&self, user: &User) -> BTreeSet<RoleId> {
         let mut out = BTreeSet::new();
-        let mut stack: Vec<RoleId> = vec![(None, format!("default-roles-{}", self.name))];
+        let mut stack: Vec<RoleId> = vec![(None, self.default_role.clone())];
         stack.extend(user.realm_roles.iter().map(|r| (None, r.clone())));
         for (cid, roles) in &user.client_roles {
             stack.extend(roles.iter().map(|r| (Some(cid.clone()), r.clone())));
@@ -427,6 +474,28 @@ impl Realm {
 }
 
 impl Client {
+    /// A client from its representation, with Keycloak's defaults for missing fields.
+    pub fn from_rep(c: ClientRep) -> Client {
+        let public = c.public_client.unwrap_or(false);
+        Client {
+            id: c.id.filter(|i| !i.is_empty()).unwrap_or_else(new_uuid),
+            client_id: c.client_id,
+            enabled: c.enabled.unwrap_or(true),
+            public_client: public,
+            bearer_only: c.bearer_only.unwrap_or(false),
+            secret: c.secret,
+            standard_flow: c.standard_flow_enabled.unwrap_or(true),
+            implicit_flow: c.implicit_flow_enabled.unwrap_or(false),
+            direct_access: c.direct_access_grants_enabled.unwrap_or(true),
+            service_accounts: c.service_accounts_enabled.unwrap_or(false),
+            redirect_uris: c.redirect_uris,
+            web_origins: c.web_origins,
+            root_url: c.root_url.filter(|s| !s.is_empty()),
+            attributes: c.attributes.iter().map(|(k, v)| (k.clone(), attr_string(v))).collect(),
+            extra: Default::default(),
+        }
+    }
+
     /// The client's redirect URI patterns, relative ones resolved against rootUrl
     /// (or the server origin).
     pub fn resolved_redirect_uris(&self, server_origin: &str) -> Vec<String> {

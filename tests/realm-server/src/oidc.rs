@@ -23,6 +23,9 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
     if path == "/" || path.is_empty() {
         return Out::page(200, pages::info("Keycloak", "Keycloak test realm server", "Realms live under /realms/{realm}/."));
     }
+    if crate::admin::is_admin_path(path) {
+        return crate::admin::route(app, ctx);
+    }
     let Some(rest) = path.strip_prefix("/realms/") else {
         return not_found();
     };
@@ -56,16 +59,17 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             "logout" if get || post => logout(app, realm, store, ctx),
             "logout" if options => preflight(ctx, "GET, POST, OPTIONS"),
             "logout/logout-confirm" if post => logout_confirm(realm, store, ctx),
-            "certs" if get => certs(app, ctx),
+            "certs" if get => certs(app, realm, ctx),
             "certs" if options => preflight(ctx, "GET, OPTIONS"),
             "revoke" if post => revoke(realm, store, ctx),
             "revoke" if options => preflight(ctx, "POST, OPTIONS"),
             "login-status-iframe.html" if get => Out::iframe_page(pages::LOGIN_STATUS_IFRAME),
             "login-status-iframe.html/init" if get => iframe_init(realm, ctx),
+            "login-status-iframe.html/session" if get => iframe_session(realm, store, ctx),
             "3p-cookies/step1.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP1),
             "3p-cookies/step2.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP2),
             "auth" | "registrations" | "token" | "userinfo" | "logout" | "logout/logout-confirm" | "certs" | "revoke"
-            | "login-status-iframe.html" | "login-status-iframe.html/init" | "3p-cookies/step1.html"
+            | "login-status-iframe.html" | "login-status-iframe.html/init" | "login-status-iframe.html/session" | "3p-cookies/step1.html"
             | "3p-cookies/step2.html" => method_not_allowed(),
             _ => not_found(),
         };
@@ -116,7 +120,7 @@ fn realm_info(app: &App, realm: &Realm, ctx: &Ctx) -> Out {
         200,
         &json!({
             "realm": realm.name,
-            "public_key": app.keys.spki_b64,
+            "public_key": app.signing_key(realm).spki_b64,
             "token-service": format!("{iss}/protocol/openid-connect"),
             "account-service": format!("{iss}/account"),
             "tokens-not-before": realm.not_before,
@@ -192,10 +196,13 @@ fn discovery(realm: &Realm, ctx: &Ctx) -> Out {
     Out::json(200, &v).header("cache-control", "no-cache").cors_any(ctx)
 }
 
-fn certs(app: &App, ctx: &Ctx) -> Out {
-    let v = json!({ "keys": [{
-        "kid": app.keys.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": app.keys.n, "e": app.keys.e,
-    }]});
+fn certs(app: &App, realm: &Realm, ctx: &Ctx) -> Out {
+    let keys: Vec<Value> = app
+        .published_keys(realm)
+        .into_iter()
+        .map(|k| json!({ "kid": k.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": k.n, "e": k.e }))
+        .collect();
+    let v = json!({ "keys": keys });
     let mut o = Out::json(200, &v).header("cache-control", "no-cache").cors_any(ctx);
     if ctx.header("accept").is_some_and(|a| a.contains("application/jwk-set+json")) {
         for h in o.headers.iter_mut() {
@@ -928,6 +935,8 @@ fn client_credentials_grant(
         password: None,
         realm_roles: vec![],
         client_roles: Default::default(),
+        created: crate::util::now_ms(),
+        password_created: crate::util::now_ms(),
     };
     let now = now();
     let session = UserSession {
@@ -1002,7 +1011,7 @@ enum BearerError {
 }
 
 fn verify_access_token(app: &App, realm: &Realm, store: &Store, ctx: &Ctx, token: &str, need_client: bool) -> Result<TokenInfo, BearerError> {
-    let claims = app.keys.verify(token).ok_or(BearerError::Invalid("Token verification failed"))?;
+    let claims = app.verify(realm, token).ok_or(BearerError::Invalid("Token verification failed"))?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     if s("typ") != "Bearer" || s("iss") != ctx.issuer(&realm.name) {
         return Err(BearerError::Invalid("Token verification failed"));
@@ -1142,7 +1151,7 @@ fn logout(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     }
     let issuer = ctx.issuer(&realm.name);
     let id_token = match params.get("id_token_hint") {
-        Some(h) => match app.keys.verify(h) {
+        Some(h) => match app.verify(realm, h) {
             Some(c)
                 if matches!(c.get("typ").and_then(|v| v.as_str()), Some("ID") | Some("Bearer"))
                     && c.get("iss").and_then(|v| v.as_str()) == Some(issuer.as_str()) =>
@@ -1256,4 +1265,24 @@ fn iframe_init(realm: &Realm, ctx: &Ctx) -> Out {
     } else {
         Out::new(403)
     }
+}
+
+/// Not in Keycloak: the iframe page asks this after the `KEYCLOAK_SESSION` cookie
+/// matched, so a session ended on the server (admin logout, logout from another
+/// browser) reads as `changed` even though the browser still holds the cookie.
+/// 204 = the session still exists, 404 = it was ended (and the cookies are expired).
+fn iframe_session(realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
+    let q = Params::parse(&ctx.query);
+    let Some(sid) = q.get("session_state") else {
+        return Out::new(400);
+    };
+    if store.sessions.get(sid).is_some_and(|s| s.realm == realm.name) {
+        return Out::new(204).header("cache-control", "no-store");
+    }
+    let mut out = Out::new(404).header("cache-control", "no-store");
+    if ctx.cookie("KEYCLOAK_SESSION").as_deref() == Some(util::b64url(&util::sha256(sid.as_bytes())).as_str()) {
+        ctx.expire_cookie(&realm.name, "KEYCLOAK_IDENTITY", &mut out);
+        ctx.expire_cookie(&realm.name, "KEYCLOAK_SESSION", &mut out);
+    }
+    out
 }

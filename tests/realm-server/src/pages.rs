@@ -219,8 +219,18 @@ pub const LOGIN_STATUS_IFRAME: &str = r#"<!DOCTYPE html>
     var legacy = cookie.split('/');
     if (legacy.length >= 3) return Promise.resolve(legacy[2] === sessionState ? 'unchanged' : 'changed');
     if (!sessionState) return Promise.resolve('changed');
-    return sha256b64url(sessionState).then(function (h) { return h === cookie ? 'unchanged' : 'changed'; },
-      function () { return 'error'; });
+    return sha256b64url(sessionState).then(function (h) {
+      return h === cookie ? stillActive(sessionState) : 'changed';
+    }, function () { return 'error'; });
+  }
+
+  // Not in Keycloak's page: the cookie only changes when this browser logs out, so also
+  // ask the server whether the session still exists (ended by the admin API, say).
+  function stillActive(sessionState) {
+    var url = location.pathname.replace(/\/$/, '') + '/session?session_state=' + encodeURIComponent(sessionState);
+    return fetch(url, { credentials: 'include', cache: 'no-store' }).then(function (res) {
+      return res.status === 404 ? 'changed' : 'unchanged';
+    }, function () { return 'unchanged'; });
   }
 
   window.addEventListener('message', function (event) {

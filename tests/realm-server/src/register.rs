@@ -102,6 +102,8 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
         password: Some(password.to_string()),
         realm_roles: vec![],
         client_roles: Default::default(),
+        created: crate::util::now_ms(),
+        password_created: crate::util::now_ms(),
     };
     realm.users.push(user.clone());
     let sid = crate::oidc::login_user(realm, store, sso, &user);

@@ -3,13 +3,43 @@
 use crate::jwt::RsaKeys;
 use crate::model::Realm;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct App {
     pub state: Mutex<State>,
-    pub keys: RsaKeys,
+    /// The server-wide RS256 key every realm starts with (its `rsa-generated` provider).
+    pub keys: Arc<RsaKeys>,
     pub tls: bool,
     pub verbose: bool,
+}
+
+impl App {
+    /// The key that signs the realm's access and ID tokens.
+    pub fn signing_key<'a>(&'a self, realm: &'a Realm) -> &'a RsaKeys {
+        realm.active_key().unwrap_or(&self.keys)
+    }
+
+    /// The realm's published keys (JWKS order: the active key first).
+    pub fn published_keys<'a>(&'a self, realm: &'a Realm) -> Vec<&'a RsaKeys> {
+        if realm.rsa_keys.is_empty() {
+            return vec![&self.keys];
+        }
+        let mut keys: Vec<&crate::model::RealmKey> = realm.rsa_keys.iter().collect();
+        keys.sort_by_key(|k| std::cmp::Reverse((k.priority, k.seq)));
+        keys.into_iter().map(|k| &*k.key).collect()
+    }
+
+    /// Verify an RS256 token against the realm's keys; returns its claims.
+    pub fn verify(&self, realm: &Realm, token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.published_keys(realm).into_iter().find_map(|k| k.verify(token))
+    }
+
+    /// Give a new realm its `rsa-generated` provider backed by the server-wide key.
+    pub fn attach_default_key(&self, realm: &mut Realm) {
+        if realm.rsa_keys.is_empty() {
+            realm.add_key("rsa-generated", 100, self.keys.clone(), Default::default());
+        }
+    }
 }
 
 #[derive(Default)]
@@ -104,6 +134,54 @@ pub struct LogoutRequest {
 }
 
 impl Store {
+    /// Forget everything belonging to a realm (deleted).
+    pub fn drop_realm(&mut self, realm: &str) {
+        self.sessions.retain(|_, s| s.realm != realm);
+        self.auth_sessions.retain(|_, a| a.realm != realm);
+        self.codes.retain(|_, c| c.realm != realm);
+        self.logout_requests.retain(|_, l| l.realm != realm);
+    }
+
+    /// A realm was renamed.
+    pub fn rename_realm(&mut self, old: &str, new: &str) {
+        for s in self.sessions.values_mut().filter(|s| s.realm == old) {
+            s.realm = new.to_string();
+        }
+        for a in self.auth_sessions.values_mut().filter(|a| a.realm == old) {
+            a.realm = new.to_string();
+        }
+        for c in self.codes.values_mut().filter(|c| c.realm == old) {
+            c.realm = new.to_string();
+        }
+        for l in self.logout_requests.values_mut().filter(|l| l.realm == old) {
+            l.realm = new.to_string();
+        }
+    }
+
+    /// A client's clientId changed.
+    pub fn rename_client(&mut self, realm: &str, old: &str, new: &str) {
+        for s in self.sessions.values_mut().filter(|s| s.realm == realm) {
+            if let Some(c) = s.clients.remove(old) {
+                s.clients.insert(new.to_string(), c);
+            }
+        }
+        for a in self.auth_sessions.values_mut().filter(|a| a.realm == realm) {
+            for t in a.tabs.values_mut().filter(|t| t.req.client_id == old) {
+                t.req.client_id = new.to_string();
+            }
+        }
+        for c in self.codes.values_mut().filter(|c| c.realm == realm && c.client_id == old) {
+            c.client_id = new.to_string();
+        }
+    }
+
+    /// End every session of a user (admin logout, user deleted). Returns how many.
+    pub fn end_user_sessions(&mut self, realm: &str, user_id: &str) -> usize {
+        let before = self.sessions.len();
+        self.sessions.retain(|_, s| !(s.realm == realm && s.user_id == user_id));
+        before - self.sessions.len()
+    }
+
     /// Drop expired entries (called now and then).
     pub fn sweep(&mut self, now: i64) {
         self.codes.retain(|_, c| c.expires + 3600 > now);

@@ -125,7 +125,7 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
     }
     put(&mut at, "scope", scope.clone());
     profile_claims(&mut at, user);
-    let access_token = app.keys.sign(&at);
+    let access_token = app.signing_key(realm).sign(&at);
 
     let id_token = p.id_token.then(|| {
         let mut it = Map::new();
@@ -148,7 +148,7 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
         }
         put(&mut it, "acr", p.acr);
         profile_claims(&mut it, user);
-        app.keys.sign(&it)
+        app.signing_key(realm).sign(&it)
     });
 
     let mut refresh_expires_in = 0;
