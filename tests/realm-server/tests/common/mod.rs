@@ -44,9 +44,15 @@ impl Server {
     }
 
     pub fn with_args(args: &[&str]) -> Server {
+        Server::with_args_env(args, &[])
+    }
+
+    /// Start with extra arguments and environment variables.
+    pub fn with_args_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .args(["--port", "0", "--watch-stdin"])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
