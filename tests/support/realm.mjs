@@ -7,6 +7,9 @@
 //   realm.baseUrl                               // 'http://localhost:<port>'
 //   await realm.stop()
 //
+// `env` adds environment variables for the server, e.g. its master-realm admin:
+//   startRealm({ env: { KC_BOOTSTRAP_ADMIN_USERNAME: 'admin', KC_BOOTSTRAP_ADMIN_PASSWORD: 'pw' } })
+//
 // The server is the release build at <repo>/target/release/keycloak-realm-server. It is
 // started with --watch-stdin, so it also exits if this Node process dies. Set
 // REALM_SERVER_LOG=1 to see its stderr (add args: ['--verbose'] for a request log).
@@ -46,15 +49,15 @@ export async function ensureRealmBuilt () {
 
 /**
  * Spawns the realm server and resolves once it prints `listening on <base url>`.
- * @param {{ port?: number, imports?: string[], args?: string[] }} [options]
+ * @param {{ port?: number, imports?: string[], args?: string[], env?: Record<string, string> }} [options]
  * @returns {Promise<{ baseUrl: string, port: number, process: import('node:child_process').ChildProcess, stop: () => Promise<void> }>}
  */
-export async function startRealm ({ port = 0, imports = [], args = [] } = {}) {
+export async function startRealm ({ port = 0, imports = [], args = [], env = {} } = {}) {
   const argv = ['--port', String(port), '--watch-stdin']
   for (const file of imports) argv.push('--import', path.resolve(file))
   argv.push(...args)
 
-  const child = spawn(binary, argv, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(binary, argv, { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let stderr = ''
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (d) => {
