@@ -155,6 +155,33 @@ for (const allowed of [true, false]) {
             await page.close()
           })
 
+          test('the status iframe notices a session ended through the Admin API', async () => {
+            await context.clearCookies()
+            const page = await openApp(context, impl, { checkLoginIframeInterval: 1 })
+            await settled(page)
+            await page.click('#login')
+            await page.fill('#username', 'alice')
+            await page.fill('#password', 'alice')
+            await page.click('#kc-login')
+            await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+            // What a Keycloak test fixture does: admin-cli password grant on master, then
+            // POST /admin/realms/demo/users/{id}/logout.
+            // Node does not resolve *.localhost as Chromium does: talk to the same server as localhost.
+            const base = stack.realmUrl.replace('//idp.localhost:', '//localhost:')
+            const tokenResponse = await fetch(`${base}/realms/master/protocol/openid-connect/token`, {
+              method: 'POST',
+              body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: 'admin' })
+            })
+            assert.equal(tokenResponse.status, 200)
+            const auth = { Authorization: `Bearer ${(await tokenResponse.json()).access_token}` }
+            const [alice] = await (await fetch(`${base}/admin/realms/demo/users?username=alice&exact=true`, { headers: auth })).json()
+            const logout = await fetch(`${base}/admin/realms/demo/users/${alice.id}/logout`, { method: 'POST', headers: auth })
+            assert.equal(logout.status, 204)
+            await page.locator('#status', { hasText: /^not authenticated$/ }).waitFor({ timeout: 5000 })
+            assert.match(await text(page, 'events'), /onAuthLogout/)
+            await page.close()
+          })
+
           test(impl === 'keycloak-wasm'
             ? 'a missing silent-check-sso page rejects init after the timeout'
             : 'a missing silent-check-sso page leaves init pending (known keycloak-js hang)', async () => {
