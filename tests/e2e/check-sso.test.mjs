@@ -34,15 +34,20 @@ async function settled (page) {
   return text(page, 'status')
 }
 
-/** Logs alice in through the form with the iframe off, so the session cookie exists. */
-async function logIn (context, impl) {
-  const page = await openApp(context, impl, { checkLoginIframe: false })
-  await settled(page)
+/** Clicks Log in, fills the realm's form as alice, and waits to be back authenticated. */
+async function submitLogin (page) {
   await page.click('#login')
   await page.fill('#username', 'alice')
   await page.fill('#password', 'alice')
   await page.click('#kc-login')
   await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+}
+
+/** Logs alice in through the form with the iframe off, so the session cookie exists. */
+async function logIn (context, impl) {
+  const page = await openApp(context, impl, { checkLoginIframe: false })
+  await settled(page)
+  await submitLogin(page)
   await page.close()
 }
 
@@ -136,11 +141,7 @@ for (const allowed of [true, false]) {
             await context.clearCookies()
             const page = await openApp(context, impl, { checkLoginIframeInterval: 1 })
             await settled(page)
-            await page.click('#login')
-            await page.fill('#username', 'alice')
-            await page.fill('#password', 'alice')
-            await page.click('#kc-login')
-            await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+            await submitLogin(page)
             // Log out from another tab, straight at the realm.
             const logoutUrl = await page.evaluate(() => window.keycloak.createLogoutUrl())
             const other = await context.newPage()
@@ -159,11 +160,7 @@ for (const allowed of [true, false]) {
             await context.clearCookies()
             const page = await openApp(context, impl, { checkLoginIframeInterval: 1 })
             await settled(page)
-            await page.click('#login')
-            await page.fill('#username', 'alice')
-            await page.fill('#password', 'alice')
-            await page.click('#kc-login')
-            await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+            await submitLogin(page)
             // What a Keycloak test fixture does: admin-cli password grant on master, then
             // POST /admin/realms/demo/users/{id}/logout.
             // Node does not resolve *.localhost as Chromium does: talk to the same server as localhost.
