@@ -824,7 +824,8 @@ impl Inner {
         // The origin of the authorize endpoint, as keycloak-js does (not the iframe's).
         let authorize = endpoints.authorize();
         let origin = origin_of(&authorize).map(String::from).unwrap_or_else(|| web::window().location().origin().unwrap_or_default());
-        let element = iframe::hidden_iframe(&src, TITLE_SESSION)?;
+        let element = iframe::detached_iframe(&src, TITLE_SESSION)?;
+        let load = iframe::on_load(&element);
         let weak = Rc::downgrade(self);
         let (frame, from) = (element.clone(), origin.clone());
         let listener = Listener::new(move |e: web_sys::MessageEvent| {
@@ -837,7 +838,8 @@ impl Inner {
             }
         });
         self.st.borrow_mut().login_iframe = Some(LoginIframe { element: element.clone(), origin, ready: false, _listener: listener });
-        if !iframe::loaded(&element, timeout).await {
+        iframe::append(&element)?;
+        if !iframe::loaded(&load, timeout).await {
             iframe::remove(&element);
             self.st.borrow_mut().login_iframe = None;
             return Err(error(SESSION_LOAD_TIMEOUT_MESSAGE));

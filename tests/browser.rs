@@ -208,6 +208,42 @@ async fn oidc_mode_endpoints_throw_where_the_provider_has_none() {
     assert!(get(&facade, "realm").is_undefined());
 }
 
+fn unsigned_jwt(claims: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut t = b64.encode(r#"{"alg":"none"}"#);
+    t.push('.');
+    t.push_str(&b64.encode(claims));
+    t.push_str(".x");
+    t
+}
+
+#[wasm_bindgen_test]
+async fn a_silent_session_iframe_rejects_after_message_receive_timeout() {
+    // keycloak-js waits forever for the status iframe's answer; we give up after
+    // messageReceiveTimeout. about:blank loads but never answers.
+    let meta = Object::new();
+    js::set(&meta, "authorization_endpoint", &"https://op.localhost/authorize".into());
+    js::set(&meta, "token_endpoint", &"https://op.localhost/token".into());
+    js::set(&meta, "check_session_iframe", &"about:blank".into());
+    let config = Object::new();
+    js::set(&config, "clientId", &"c".into());
+    js::set(&config, "oidcProvider", &meta);
+    let (facade, core) = core_with(&config.into());
+    let now = (browser::now_ms() / 1000.0) as u64;
+    let claims = format!(r#"{{"sub":"u","sid":"s","iat":{now},"exp":{}}}"#, now + 300);
+    let options = Object::new();
+    js::set(&options, "token", &unsigned_jwt(&claims).into());
+    js::set(&options, "refreshToken", &unsigned_jwt(&claims).into());
+    js::set(&options, "messageReceiveTimeout", &JsValue::from_f64(300.0));
+    let started = browser::now_ms();
+    let err = JsFuture::from(core.init(options.into())).await.unwrap_err();
+    assert_eq!(get(&err, "message").as_string().as_deref(), Some("Timeout when waiting for the session status iframe message."));
+    let waited = browser::now_ms() - started;
+    assert!(waited >= 250.0 && waited < 5000.0, "bounded by messageReceiveTimeout, waited {waited} ms");
+    assert_eq!(get(&facade, "didInitialize"), JsValue::TRUE);
+}
+
 #[wasm_bindgen_test]
 async fn malformed_init_token_rejects_cleanly() {
     let (facade, core) = core_with(&server_config());

@@ -8,15 +8,26 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{EventTarget, HtmlIFrameElement, MessageEvent};
 
-/// Appends `<iframe src title sandbox style="display:none">` to the body.
-pub fn hidden_iframe(src: &str, title: &str) -> Result<HtmlIFrameElement, JsValue> {
+/// `<iframe src title sandbox style="display:none">`, not yet in the document.
+pub fn detached_iframe(src: &str, title: &str) -> Result<HtmlIFrameElement, JsValue> {
     let doc = window().document().ok_or_else(|| JsValue::from_str("no document"))?;
     let iframe: HtmlIFrameElement = doc.create_element("iframe")?.unchecked_into();
     iframe.set_attribute("src", src)?;
     iframe.set_attribute("sandbox", SANDBOX)?;
     iframe.set_attribute("title", title)?;
     iframe.set_attribute("style", "display:none")?;
-    doc.body().ok_or_else(|| JsValue::from_str("no body"))?.append_child(&iframe)?;
+    Ok(iframe)
+}
+
+pub fn append(iframe: &HtmlIFrameElement) -> Result<(), JsValue> {
+    let body = window().document().and_then(|d| d.body()).ok_or_else(|| JsValue::from_str("no body"))?;
+    body.append_child(iframe).map(|_| ())
+}
+
+/// A hidden iframe appended to the body.
+pub fn hidden_iframe(src: &str, title: &str) -> Result<HtmlIFrameElement, JsValue> {
+    let iframe = detached_iframe(src, title)?;
+    append(&iframe)?;
     Ok(iframe)
 }
 
@@ -90,15 +101,19 @@ pub async fn next_message(iframe: &HtmlIFrameElement, origin: Option<String>, ms
     with_timeout(&p, ms).await.ok().flatten()
 }
 
-/// Resolves `true` once the iframe fired `load`, `false` after `ms`.
-pub async fn loaded(iframe: &HtmlIFrameElement, ms: f64) -> bool {
-    let mut resolve: Option<Function> = None;
-    let p = Promise::new(&mut |res, _| resolve = Some(res));
-    let Some(resolve) = resolve else { return false };
-    let options = web_sys::AddEventListenerOptions::new();
-    options.set_once(true);
-    let _ = iframe.add_event_listener_with_callback_and_add_event_listener_options("load", &resolve, &options);
-    matches!(with_timeout(&p, ms).await, Ok(Some(_)))
+/// A promise of the iframe's next `load` event. Take it before appending the iframe:
+/// a page that loads at once (e.g. `about:blank`) fires `load` during the append.
+pub fn on_load(iframe: &HtmlIFrameElement) -> Promise {
+    Promise::new(&mut |resolve, _| {
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        let _ = iframe.add_event_listener_with_callback_and_add_event_listener_options("load", &resolve, &options);
+    })
+}
+
+/// `true` once `load` (from [`on_load`]) settled, `false` after `ms`.
+pub async fn loaded(load: &Promise, ms: f64) -> bool {
+    matches!(with_timeout(load, ms).await, Ok(Some(_)))
 }
 
 pub fn remove(iframe: &HtmlIFrameElement) {
