@@ -103,6 +103,9 @@ export async function logInThroughApp (page, user = ALICE) {
   await page.click('#login')
   await fillLogin(page, user)
   await page.waitForURL((u) => u.hostname === 'app.localhost')
+  // Wait for init on the returned page to settle: in the hybrid flow the app is already
+  // authenticated by the URL tokens while the code exchange is still under way.
+  await page.locator('#init-result', { hasText: /resolved|rejected/ }).waitFor()
   await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
 }
 
