@@ -15,9 +15,8 @@ use crate::core::callback::{parse_callback_url, Callback, Flow};
 use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
 use crate::core::error::{CoreError, JsKind};
 use crate::core::iframe::{
-    needs_probe, origin_of, parse_probe, session_message, third_party_cookies_blocked, SessionStatus, PROBE_TIMEOUT_MESSAGE,
-    SESSION_ERROR_MESSAGE, SESSION_LOAD_TIMEOUT_MESSAGE, SESSION_REPLY_TIMEOUT_MESSAGE, SILENT_INVALID_MESSAGE, SILENT_TIMEOUT_MESSAGE,
-    THIRD_PARTY_COOKIES_WARNING, TITLE_3P, TITLE_SESSION, TITLE_SILENT,
+    needs_probe, origin_of, parse_probe, session_message, third_party_cookies_blocked, SessionStatus, THIRD_PARTY_COOKIES_WARNING, TITLE_3P,
+    TITLE_SESSION, TITLE_SILENT,
 };
 use crate::core::login_url::{build_account_url, build_login_url, build_logout_url, LoginUrl};
 use crate::core::options::{LogoutMethod, OnLoad, RawInitOptions, Settings};
@@ -57,10 +56,6 @@ struct LoginIframe {
     /// Set once the iframe loaded (keycloak-js sets its origin at that moment).
     ready: bool,
     _listener: Listener,
-}
-
-fn error(msg: &str) -> JsValue {
-    js_sys::Error::new(msg).into()
 }
 
 struct State {
@@ -798,7 +793,7 @@ impl Inner {
         let frame = iframe::hidden_iframe(&src, TITLE_3P)?;
         let answer = iframe::next_message(&frame, None, timeout, |d| d.as_string().as_deref().and_then(parse_probe).is_some()).await;
         iframe::remove(&frame);
-        let answer = answer.ok_or_else(|| error(PROBE_TIMEOUT_MESSAGE))?;
+        let answer = answer.ok_or_else(|| err(CoreError::ProbeTimeout))?;
         if answer.as_string().as_deref().and_then(parse_probe) == Some(false) {
             self.warn(THIRD_PARTY_COOKIES_WARNING);
             third_party_cookies_blocked(&mut self.st.borrow_mut().settings);
@@ -842,7 +837,7 @@ impl Inner {
         if !iframe::loaded(&load, timeout).await {
             iframe::remove(&element);
             self.st.borrow_mut().login_iframe = None;
-            return Err(error(SESSION_LOAD_TIMEOUT_MESSAGE));
+            return Err(err(CoreError::SessionIframeLoadTimeout));
         }
         if let Some(f) = self.st.borrow_mut().login_iframe.as_mut() {
             f.ready = true;
@@ -858,7 +853,7 @@ impl Inner {
         let waiters = self.st.borrow_mut().session_checks.drain();
         for (resolve, reject) in waiters {
             let _ = match status {
-                SessionStatus::Error => reject.call1(&JsValue::UNDEFINED, &error(SESSION_ERROR_MESSAGE)),
+                SessionStatus::Error => reject.call1(&JsValue::UNDEFINED, &err(CoreError::SessionIframeError)),
                 s => resolve.call1(&JsValue::UNDEFINED, &JsValue::from_bool(s == SessionStatus::Unchanged)),
             };
         }
@@ -884,9 +879,9 @@ impl Inner {
             None => {
                 let waiters = self.st.borrow_mut().session_checks.drain();
                 for (_, reject) in waiters {
-                    let _ = reject.call1(&JsValue::UNDEFINED, &error(SESSION_REPLY_TIMEOUT_MESSAGE));
+                    let _ = reject.call1(&JsValue::UNDEFINED, &err(CoreError::SessionIframeReplyTimeout));
                 }
-                Err(error(SESSION_REPLY_TIMEOUT_MESSAGE))
+                Err(err(CoreError::SessionIframeReplyTimeout))
             }
         }
     }
@@ -927,13 +922,13 @@ impl Inner {
         let page_origin = web::window().location().origin()?;
         let data = iframe::next_message(&frame, Some(page_origin), timeout, |d| d.is_string()).await;
         iframe::remove(&frame);
-        let href = data.and_then(|d| d.as_string()).ok_or_else(|| error(SILENT_TIMEOUT_MESSAGE))?;
-        let cb = parse_callback_url(&href, flow, mode).ok_or_else(|| error(SILENT_INVALID_MESSAGE))?;
+        let href = data.and_then(|d| d.as_string()).ok_or_else(|| err(CoreError::SilentCheckSsoTimeout))?;
+        let cb = parse_callback_url(&href, flow, mode).ok_or_else(|| err(CoreError::SilentCheckSsoInvalid))?;
         let stored = {
             let st = self.st.borrow();
             st.store.as_ref().and_then(|s| s.take(cb.params.get("state").unwrap_or("")))
         };
-        let stored = stored.ok_or_else(|| error(SILENT_INVALID_MESSAGE))?;
+        let stored = stored.ok_or_else(|| err(CoreError::SilentCheckSsoInvalid))?;
         self.process_callback(cb, stored).await?;
         if flow != Flow::Implicit {
             self.schedule_check_iframe();

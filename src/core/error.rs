@@ -18,6 +18,16 @@ pub enum CoreError {
     InvalidOnLoad,
     /// `pkceMethod` was neither `'S256'` nor `false`; carries `String(value)`.
     InvalidPkceMethod(String),
+    /// The third-party-cookie probe did not answer within `messageReceiveTimeout`.
+    ProbeTimeout,
+    /// The session status iframe answered `error`.
+    SessionIframeError,
+    /// Ours: keycloak-js waits forever for these four.
+    SessionIframeLoadTimeout,
+    SessionIframeReplyTimeout,
+    SilentCheckSsoTimeout,
+    /// The silent iframe's answer was not a callback with a state we issued.
+    SilentCheckSsoInvalid,
     /// The callback's `iss` is not the expected issuer (RFC 9207 mix-up defence).
     IssuerMismatch,
     /// The ID token's nonce did not match the one stored with the callback state.
@@ -71,6 +81,12 @@ impl CoreError {
                 return s;
             }
             CoreError::InvalidNonce => "Invalid nonce.",
+            CoreError::ProbeTimeout => "Timeout when waiting for 3rd party check iframe message.",
+            CoreError::SessionIframeError => "Error while checking login iframe",
+            CoreError::SessionIframeLoadTimeout => "Timeout when waiting for the session status iframe to load.",
+            CoreError::SessionIframeReplyTimeout => "Timeout when waiting for the session status iframe message.",
+            CoreError::SilentCheckSsoTimeout => "Timeout when waiting for the silent check-sso iframe message.",
+            CoreError::SilentCheckSsoInvalid => "The silent check-sso iframe answered with an unknown or unexpected callback.",
             CoreError::IssuerMismatch => "The authorization response's issuer (iss) is not the expected issuer.",
             CoreError::TokenPayloadNotFound => "Unable to decode token, payload not found.",
             CoreError::TokenPayloadNotBase64(_) => {

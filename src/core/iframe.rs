@@ -11,14 +11,6 @@ pub const TITLE_3P: &str = "keycloak-3p-check-iframe";
 pub const TITLE_SESSION: &str = "keycloak-session-iframe";
 pub const TITLE_SILENT: &str = "keycloak-silent-check-sso";
 
-pub const PROBE_TIMEOUT_MESSAGE: &str = "Timeout when waiting for 3rd party check iframe message.";
-pub const SESSION_ERROR_MESSAGE: &str = "Error while checking login iframe";
-/// Ours: keycloak-js waits forever for these.
-pub const SESSION_LOAD_TIMEOUT_MESSAGE: &str = "Timeout when waiting for the session status iframe to load.";
-pub const SESSION_REPLY_TIMEOUT_MESSAGE: &str = "Timeout when waiting for the session status iframe message.";
-pub const SILENT_TIMEOUT_MESSAGE: &str = "Timeout when waiting for the silent check-sso iframe message.";
-pub const SILENT_INVALID_MESSAGE: &str = "The silent check-sso iframe answered with an unknown or unexpected callback.";
-
 pub const THIRD_PARTY_COOKIES_WARNING: &str = "[KEYCLOAK] Your browser is blocking access to 3rd-party cookies, this means:\n\n - It is not possible to retrieve tokens without redirecting to the Keycloak server (a.k.a. no support for silent authentication).\n - It is not possible to automatically detect changes to the session status (such as the user logging out in another tab).\n\nFor more information see: https://www.keycloak.org/securing-apps/javascript-adapter#_modern_browsers";
 
 /// `scheme://host[:port]` of an absolute URL; `None` for a relative one.
