@@ -11,6 +11,11 @@ use crate::browser::iframe::{self, Listener};
 use crate::browser::js;
 use crate::browser::storage::CallbackStore;
 use crate::browser::{self as web};
+use crate::browser::cordova::{BrowserTab, DeepLink, InAppWindow};
+use crate::core::adapter::{
+    at_redirect, cordova_window_options, login_step, logout_step, AdapterKind, AdapterOption, BrowserEvent, LoginStep, LogoutStep,
+    CORDOVA_ACCOUNT_WINDOW, CORDOVA_LOGOUT_WINDOW,
+};
 use crate::core::callback::{parse_callback_url, Callback, Flow};
 use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
 use crate::core::error::{CoreError, JsKind};
@@ -65,7 +70,8 @@ struct State {
     endpoints: Option<Endpoints>,
     session: Session,
     store: Option<CallbackStore>,
-    /// A custom adapter object (`init({ adapter: {...} })`); `None` is the default adapter.
+    /// The adapter `init` selected; `custom_adapter` holds the object of a custom one.
+    adapter: AdapterKind,
     custom_adapter: Option<JsValue>,
     refresh_queue: Waiters<Waiter>,
     token_timeout: Option<i32>,
@@ -293,9 +299,9 @@ impl Inner {
                 }
             }
         }
-        js::get_str(options, "redirectUri")
-            .or_else(|| self.st.borrow().settings.redirect_uri.clone())
-            .unwrap_or_else(web::location_href)
+        let st = self.st.borrow();
+        let page = if st.adapter == AdapterKind::Default { web::location_href() } else { String::new() };
+        st.adapter.redirect_uri(js::get_str(options, "redirectUri").as_deref(), st.settings.redirect_uri.as_deref(), &page)
     }
 
     /// `createLoginUrl(options)`: builds the URL and stores the callback state.
@@ -374,13 +380,86 @@ impl Inner {
         Ok(url)
     }
 
-    async fn login(self: &Rc<Self>, options: JsValue) -> Result<JsValue, JsValue> {
+    /// Boxed: a callback can start a new login (`authentication_expired`), and a login
+    /// through a Cordova adapter processes a callback.
+    fn login(self: &Rc<Self>, options: JsValue) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> {
+        let me = self.clone();
+        Box::pin(async move { me.login_or_register(options, false).await })
+    }
+
+    /// `login(options)` / `register(options)` through the selected adapter.
+    async fn login_or_register(self: &Rc<Self>, options: JsValue, register: bool) -> Result<JsValue, JsValue> {
+        let kind = self.st.borrow().adapter;
         if let Some(adapter) = self.custom_adapter() {
-            return call_adapter(&adapter, "login", &options).await;
+            return call_adapter(&adapter, if register { "register" } else { "login" }, &options).await;
         }
-        let url = self.create_login_url(&options)?;
-        web::location_assign(&url)?;
-        never().await
+        // keycloak-js's Cordova register drops the options when building the URL; we pass them.
+        let url_options = if register { register_options(&options) } else { options.clone() };
+        let url = self.create_login_url(&url_options)?;
+        match kind {
+            AdapterKind::Cordova => self.cordova_login(&url, &options, register).await,
+            AdapterKind::CordovaNative => {
+                let tab = BrowserTab::get()?;
+                let link = DeepLink::subscribe()?;
+                tab.open(&url)?;
+                let href = link.url().await;
+                tab.close();
+                self.handle_callback(&href, register).await.map(|_| JsValue::UNDEFINED)
+            }
+            _ => {
+                web::location_assign(&url)?;
+                never().await
+            }
+        }
+    }
+
+    /// The InAppBrowser login: the window's events decide (see `core::adapter`). Unlike
+    /// keycloak-js 26.2.4, the callback's state must be one we issued.
+    async fn cordova_login(self: &Rc<Self>, url: &str, options: &JsValue, register: bool) -> Result<JsValue, JsValue> {
+        let prompt_none = js::get_str(options, "prompt").as_deref() == Some("none");
+        let window_options = cordova_window_options(&js::string_entries(&js::get(options, "cordovaOptions")), prompt_none);
+        let redirect = self.redirect_uri(options);
+        let win = InAppWindow::open(url, &window_options)?;
+        loop {
+            match login_step(&win.next().await, &redirect) {
+                LoginStep::Wait => continue,
+                LoginStep::Callback(href) => {
+                    // Closed before the code exchange, as in keycloak-js 26.2.4 (#209).
+                    win.close();
+                    return self.handle_callback(&href, register).await.map(|_| JsValue::UNDEFINED);
+                }
+                LoginStep::Fail(e) => {
+                    if e != CoreError::CordovaWindowClosed {
+                        win.close();
+                    }
+                    return Err(err(e));
+                }
+            }
+        }
+    }
+
+    /// A callback URL that reached the app some other way than the page load (a Cordova
+    /// window, a deep link, a custom adapter): it must carry a state this instance
+    /// stored; then it is processed as `init` would. Resolves to `authenticated`.
+    async fn handle_callback(self: &Rc<Self>, href: &str, register: bool) -> Result<JsValue, JsValue> {
+        self.endpoints()?;
+        let (flow, mode) = {
+            let s = &self.st.borrow().settings;
+            (s.flow, s.response_mode)
+        };
+        let cb = parse_callback_url(href, flow, mode);
+        let stored = cb.as_ref().and_then(|cb| {
+            let st = self.st.borrow();
+            st.store.as_ref().and_then(|s| s.take(cb.params.get("state").unwrap_or("")))
+        });
+        let (Some(cb), Some(stored)) = (cb, stored) else {
+            return Err(err(CoreError::InvalidCallbackState { register }));
+        };
+        self.process_callback(cb, stored).await?;
+        if flow != Flow::Implicit {
+            self.schedule_check_iframe();
+        }
+        Ok(JsValue::from_bool(self.st.borrow().session.authenticated()))
     }
 
     fn custom_adapter(&self) -> Option<JsValue> {
@@ -411,6 +490,20 @@ impl Inner {
         if let Some(adapter) = self.custom_adapter() {
             return call_adapter(&adapter, "logout", &options).await;
         }
+        let kind = self.st.borrow().adapter;
+        match kind {
+            AdapterKind::Cordova => return self.cordova_logout(&options).await,
+            AdapterKind::CordovaNative => {
+                let tab = BrowserTab::get()?;
+                let link = DeepLink::subscribe()?;
+                tab.open(&self.logout_get_url(&options)?)?;
+                link.url().await;
+                tab.close();
+                self.clear_token()?;
+                return Ok(JsValue::UNDEFINED);
+            }
+            _ => {}
+        }
         if self.logout_method(&options) == LogoutMethod::Get.as_str() {
             web::location_replace(&self.create_logout_url(&options)?)?;
             return Ok(JsValue::UNDEFINED);
@@ -431,6 +524,78 @@ impl Inner {
         fields.push(("post_logout_redirect_uri", &redirect));
         web::submit_hidden_form(&action, &fields)?;
         Ok(JsValue::UNDEFINED)
+    }
+
+    /// The logout URL with its query (the Cordova adapters always navigate with GET).
+    fn logout_get_url(&self, options: &JsValue) -> Result<String, JsValue> {
+        let endpoint = self.endpoints()?.logout().map_err(err)?;
+        let redirect = self.redirect_uri(options);
+        let st = self.st.borrow();
+        Ok(build_logout_url(&endpoint, &st.client_id, &redirect, st.session.id.as_ref().map(|t| t.raw.as_str())))
+    }
+
+    /// The InAppBrowser logout: a hidden window loads the logout URL; reaching the
+    /// redirect URI (or the user closing it) ends it, and the tokens are cleared.
+    async fn cordova_logout(self: &Rc<Self>, options: &JsValue) -> Result<JsValue, JsValue> {
+        let redirect = self.redirect_uri(options);
+        let win = InAppWindow::open(&self.logout_get_url(options)?, CORDOVA_LOGOUT_WINDOW)?;
+        let mut failed = false;
+        loop {
+            match logout_step(&win.next().await, &redirect) {
+                LogoutStep::Wait => continue,
+                LogoutStep::Close { failed: f } => {
+                    failed = f;
+                    win.close();
+                    // The plugin answers close() with `exit`; do not wait for it forever.
+                    let timeout = self.st.borrow().settings.message_receive_timeout;
+                    while let Some(e) = win.next_within(timeout).await {
+                        if e == BrowserEvent::Exit {
+                            break;
+                        }
+                    }
+                    break;
+                }
+                LogoutStep::Done => break,
+            }
+        }
+        if failed {
+            return Err(err(CoreError::CordovaWindowClosed));
+        }
+        self.clear_token()?;
+        Ok(JsValue::UNDEFINED)
+    }
+
+    /// `accountManagement()` through the selected adapter.
+    async fn account_management(self: &Rc<Self>) -> Result<JsValue, JsValue> {
+        if let Some(adapter) = self.custom_adapter() {
+            return call_adapter(&adapter, "accountManagement", &JsValue::UNDEFINED).await;
+        }
+        let url = self.create_account_url(&JsValue::UNDEFINED)?;
+        let kind = self.st.borrow().adapter;
+        match kind {
+            AdapterKind::Cordova => {
+                let redirect = self.redirect_uri(&JsValue::UNDEFINED);
+                let win = InAppWindow::open(&url, CORDOVA_ACCOUNT_WINDOW)?;
+                // Resolves at once; the window closes itself when it reaches the app again.
+                spawn_local(async move {
+                    loop {
+                        match win.next().await {
+                            BrowserEvent::LoadStart(u) if at_redirect(&u, &redirect) => break win.close(),
+                            BrowserEvent::Exit => break,
+                            _ => {}
+                        }
+                    }
+                });
+                return Ok(JsValue::UNDEFINED);
+            }
+            AdapterKind::CordovaNative => {
+                BrowserTab::get()?.open(&url)?;
+                return Ok(JsValue::UNDEFINED);
+            }
+            _ => {}
+        }
+        web::location_set_href(&url)?;
+        never().await
     }
 
     fn create_account_url(&self, options: &JsValue) -> Result<String, JsValue> {
@@ -741,8 +906,20 @@ impl Inner {
         let store = CallbackStore::create();
         self.st.borrow_mut().store = Some(store);
         let adapter = js::get(&options, "adapter");
-        if adapter.is_object() {
-            self.st.borrow_mut().custom_adapter = Some(adapter);
+        let name = adapter.as_string();
+        let option = match &name {
+            _ if adapter.is_object() => AdapterOption::Object,
+            Some(n) => AdapterOption::Text(n),
+            None => AdapterOption::Other,
+        };
+        let kind = AdapterKind::select(option, crate::browser::cordova::cordova_present());
+        {
+            let mut st = self.st.borrow_mut();
+            st.adapter = kind;
+            st.settings.check_login_iframe &= !kind.disables_session_iframe();
+            if kind == AdapterKind::Custom {
+                st.custom_adapter = Some(adapter);
+            }
         }
         let o = |k: &str| js::opt(js::get(&options, k));
         let raw = RawInitOptions {
@@ -966,6 +1143,16 @@ fn endpoints_object(e: &Endpoints) -> JsValue {
     obj.into()
 }
 
+/// `{ ...options, action: 'register' }` without mutating `options`.
+fn register_options(options: &JsValue) -> JsValue {
+    let copy = Object::new();
+    if options.is_object() {
+        Object::assign(&copy, options.unchecked_ref());
+    }
+    js::set(&copy, "action", &JsValue::from_str("register"));
+    copy.into()
+}
+
 /// Calls a method of a custom adapter and awaits its (promise) result.
 async fn call_adapter(adapter: &JsValue, name: &str, arg: &JsValue) -> Result<JsValue, JsValue> {
     let f = js::get(adapter, name);
@@ -994,6 +1181,7 @@ impl KeycloakCore {
             endpoints: None,
             session: Session::default(),
             store: None,
+            adapter: AdapterKind::Default,
             custom_adapter: None,
             refresh_queue: Waiters::default(),
             token_timeout: None,
@@ -1030,31 +1218,22 @@ impl KeycloakCore {
         self.inner.create_logout_url(&options)
     }
 
-    /// `createLoginUrl({ ...options, action: 'register' })` without mutating `options`.
-    fn register_options(options: &JsValue) -> JsValue {
-        let copy = Object::new();
-        if options.is_object() {
-            Object::assign(&copy, options.unchecked_ref());
-        }
-        js::set(&copy, "action", &JsValue::from_str("register"));
-        copy.into()
-    }
-
     pub fn register(&self, options: JsValue) -> Promise {
         let me = self.inner.clone();
-        promise(async move {
-            if let Some(adapter) = me.custom_adapter() {
-                return call_adapter(&adapter, "register", &options).await;
-            }
-            let url = me.create_login_url(&Self::register_options(&options))?;
-            web::location_assign(&url)?;
-            never().await
-        })
+        promise(async move { me.login_or_register(options, true).await })
+    }
+
+    /// Ours: hands a callback URL (from a system browser, a deep link, a custom
+    /// adapter's window) to this instance, which checks its state and exchanges the code.
+    #[wasm_bindgen(js_name = handleCallback)]
+    pub fn handle_callback(&self, url: JsValue) -> Promise {
+        let me = self.inner.clone();
+        promise(async move { me.handle_callback(&js::text(&url), false).await })
     }
 
     #[wasm_bindgen(js_name = createRegisterUrl)]
     pub fn create_register_url(&self, options: JsValue) -> Promise {
-        let r = self.inner.create_login_url(&Self::register_options(&options)).map(JsValue::from);
+        let r = self.inner.create_login_url(&register_options(&options)).map(JsValue::from);
         promise(async move { r })
     }
 
@@ -1066,13 +1245,7 @@ impl KeycloakCore {
     #[wasm_bindgen(js_name = accountManagement)]
     pub fn account_management(&self) -> Promise {
         let me = self.inner.clone();
-        promise(async move {
-            if let Some(adapter) = me.custom_adapter() {
-                return call_adapter(&adapter, "accountManagement", &JsValue::UNDEFINED).await;
-            }
-            web::location_set_href(&me.create_account_url(&JsValue::UNDEFINED)?)?;
-            never().await
-        })
+        promise(async move { me.account_management().await })
     }
 
     #[wasm_bindgen(js_name = hasRealmRole)]

@@ -96,6 +96,18 @@ pub fn call_method(obj: &JsValue, name: &str, args: &[JsValue]) -> Result<bool, 
     Ok(true)
 }
 
+/// An object's own enumerable `[key, String(value)]` pairs, in order (none for non-objects).
+pub fn string_entries(v: &JsValue) -> Vec<(String, String)> {
+    let Some(o) = v.dyn_ref::<Object>().filter(|_| v.is_object()) else { return Vec::new() };
+    Object::entries(o)
+        .iter()
+        .map(|e| {
+            let pair: js_sys::Array = e.unchecked_into();
+            (text(&pair.get(0)), text(&pair.get(1)))
+        })
+        .collect()
+}
+
 pub fn json_parse(text: &str) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(text)
 }

@@ -1,6 +1,7 @@
 //! The only code that touches the browser. Each function is a thin call into a web API;
 //! decisions live in `crate::core`.
 
+pub mod cordova;
 pub mod http;
 pub mod iframe;
 pub mod js;

@@ -49,6 +49,16 @@ pub enum CoreError {
     AccountUrlInOidcMode,
     UserProfileInOidcMode,
     RegisterInOidcMode,
+    /// InAppBrowser: a page other than the redirect URI failed to load.
+    CordovaLoginFailed,
+    /// InAppBrowser: the user closed the window before the login finished.
+    CordovaWindowClosed,
+    /// A callback handed to a Cordova adapter or to `handleCallback()` that carries no
+    /// state this instance issued (keycloak-js 26.2.5's messages; 26.2.4 did not check).
+    InvalidCallbackState { register: bool },
+    /// A Cordova adapter's plugin is not installed; carries the plugin's name. Ours:
+    /// keycloak-js fails with a TypeError on the missing global.
+    CordovaPluginMissing(&'static str),
 }
 
 impl CoreError {
@@ -70,6 +80,16 @@ impl CoreError {
     /// The exact message keycloak-js 26.2.4 uses.
     pub fn message(&self) -> String {
         let fixed: &str = match self {
+            CoreError::CordovaPluginMissing(plugin) => {
+                let mut s = String::from("The Cordova adapter needs the plugin ");
+                s.push_str(plugin);
+                s.push_str(", which is not installed.");
+                return s;
+            }
+            CoreError::CordovaLoginFailed => "Unable to process login.",
+            CoreError::CordovaWindowClosed => "User closed the login window.",
+            CoreError::InvalidCallbackState { register: false } => "Invalid OAuth state in login callback.",
+            CoreError::InvalidCallbackState { register: true } => "Invalid OAuth state in register callback.",
             CoreError::AlreadyInitialized => "A 'Keycloak' instance can only be initialized once.",
             CoreError::InvalidResponseMode => "Invalid value for responseMode",
             CoreError::InvalidFlow => "Invalid value for flow",

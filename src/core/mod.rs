@@ -7,6 +7,7 @@
 //! Numbers that end up in user-visible text are formatted by the browser (JavaScript's
 //! `Number#toString`), not here: float formatting would add kilobytes to the wasm.
 
+pub mod adapter;
 pub mod callback;
 pub mod encode;
 pub mod endpoints;
