@@ -148,6 +148,7 @@ export default class Keycloak {
   isTokenExpired = (minValidity) => this.#sync('isTokenExpired', [minValidity], () => { throw new Error('Not authenticated') })
   updateToken = (minValidity) => this.#async('updateToken', minValidity)
   clearToken = () => this.#sync('clearToken', [], () => {})
+  handleCallback = (url) => this.#async('handleCallback', url)
 }
 
 function notInitialized () {

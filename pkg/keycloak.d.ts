@@ -242,6 +242,14 @@ declare class Keycloak {
   hasResourceRole (role: string, resource?: string): boolean
   loadUserProfile (): Promise<KeycloakProfile>
   loadUserInfo (): Promise<KeycloakUserInfo>
+  /**
+   * Not in keycloak-js: processes an OAuth callback URL that reached the app other than
+   * through a page load (a system browser, a deep link, a custom adapter's window). The
+   * URL's `state` must be one this instance issued (`createLoginUrl`/`createRegisterUrl`);
+   * the code is exchanged with the stored PKCE verifier. Resolves to `authenticated`.
+   * Rejects with `Error('Invalid OAuth state in login callback.')` otherwise.
+   */
+  handleCallback (url: string): Promise<boolean>
 }
 
 export default Keycloak

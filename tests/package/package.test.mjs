@@ -106,7 +106,7 @@ after(async () => {
 describe('npm package', () => {
   test('npm pack ships the ESM, CommonJS and classic-script builds, types and README', () => {
     const files = JSON.parse(readFileSync(path.join(dir, 'packed-files.json'), 'utf8'))
-    assert.deepEqual(files, ['README.md', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
+    assert.deepEqual(files, ['README.md', 'capacitor.d.ts', 'capacitor.js', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
   })
 
   test('works from a plain <script type="module"> page, no bundler', async () => {
