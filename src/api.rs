@@ -138,6 +138,12 @@ fn decode(raw: &str) -> Result<Decoded, JsValue> {
     Ok(Decoded { token: Token { raw: raw.into(), claims }, parsed })
 }
 
+/// A token a generic OIDC provider issued as an opaque string: kept and used as it is,
+/// with `*Parsed` undefined and the claims the adapter needs supplied by the caller.
+fn opaque(raw: String, claims: Claims) -> Decoded {
+    Decoded { token: Token { raw, claims }, parsed: JsValue::UNDEFINED }
+}
+
 fn decode_opt(raw: &JsValue) -> Result<Option<Decoded>, JsValue> {
     match raw.as_string().filter(|s| !s.is_empty()) {
         Some(s) => decode(&s).map(Some),
@@ -228,11 +234,16 @@ impl Inner {
             Some((raw, parsed)) => {
                 self.set_prop("token", &raw);
                 self.set_prop("tokenParsed", &parsed);
-                self.set_prop("sessionId", &js::get(&parsed, "sid"));
+                // An opaque access token (generic OIDC): the ID token says who and which session.
+                let claims = match (&i, parsed.is_undefined()) {
+                    (Some((_, id_parsed)), true) => id_parsed.clone(),
+                    _ => parsed,
+                };
+                self.set_prop("sessionId", &js::get(&claims, "sid"));
                 self.set_prop("authenticated", &JsValue::TRUE);
-                self.set_prop("subject", &js::get(&parsed, "sub"));
-                self.set_prop("realmAccess", &js::get(&parsed, "realm_access"));
-                self.set_prop("resourceAccess", &js::get(&parsed, "resource_access"));
+                self.set_prop("subject", &js::get(&claims, "sub"));
+                self.set_prop("realmAccess", &js::get(&claims, "realm_access"));
+                self.set_prop("resourceAccess", &js::get(&claims, "resource_access"));
                 let skew = self.st.borrow().session.time_skew;
                 self.set_prop("timeSkew", &skew.map(JsValue::from_f64).unwrap_or(JsValue::NULL));
                 if let (Some(skew), Some(ms)) = (skew, expires_in) {
@@ -608,14 +619,37 @@ impl Inner {
     async fn token_request(&self, pairs: &[(&str, &str)]) -> Result<JsValue, JsValue> {
         let url = self.endpoints()?.token();
         let body = crate::core::encode::form_urlencode(pairs);
-        http::fetch_json(Request { url: &url, form: Some(body), bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await
+        let credentials = !self.opaque_tokens_allowed();
+        http::fetch_json(Request { url: &url, form: Some(body), credentials, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await
+    }
+
+    /// A generic OIDC provider may issue opaque access and refresh tokens (keycloak-js
+    /// cannot use such a provider); Keycloak's are JWTs and must decode.
+    fn opaque_tokens_allowed(&self) -> bool {
+        matches!(self.st.borrow().endpoints, Some(Endpoints::Oidc(_)))
+    }
+
+    /// Decodes a token, or keeps it opaque (see `opaque_tokens_allowed`).
+    fn decode_token(&self, raw: &JsValue, claims: impl FnOnce() -> Claims) -> Result<Option<Decoded>, JsValue> {
+        let Some(s) = raw.as_string().filter(|s| !s.is_empty()) else { return Ok(None) };
+        match decode(&s) {
+            Err(_) if self.opaque_tokens_allowed() => Ok(Some(opaque(s, claims()))),
+            r => r.map(Some),
+        }
+    }
+
+    /// Refresh, ID and access token, in keycloak-js's decoding order (the first bad one
+    /// is reported); `expires_in` only matters for an opaque access token.
+    fn decode_tokens(&self, access: &JsValue, refresh: &JsValue, id: &JsValue, expires_in: Option<f64>, time_local: f64) -> Result<[Option<Decoded>; 3], JsValue> {
+        let refresh = self.decode_token(refresh, Claims::default)?;
+        let id = decode_opt(id)?;
+        let access = self.decode_token(access, || Claims::for_opaque_access(id.as_ref().map(|d| &d.token.claims), expires_in, time_local))?;
+        Ok([access, refresh, id])
     }
 
     fn set_token_from_response(&self, resp: &JsValue, time_local: f64) -> Result<(), JsValue> {
-        // keycloak-js decodes refresh, ID, then access token: the first bad one is reported.
-        let refresh = decode_opt(&js::get(resp, "refresh_token"))?;
-        let id = decode_opt(&js::get(resp, "id_token"))?;
-        let access = decode_opt(&js::get(resp, "access_token"))?;
+        let get = |k: &str| js::get(resp, k);
+        let [access, refresh, id] = self.decode_tokens(&get("access_token"), &get("refresh_token"), &get("id_token"), get("expires_in").as_f64(), time_local)?;
         self.set_token(access, refresh, id, Some(time_local));
         Ok(())
     }
@@ -763,7 +797,7 @@ impl Inner {
     async fn load_config(&self) -> Result<(), JsValue> {
         let config = &self.config;
         let (client_id, endpoints, auth_server_url, realm) = if let Some(url) = config.as_string() {
-            let json = http::fetch_json(Request { url: &url, form: None, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await?;
+            let json = http::fetch_json(Request { url: &url, form: None, credentials: false, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await?;
             let server = js::text(&js::get(&json, "auth-server-url"));
             let realm = js::text(&js::get(&json, "realm"));
             let client = js::get(&json, "resource");
@@ -771,7 +805,7 @@ impl Inner {
         } else if js::has(config, "oidcProvider") {
             let provider = js::get(config, "oidcProvider");
             let meta = match provider.as_string() {
-                Some(base) => http::fetch_json(Request { url: &discovery_url(&base), form: None, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await?,
+                Some(base) => http::fetch_json(Request { url: &discovery_url(&base), form: None, credentials: false, bearer: None, timeout_ms: self.request_timeout() }, &self.network_error).await?,
                 None => provider,
             };
             let field = |k: &str| js::get(&meta, k).as_string();
@@ -864,9 +898,7 @@ impl Inner {
         let locale = js::get(options, "locale");
         let (token, refresh) = (js::get(options, "token"), js::get(options, "refreshToken"));
         if token.is_truthy() && refresh.is_truthy() {
-            let refresh = decode_opt(&refresh)?;
-            let id = decode_opt(&js::get(options, "idToken"))?;
-            let access = decode_opt(&token)?;
+            let [access, refresh, id] = self.decode_tokens(&token, &refresh, &js::get(options, "idToken"), None, web::now_ms())?;
             self.set_token(access, refresh, id, None);
             // Without the session iframe (next issue) the stored tokens are validated by
             // a forced refresh, as keycloak-js does with `checkLoginIframe: false`.
@@ -992,7 +1024,12 @@ impl Inner {
             return Ok(());
         }
         let endpoints = self.endpoints()?;
-        let src = endpoints.check_session_iframe().map_err(err)?;
+        // A generic provider without `check_session_iframe`: no status iframe (keycloak-js
+        // rejects `init` with "Not supported by the OIDC server").
+        let Ok(src) = endpoints.check_session_iframe() else {
+            self.st.borrow_mut().settings.check_login_iframe = false;
+            return Ok(());
+        };
         // The origin of the authorize endpoint, as keycloak-js does (not the iframe's).
         let authorize = endpoints.authorize();
         let origin = origin_of(&authorize).map(String::from).unwrap_or_else(|| web::window().location().origin().unwrap_or_default());
@@ -1116,7 +1153,7 @@ impl Inner {
     async fn load_json_with_token(&self, url: Result<String, JsValue>, property: &str) -> Result<JsValue, JsValue> {
         let url = url?;
         let token = self.st.borrow().session.access.as_ref().map(|t| t.raw.clone()).ok_or_else(|| err(CoreError::NoTokenForHeader))?;
-        let v = http::fetch_json(Request { url: &url, form: None, bearer: Some(&token), timeout_ms: self.request_timeout() }, &self.network_error).await?;
+        let v = http::fetch_json(Request { url: &url, form: None, credentials: false, bearer: Some(&token), timeout_ms: self.request_timeout() }, &self.network_error).await?;
         self.set_prop(property, &v);
         Ok(v)
     }

@@ -11,8 +11,12 @@ pub const NETWORK_ERROR_MESSAGE: &str = "Server responded with an invalid status
 
 pub struct Request<'a> {
     pub url: &'a str,
-    /// A form body means POST with `credentials: 'include'`.
+    /// A form body means POST.
     pub form: Option<String>,
+    /// `credentials: 'include'` (keycloak-js sends it on token requests to Keycloak,
+    /// whose CORS answers allow it; a generic provider's token endpoint needs no cookie
+    /// and may not allow credentials).
+    pub credentials: bool,
     /// `Authorization: bearer <token>`.
     pub bearer: Option<&'a str>,
     /// Aborted after this many ms (keycloak-js waits forever); the fetch then rejects
@@ -28,7 +32,9 @@ pub async fn fetch_json(req: Request<'_>, network_error: &js_sys::Function) -> R
     let init = RequestInit::new();
     if let Some(body) = &req.form {
         init.set_method("POST");
-        init.set_credentials(RequestCredentials::Include);
+        if req.credentials {
+            init.set_credentials(RequestCredentials::Include);
+        }
         js::set(&headers, "Content-Type", &JsValue::from_str(FORM_CONTENT_TYPE));
         init.set_body(&JsValue::from_str(body));
     }

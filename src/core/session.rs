@@ -22,6 +22,22 @@ pub struct Claims {
     pub resource_access: Option<Vec<(String, Vec<String>)>>,
 }
 
+impl Claims {
+    /// What the adapter assumes about an opaque access token (a generic OIDC provider
+    /// need not issue JWTs): the ID token's claims from the same response (subject,
+    /// session, roles if any), issued at the ID token's `iat` (server time, so `timeSkew`
+    /// still means something) or else at the local time, and expiring `expires_in`
+    /// seconds later; with no `expires_in` the expiry is unknown.
+    pub fn for_opaque_access(id: Option<&Claims>, expires_in: Option<f64>, time_local_ms: f64) -> Claims {
+        let mut c = id.cloned().unwrap_or_default();
+        c.nonce = None;
+        let iat = c.iat.unwrap_or((time_local_ms / 1000.0).floor());
+        c.iat = Some(iat);
+        c.exp = expires_in.filter(|e| e.is_finite()).map(|e| iat + e);
+        c
+    }
+}
+
 /// A token string with its claims.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
@@ -278,5 +294,19 @@ mod tests {
         assert!(!q.join(3));
         assert_eq!(q.drain(), vec![3, 2, 1]);
         assert!(q.join(4));
+    }
+
+    #[test]
+    fn opaque_access_claims_come_from_the_id_token_and_expires_in() {
+        let id = Claims { iat: Some(1000.0), exp: Some(1300.0), sub: Some("u".into()), sid: Some("s".into()), nonce: Some("n".into()), ..Claims::default() };
+        let c = Claims::for_opaque_access(Some(&id), Some(60.0), 5_000_000.0);
+        assert_eq!((c.iat, c.exp, c.sub.as_deref(), c.sid.as_deref(), c.nonce), (Some(1000.0), Some(1060.0), Some("u"), Some("s"), None));
+        let c = Claims::for_opaque_access(None, None, 5_000_999.0);
+        assert_eq!((c.iat, c.exp, c.sub), (Some(5000.0), None, None));
+        let mut s = Session::default();
+        s.set_tokens(Some(Token { raw: "opaque".into(), claims: Claims::for_opaque_access(None, Some(300.0), 10_000.0) }), None, None, Some(10_000.0), 10_000.0);
+        assert_eq!(s.time_skew, Some(0.0));
+        assert_eq!(s.is_token_expired(Some(200.0), 10_000.0, Flow::Implicit), Ok(Some(false)));
+        assert_eq!(s.is_token_expired(Some(301.0), 10_000.0, Flow::Implicit), Ok(Some(true)));
     }
 }
