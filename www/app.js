@@ -6,7 +6,10 @@ import Keycloak from 'keycloak-wasm'
 const $ = (id) => document.getElementById(id)
 // The tests may point the app at another realm through sessionStorage.
 const config = { ...window.__KC_CONFIG__, ...JSON.parse(sessionStorage.getItem('demo.config') ?? '{}') }
-const keycloak = new Keycloak({ url: config.url, realm: config.realm, clientId: config.clientId })
+// `oidcProvider` (a discovery URL) selects the generic OIDC mode.
+const keycloak = new Keycloak(config.oidcProvider
+  ? { clientId: config.clientId, oidcProvider: config.oidcProvider }
+  : { url: config.url, realm: config.realm, clientId: config.clientId })
 window.keycloak = keycloak // for the end-to-end tests
 
 $('impl').textContent = window.__KC_IMPL__
@@ -43,13 +46,14 @@ function render () {
     $('user-card').hidden = !authenticated
   }
   if (!authenticated) return
-  const t = keycloak.tokenParsed
+  // A generic OIDC provider may issue opaque access tokens: then only the ID token is parsed.
+  const t = keycloak.tokenParsed ?? keycloak.idTokenParsed ?? {}
   $('username').textContent = t.preferred_username ?? ''
   $('subject').textContent = keycloak.subject ?? ''
   $('realm-roles').textContent = (keycloak.realmAccess?.roles ?? []).join(', ')
   $('client-roles').textContent = (keycloak.resourceAccess?.[config.clientId]?.roles ?? []).join(', ')
-  $('token-expires').textContent = String(Math.round(t.exp - Date.now() / 1000 + (keycloak.timeSkew ?? 0)))
-  $('token-parsed').textContent = JSON.stringify(t, null, 2)
+  $('token-expires').textContent = keycloak.tokenParsed ? String(Math.round(t.exp - Date.now() / 1000 + (keycloak.timeSkew ?? 0))) : 'unknown (opaque token)'
+  $('token-parsed').textContent = keycloak.tokenParsed ? JSON.stringify(t, null, 2) : keycloak.token
 }
 
 function showError (e) {
