@@ -24,7 +24,7 @@ use crate::core::iframe::{
     TITLE_SESSION, TITLE_SILENT,
 };
 use crate::core::login_url::{build_account_url, build_login_url, build_logout_url, LoginUrl};
-use crate::core::options::{LogoutMethod, OnLoad, RawInitOptions, Settings};
+use crate::core::options::{AssignedProperties, LogoutMethod, OnLoad, RawInitOptions, Settings};
 use crate::core::session::{midpoint, Claims, Refresh, Waiters, Session, Token};
 use crate::core::{jwt, pkce};
 use js_sys::{Function, Object, Promise};
@@ -186,6 +186,34 @@ impl Inner {
 
     fn set_prop(&self, key: &str, v: &JsValue) {
         js::set(self.facade(), key, v);
+    }
+
+    /// Reads back the public properties keycloak-js reads at the moment of use, so that
+    /// values an app assigned after `init` take effect (keycloak-js keeps its settings in
+    /// those very properties). Before `init` there is nothing to adopt.
+    fn adopt_properties(&self) {
+        if !self.st.borrow().initialized {
+            return;
+        }
+        let f = self.facade();
+        let g = |k: &str| js::opt(js::get(f, k));
+        let p = AssignedProperties {
+            redirect_uri: g("redirectUri"),
+            scope: g("scope"),
+            enable_logging: g("enableLogging"),
+            logout_method: g("logoutMethod"),
+            message_receive_timeout: g("messageReceiveTimeout"),
+            silent_check_sso_redirect_uri: g("silentCheckSsoRedirectUri"),
+            silent_check_sso_fallback: g("silentCheckSsoFallback"),
+            response_mode: g("responseMode"),
+            response_type: g("responseType"),
+            pkce_method: g("pkceMethod"),
+            login_required: g("loginRequired"),
+        };
+        let skew = js::get(f, "timeSkew").as_f64();
+        let mut st = self.st.borrow_mut();
+        st.settings.adopt(&p);
+        st.session.time_skew = skew;
     }
 
     /// Writes the settings-derived public properties (after `init` options are applied).
@@ -1235,27 +1263,32 @@ impl KeycloakCore {
     }
 
     pub fn login(&self, options: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let me = self.inner.clone();
         promise(async move { me.login(options).await })
     }
 
     #[wasm_bindgen(js_name = createLoginUrl)]
     pub fn create_login_url(&self, options: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let r = self.inner.create_login_url(&options).map(JsValue::from);
         promise(async move { r })
     }
 
     pub fn logout(&self, options: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let me = self.inner.clone();
         promise(async move { me.logout(options).await })
     }
 
     #[wasm_bindgen(js_name = createLogoutUrl)]
     pub fn create_logout_url(&self, options: JsValue) -> Result<String, JsValue> {
+        self.inner.adopt_properties();
         self.inner.create_logout_url(&options)
     }
 
     pub fn register(&self, options: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let me = self.inner.clone();
         promise(async move { me.login_or_register(options, true).await })
     }
@@ -1264,23 +1297,27 @@ impl KeycloakCore {
     /// adapter's window) to this instance, which checks its state and exchanges the code.
     #[wasm_bindgen(js_name = handleCallback)]
     pub fn handle_callback(&self, url: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let me = self.inner.clone();
         promise(async move { me.handle_callback(&js::text(&url), false).await })
     }
 
     #[wasm_bindgen(js_name = createRegisterUrl)]
     pub fn create_register_url(&self, options: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let r = self.inner.create_login_url(&register_options(&options)).map(JsValue::from);
         promise(async move { r })
     }
 
     #[wasm_bindgen(js_name = createAccountUrl)]
     pub fn create_account_url(&self, options: JsValue) -> Result<String, JsValue> {
+        self.inner.adopt_properties();
         self.inner.create_account_url(&options)
     }
 
     #[wasm_bindgen(js_name = accountManagement)]
     pub fn account_management(&self) -> Promise {
+        self.inner.adopt_properties();
         let me = self.inner.clone();
         promise(async move { me.account_management().await })
     }
@@ -1299,6 +1336,7 @@ impl KeycloakCore {
 
     #[wasm_bindgen(js_name = isTokenExpired)]
     pub fn is_token_expired(&self, min_validity: JsValue) -> Result<bool, JsValue> {
+        self.inner.adopt_properties();
         let r = {
             let st = self.inner.st.borrow();
             st.session.is_token_expired(js::truthy_number(&min_validity), web::now_ms(), st.settings.flow)
@@ -1314,6 +1352,7 @@ impl KeycloakCore {
 
     #[wasm_bindgen(js_name = updateToken)]
     pub fn update_token(&self, min_validity: JsValue) -> Promise {
+        self.inner.adopt_properties();
         let me = self.inner.clone();
         promise(async move { me.update_token(min_validity).await })
     }

@@ -182,7 +182,49 @@ impl Default for Settings {
     }
 }
 
+/// The public properties keycloak-js reads back at the moment of use, as an app may have
+/// assigned them after `init` (e.g. `keycloak.redirectUri = …` before `login()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignedProperties {
+    pub redirect_uri: Opt,
+    pub scope: Opt,
+    pub enable_logging: Opt,
+    pub logout_method: Opt,
+    pub message_receive_timeout: Opt,
+    pub silent_check_sso_redirect_uri: Opt,
+    pub silent_check_sso_fallback: Opt,
+    pub response_mode: Opt,
+    pub response_type: Opt,
+    pub pkce_method: Opt,
+    pub login_required: Opt,
+}
+
 impl Settings {
+    /// Takes over the values an app assigned to the public properties, read as
+    /// keycloak-js reads them (`this.redirectUri || …`, `logoutMethod === 'POST'` …);
+    /// a value keycloak-js could not use leaves the setting as it was.
+    pub fn adopt(&mut self, p: &AssignedProperties) {
+        self.redirect_uri = p.redirect_uri.truthy_str();
+        self.scope = p.scope.truthy_str();
+        self.enable_logging = p.enable_logging.truthy();
+        self.logout_method = if p.logout_method.as_str() == Some("POST") { LogoutMethod::Post } else { LogoutMethod::Get };
+        if let Opt::Number(n) = p.message_receive_timeout {
+            self.message_receive_timeout = n;
+        }
+        self.silent_check_sso_redirect_uri = p.silent_check_sso_redirect_uri.truthy_str();
+        self.silent_check_sso_fallback = p.silent_check_sso_fallback.truthy();
+        match p.response_mode.as_str() {
+            Some("query") => self.response_mode = ResponseMode::Query,
+            Some("fragment") => self.response_mode = ResponseMode::Fragment,
+            _ => {}
+        }
+        if let Some(t) = p.response_type.truthy_str() {
+            self.response_type = t;
+        }
+        self.pkce_method = p.pkce_method.truthy_str();
+        self.login_required = p.login_required.truthy();
+    }
+
     /// Applies `init()` options in keycloak-js's order; the first invalid one errors.
     pub fn apply(&mut self, o: &RawInitOptions) -> Result<(), CoreError> {
         if !matches!(o.use_nonce, Opt::Undefined) {
@@ -348,5 +390,31 @@ mod tests {
         assert_eq!(apply(|o| o.request_timeout = Opt::Number(1500.0)).unwrap().request_timeout, 1500.0);
         assert_eq!(apply(|o| o.request_timeout = Opt::Number(-1.0)).unwrap().request_timeout, 30000.0);
         assert!(s.silent_check_sso_fallback);
+    }
+
+    #[test]
+    fn assigned_properties_are_read_back_as_keycloak_js_reads_them() {
+        let mut s = Settings::default();
+        let p = AssignedProperties {
+            redirect_uri: Opt::Str("https://app/after".into()),
+            scope: Opt::Str(String::new()),
+            enable_logging: Opt::Number(1.0),
+            logout_method: Opt::Str("post".into()),
+            message_receive_timeout: Opt::Str("5".into()),
+            silent_check_sso_redirect_uri: Opt::Undefined,
+            silent_check_sso_fallback: Opt::Bool(false),
+            response_mode: Opt::Str("query".into()),
+            response_type: Opt::Str("code".into()),
+            pkce_method: Opt::Bool(false),
+            login_required: Opt::Bool(true),
+        };
+        s.adopt(&p);
+        assert_eq!(s.redirect_uri.as_deref(), Some("https://app/after"));
+        assert_eq!(s.scope, None);
+        assert!(s.enable_logging && s.login_required && !s.silent_check_sso_fallback);
+        assert_eq!(s.logout_method, LogoutMethod::Get, "only 'POST' posts");
+        assert_eq!(s.message_receive_timeout, 10000.0, "a non-number keeps the setting");
+        assert_eq!(s.response_mode, ResponseMode::Query);
+        assert_eq!(s.pkce_method, None);
     }
 }
