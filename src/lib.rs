@@ -12,3 +12,9 @@ pub mod browser;
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod api;
+
+// Single-threaded: the adapter runs on the page's main thread only (no wasm threads).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
