@@ -145,4 +145,8 @@ describe('TypeScript', () => {
   test('the same file type-checks against keycloak-wasm', () => {
     tsc('tsconfig.json')
   })
+
+  test('our additions type-check: handleCallback, added options, a custom adapter, keycloak-wasm/capacitor', () => {
+    tsc('tsconfig.extras.json')
+  })
 })

@@ -1,0 +1,32 @@
+// What keycloak-wasm adds to keycloak-js's API, type-checked against our declarations
+// only (keycloak-js has none of it): the options we add, handleCallback(), a custom
+// adapter written against KeycloakAdapter, and the keycloak-wasm/capacitor entry.
+import Keycloak, { type KeycloakAdapter, type KeycloakLoginOptions } from 'keycloak-wasm'
+import { capacitorAdapter, type CapacitorAdapterOptions } from 'keycloak-wasm/capacitor'
+
+const keycloak = new Keycloak({ url: 'https://auth.example.com', realm: 'demo', clientId: 'app' })
+
+// A custom adapter that opens the login page itself and hands the callback back.
+const openInPopup: KeycloakAdapter = {
+  async login (options?: KeycloakLoginOptions) {
+    const url = await keycloak.createLoginUrl({ ...options, redirectUri: 'https://app.example.com/cb' })
+    const popup = window.open(url)
+    const callback = await new Promise<string>((resolve) => window.addEventListener('message', (e) => resolve(String(e.data)), { once: true }))
+    popup?.close()
+    const authenticated: boolean = await keycloak.handleCallback(callback)
+    void authenticated
+  },
+  async logout () { keycloak.clearToken() },
+  async register () {},
+  async accountManagement () {},
+  redirectUri: (options) => options?.redirectUri ?? 'https://app.example.com/cb'
+}
+
+const capacitorOptions: CapacitorAdapterOptions = { redirectUri: 'com.example.app://callback' }
+const capacitor: KeycloakAdapter = capacitorAdapter(keycloak, capacitorOptions)
+
+async function main (): Promise<void> {
+  await keycloak.init({ adapter: openInPopup, silentCheckSsoTimeout: 5000, requestTimeout: 10000, checkLoginIframe: false })
+  await keycloak.init({ adapter: capacitor })
+}
+void main
