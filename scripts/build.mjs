@@ -3,6 +3,7 @@
 // package loads with no bundler plugin or asset copying. Ends with the bytes a browser
 // downloads (raw and gzip).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { deflateRawSync, gzipSync, constants as zlib } from 'node:zlib'
 import { capture, root, run, step } from './lib.mjs'
@@ -14,10 +15,24 @@ const WASM_FEATURES = ['--enable-bulk-memory', '--enable-nontrapping-float-to-in
 
 export const gzipSize = (buf) => gzipSync(buf, { level: 9 }).length
 
+// Panic locations embed source paths; shortening them to crate-relative ones saves bytes
+// and makes the wasm the same on every machine (home directory, toolchain location).
+// Only the wasm target gets these flags (cargo applies RUSTFLAGS to --target artifacts).
+function remapFlags () {
+  const cargoHome = process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo')
+  const sysroot = capture('rustc', ['--print', 'sysroot'])
+  const prefixes = [
+    [path.join(cargoHome, 'registry', 'src') + path.sep, ''],
+    ...(sysroot ? [[path.join(sysroot, 'lib', 'rustlib', 'src', 'rust') + path.sep, '']] : []),
+    [root + path.sep, '']
+  ]
+  return [process.env.RUSTFLAGS ?? '', ...prefixes.map(([from, to]) => `--remap-path-prefix=${from}=${to}`)].join(' ').trim()
+}
+
 export function build ({ quiet = false } = {}) {
   if (!process.argv.includes('--no-setup')) setup()
   step('Compiling the adapter to wasm (release, opt-level z, LTO)')
-  run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'keycloak-wasm', ...(quiet ? ['-q'] : [])])
+  run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'keycloak-wasm', ...(quiet ? ['-q'] : [])], { env: { ...process.env, RUSTFLAGS: remapFlags() } })
   step('Generating the JS glue (wasm-bindgen --target web)')
   mkdirSync(out, { recursive: true })
   run('wasm-bindgen', [
