@@ -24,6 +24,10 @@ pub struct RealmRep {
     pub registration_email_as_username: Option<bool>,
     pub login_with_email_allowed: Option<bool>,
     pub not_before: Option<i64>,
+    pub internationalization_enabled: Option<bool>,
+    pub supported_locales: Option<Vec<String>>,
+    pub default_locale: Option<String>,
+    pub attributes: HashMap<String, Value>,
     pub roles: Option<RolesRep>,
     pub clients: Option<Vec<ClientRep>>,
     pub users: Option<Vec<UserRep>>,
@@ -276,6 +280,18 @@ impl Realm {
             role_descriptions: HashMap::new(),
             name: name.clone(),
         };
+
+        // Attributes (e.g. `acr.loa.map`) and the login locale settings.
+        realm.attributes = rep.attributes.iter().map(|(k, v)| (k.clone(), attr_string(v))).filter(|(_, v)| !v.is_empty()).collect();
+        if let Some(v) = rep.internationalization_enabled {
+            realm.extra.insert("internationalizationEnabled".into(), Value::Bool(v));
+        }
+        if let Some(v) = rep.supported_locales {
+            realm.extra.insert("supportedLocales".into(), Value::from(v));
+        }
+        if let Some(v) = rep.default_locale {
+            realm.extra.insert("defaultLocale".into(), Value::from(v));
+        }
 
         // Clients from the import.
         for c in rep.clients.unwrap_or_default() {

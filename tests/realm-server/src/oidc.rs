@@ -80,6 +80,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
         ".well-known/openid-configuration" if options => preflight(ctx, "GET, OPTIONS"),
         "login-actions/authenticate" if get || post => authenticate(app, realm, store, ctx),
         "login-actions/registration" if get || post => crate::register::registration_action(app, realm, store, ctx),
+        "login-actions/required-action" if get || post => required_action(app, realm, store, ctx),
         "account" | "account/" if options => preflight(ctx, "GET, PUT, POST, DELETE"),
         "account" | "account/" if get && ctx.accepts_json() => account(app, realm, store, ctx),
         "account" | "account/" if get => {
@@ -88,7 +89,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             o
         }
         "" | ".well-known/openid-configuration" | "login-actions/authenticate" | "login-actions/registration"
-        | "account" | "account/" => method_not_allowed(),
+        | "login-actions/required-action" | "account" | "account/" => method_not_allowed(),
         _ => not_found(),
     }
 }
@@ -422,6 +423,8 @@ fn authorization(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx, reg
         scope: scope.map(String::from),
         challenge,
         login_hint: params.get("login_hint").map(String::from),
+        action: params.get("kc_action").filter(|a| !a.is_empty()).map(|a| a.split(':').next().unwrap_or(a).to_ascii_uppercase()),
+        action_status: None,
     };
 
     // 9. Authentication.
@@ -438,13 +441,20 @@ fn authorization(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx, reg
         }
         return new_auth_tab(realm, store, ctx, req, true, None);
     }
-    if let Some(sid) = sso.filter(|_| !needs_reauth) {
+    // An application-initiated action needs an authentication younger than
+    // KC_ACTION_MAX_AGE (300 s); an older one logs in again first.
+    let action_reauth = req.action.is_some()
+        && sso.as_ref().is_some_and(|sid| store.sessions.get(sid).is_some_and(|s| s.auth_time + KC_ACTION_MAX_AGE < now()));
+    if let Some(sid) = sso.filter(|_| !needs_reauth && !action_reauth) {
+        if req.action.is_some() {
+            return start_required_action(app, realm, store, ctx, req, sid, "0");
+        }
         return complete_login(app, realm, store, ctx, &req, &sid, "0");
     }
     if prompts.contains(&"none") {
         return target.send(mode, "login_required", None);
     }
-    let prefill = if needs_reauth {
+    let prefill = if needs_reauth || action_reauth {
         sso_session(realm, store, ctx)
             .and_then(|sid| store.sessions.get(&sid).and_then(|s| realm.user_by_id(&s.user_id)).map(|u| u.username.clone()))
     } else {
@@ -470,7 +480,7 @@ fn new_auth_tab(realm: &Realm, store: &mut Store, ctx: &Ctx, req: AuthRequest, r
     let username = prefill.or_else(|| req.login_hint.clone()).unwrap_or_default();
     let client_id = req.client_id.clone();
     if let Some(a) = store.auth_sessions.get_mut(&root_id) {
-        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false });
+        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false, pending_session: None });
     }
     let mut out = if registration {
         crate::register::registration_page(realm, ctx, &client_id, &tab_id, [""; 4], None, 200)
@@ -564,6 +574,93 @@ fn authenticate(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> O
     }
     tab.completed = true;
     let sid = login_user(realm, store, sso, &user);
+    if req.action.is_some() {
+        return start_required_action(app, realm, store, ctx, req, sid, "1");
+    }
+    complete_login(app, realm, store, ctx, &req, &sid, "1")
+}
+
+/// Keycloak's re-authentication window for application-initiated actions.
+const KC_ACTION_MAX_AGE: i64 = 300;
+/// The application-initiated actions this server runs.
+const SUPPORTED_ACTIONS: [&str; 1] = ["UPDATE_PASSWORD"];
+
+/// After authentication with `kc_action`: the action's page, or (unknown action) straight
+/// back to the app with `kc_action_status=error`.
+fn start_required_action(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, mut req: AuthRequest, sid: String, acr: &str) -> Out {
+    let action = req.action.clone().unwrap_or_default();
+    if !SUPPORTED_ACTIONS.contains(&action.as_str()) {
+        req.action_status = Some("error");
+        return complete_login(app, realm, store, ctx, &req, &sid, acr);
+    }
+    // The tab lives in the browser's authentication session (created here after SSO).
+    let mut set_cookie = None;
+    let root_id = match ctx.cookie("AUTH_SESSION_ID").filter(|c| store.auth_sessions.get(c).is_some_and(|a| a.realm == realm.name)) {
+        Some(id) => id,
+        None => {
+            let id = uuid();
+            store.auth_sessions.insert(id.clone(), AuthSession { realm: realm.name.clone(), tabs: Default::default() });
+            set_cookie = Some(ctx.set_cookie(&realm.name, "AUTH_SESSION_ID", &id, None, true));
+            id
+        }
+    };
+    let tab_id = util::random_token(8);
+    let client_id = req.client_id.clone();
+    if let Some(a) = store.auth_sessions.get_mut(&root_id) {
+        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: true, pending_session: Some(sid) });
+    }
+    let mut out = update_password_page(realm, ctx, &client_id, &tab_id, None, 200);
+    if let Some(c) = set_cookie {
+        out.headers.push(("set-cookie", c));
+    }
+    out
+}
+
+fn update_password_page(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, error: Option<&str>, status: u16) -> Out {
+    let action = format!("{}&execution=UPDATE_PASSWORD", login_action_url(realm, ctx, "required-action", client_id, tab_id));
+    Out::page(status, pages::update_password(&realm_title(realm), &action, error))
+}
+
+/// `login-actions/required-action`: the update-password form's answer. Cancel returns
+/// `kc_action_status=cancelled`; matching new passwords replace the user's password and
+/// return `success`; an empty or mismatched pair shows the form again with the error.
+fn required_action(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> Out {
+    let (tab_id, tab) = match find_tab(realm, store, ctx) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    let (mut req, Some(sid)) = (tab.req.clone(), tab.pending_session.clone()) else {
+        return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
+    };
+    if ctx.method != Method::POST {
+        return update_password_page(realm, ctx, &req.client_id, &tab_id, None, 200);
+    }
+    let form = Params::parse_bytes(&ctx.body);
+    let user_id = store.sessions.get(&sid).map(|s| s.user_id.clone());
+    let Some(user_id) = user_id else {
+        return error_page(realm, 400, "Session not active");
+    };
+    if form.get("cancel-aia").is_some() {
+        req.action_status = Some("cancelled");
+    } else {
+        let new = form.get("password-new").unwrap_or("");
+        let confirm = form.get("password-confirm").unwrap_or("");
+        if new.is_empty() {
+            return update_password_page(realm, ctx, &req.client_id, &tab_id, Some("Please specify password."), 200);
+        }
+        if new != confirm {
+            return update_password_page(realm, ctx, &req.client_id, &tab_id, Some("Passwords don't match."), 200);
+        }
+        let Some(user) = realm.users.iter_mut().find(|u| u.id == user_id) else {
+            return error_page(realm, 400, "User not found");
+        };
+        user.password = Some(new.to_string());
+        user.password_created = now();
+        req.action_status = Some("success");
+    }
+    if let Ok((_, tab)) = find_tab(realm, store, ctx) {
+        tab.pending_session = None;
+    }
     complete_login(app, realm, store, ctx, &req, &sid, "1")
 }
 
@@ -618,6 +715,10 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
     }
     if !client.attr_true("exclude.issuer.from.auth.response") {
         params.push(("iss", issuer.clone()));
+    }
+    if let (Some(action), Some(status)) = (&req.action, req.action_status) {
+        params.push(("kc_action", action.clone()));
+        params.push(("kc_action_status", status.to_string()));
     }
     let mut code = None;
     if req.code {

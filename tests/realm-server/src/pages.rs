@@ -105,6 +105,22 @@ pub fn register(p: &RegisterPage) -> String {
     layout(p.realm_title, "Register", &body)
 }
 
+/// Keycloak's update-password page (login-update-password): `password-new`,
+/// `password-confirm`, and for an application-initiated action a `cancel-aia` button.
+pub fn update_password(realm_title: &str, action: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<span id=\"input-error-password\" class=\"error\" aria-live=\"polite\">{}</span>\n", html(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<form id=\"kc-passwd-update-form\" action=\"{}\" method=\"post\">\n\
+<label for=\"password-new\">New Password</label>\n<input type=\"password\" id=\"password-new\" name=\"password-new\" autofocus autocomplete=\"new-password\">\n\
+<label for=\"password-confirm\">Confirm password</label>\n<input type=\"password\" id=\"password-confirm\" name=\"password-confirm\" autocomplete=\"new-password\">\n{error}\
+<input type=\"submit\" value=\"Submit\">\n<button type=\"submit\" id=\"cancelTOTPBtn\" name=\"cancel-aia\" value=\"true\">Cancel</button>\n</form>\n",
+        html(action)
+    );
+    layout(realm_title, "Update password", &body)
+}
+
 pub fn error(realm_title: &str, message: &str) -> String {
     let body = format!(
         "<div id=\"kc-error-message\">\n<p class=\"instruction\">{}</p>\n</div>\n",

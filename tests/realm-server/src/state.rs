@@ -70,6 +70,8 @@ pub struct UserSession {
 #[derive(Default, Clone)]
 pub struct ClientSession {
     pub nonce: Option<String>,
+    /// The `acr` claim of this client's tokens (kept by refreshes).
+    pub acr: String,
 }
 
 impl UserSession {
@@ -89,6 +91,17 @@ pub struct AuthTab {
     pub req: AuthRequest,
     pub created: i64,
     pub completed: bool,
+    /// Set while the tab shows an application-initiated action (`kc_action`) to an
+    /// authenticated user.
+    pub pending: Option<PendingAction>,
+}
+
+/// An authenticated user who still has to finish (or cancel) a required action.
+#[derive(Clone, Debug)]
+pub struct PendingAction {
+    pub session_id: String,
+    /// Level of authentication reached: 1 after the login form, 0 by SSO cookie.
+    pub loa: i32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -111,6 +124,18 @@ pub struct AuthRequest {
     pub scope: Option<String>,
     pub challenge: Option<(String, String)>,
     pub login_hint: Option<String>,
+    /// `kc_action`: the alias of an application-initiated required action (without its
+    /// `:param` suffix).
+    pub action: Option<String>,
+    /// The action's outcome, echoed in the success redirect as `kc_action_status`.
+    pub action_status: Option<&'static str>,
+    /// `ui_locales` as sent (space-separated tags, preferred first).
+    pub ui_locales: Option<String>,
+    /// Requested ACR values (from `claims` `id_token.acr`, else `acr_values`, else the
+    /// client's `default.acr.values`), preferred first.
+    pub acr_values: Vec<String>,
+    /// The `claims` parameter marked the requested acr as essential.
+    pub acr_essential: bool,
 }
 
 pub struct CodeEntry {
