@@ -103,11 +103,6 @@ struct Decoded {
     parsed: JsValue,
 }
 
-fn string_list(v: &JsValue) -> Option<Vec<String>> {
-    let arr = v.dyn_ref::<js_sys::Array>()?;
-    Some(arr.iter().filter_map(|r| r.as_string()).collect())
-}
-
 fn decode(raw: &str) -> Result<Decoded, JsValue> {
     let text = jwt::decode_payload(raw).map_err(err)?;
     let parsed = js::json_parse(&text).map_err(|cause| {
@@ -115,25 +110,12 @@ fn decode(raw: &str) -> Result<Decoded, JsValue> {
         js::set(&options, "cause", &cause);
         JsValue::from(js_sys::Error::new_with_options(&CoreError::TokenPayloadNotJson.message(), &options))
     })?;
-    let realm_access = js::get(&parsed, "realm_access");
-    let resource_access = js::get(&parsed, "resource_access");
     let claims = Claims {
         exp: js::get(&parsed, "exp").as_f64(),
         iat: js::get(&parsed, "iat").as_f64(),
         sid: js::get(&parsed, "sid").as_string(),
         sub: js::get(&parsed, "sub").as_string(),
         nonce: js::get(&parsed, "nonce").as_string(),
-        realm_roles: if realm_access.is_object() { Some(string_list(&js::get(&realm_access, "roles")).unwrap_or_default()) } else { None },
-        resource_access: resource_access.dyn_ref::<Object>().map(|o| {
-            Object::entries(o)
-                .iter()
-                .filter_map(|e| {
-                    let pair: js_sys::Array = e.unchecked_into();
-                    let client = pair.get(0).as_string()?;
-                    Some((client, string_list(&js::get(&pair.get(1), "roles")).unwrap_or_default()))
-                })
-                .collect()
-        }),
     };
     Ok(Decoded { token: Token { raw: raw.into(), claims }, parsed })
 }
@@ -1324,14 +1306,23 @@ impl KeycloakCore {
 
     #[wasm_bindgen(js_name = hasRealmRole)]
     pub fn has_realm_role(&self, role: JsValue) -> bool {
-        self.inner.st.borrow().session.has_realm_role(&js::text(&role))
+        // As keycloak-js: `realmAccess.roles.indexOf(role)` on the public properties. The
+        // role string never crosses into the wasm, and an app's changes to them count.
+        let roles = js::get(&js::get(self.inner.facade(), "realmAccess"), "roles");
+        roles.dyn_ref::<js_sys::Array>().is_some_and(|a| a.index_of(&role, 0) >= 0)
     }
 
     #[wasm_bindgen(js_name = hasResourceRole)]
     pub fn has_resource_role(&self, role: JsValue, resource: JsValue) -> bool {
-        let st = self.inner.st.borrow();
-        let resource = resource.as_string();
-        st.session.has_resource_role(&js::text(&role), resource.as_deref(), &st.client_id)
+        // `resourceAccess[resource || clientId].roles.indexOf(role)`, as keycloak-js.
+        let f = self.inner.facade();
+        let key = if resource.is_truthy() { resource } else { js::get(f, "clientId") };
+        let access = js::get(f, "resourceAccess");
+        if !access.is_object() {
+            return false;
+        }
+        let roles = js_sys::Reflect::get(&access, &key).map(|a| js::get(&a, "roles")).unwrap_or(JsValue::UNDEFINED);
+        roles.dyn_ref::<js_sys::Array>().is_some_and(|a| a.index_of(&role, 0) >= 0)
     }
 
     #[wasm_bindgen(js_name = isTokenExpired)]

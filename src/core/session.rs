@@ -16,10 +16,6 @@ pub struct Claims {
     pub sid: Option<String>,
     pub sub: Option<String>,
     pub nonce: Option<String>,
-    /// `realm_access.roles`; `None` when `realm_access` is absent.
-    pub realm_roles: Option<Vec<String>>,
-    /// `resource_access` as (client, roles); `None` when absent.
-    pub resource_access: Option<Vec<(String, Vec<String>)>>,
 }
 
 impl Claims {
@@ -142,23 +138,6 @@ impl Session {
             _ => true,
         }
     }
-
-    pub fn has_realm_role(&self, role: &str) -> bool {
-        self.access
-            .as_ref()
-            .and_then(|t| t.claims.realm_roles.as_ref())
-            .is_some_and(|roles| roles.iter().any(|r| r == role))
-    }
-
-    /// `hasResourceRole(role, resource || clientId)`.
-    pub fn has_resource_role(&self, role: &str, resource: Option<&str>, client_id: &str) -> bool {
-        let resource = resource.filter(|r| !r.is_empty()).unwrap_or(client_id);
-        self.access
-            .as_ref()
-            .and_then(|t| t.claims.resource_access.as_ref())
-            .and_then(|ra| ra.iter().find(|(c, _)| c == resource))
-            .is_some_and(|(_, roles)| roles.iter().any(|r| r == role))
-    }
 }
 
 /// Callers waiting on one shared request: the in-flight refresh, or one message to the
@@ -203,8 +182,6 @@ mod tests {
                 sid: Some("SID".into()),
                 sub: Some("alice".into()),
                 nonce: Some("N".into()),
-                realm_roles: Some(vec!["user".into()]),
-                resource_access: Some(vec![("demo-app".into(), vec!["viewer".into()]), ("account".into(), vec!["view-profile".into()])]),
             },
         }
     }
@@ -272,18 +249,11 @@ mod tests {
     }
 
     #[test]
-    fn nonce_and_roles() {
+    fn nonce() {
         let s = logged_in(1000.0);
         assert!(s.nonce_matches(true, Some("N")));
         assert!(!s.nonce_matches(true, Some("other")));
         assert!(s.nonce_matches(false, Some("other")));
-        assert!(s.has_realm_role("user"));
-        assert!(!s.has_realm_role("admin"));
-        assert!(s.has_resource_role("viewer", None, "demo-app"));
-        assert!(s.has_resource_role("viewer", Some(""), "demo-app"));
-        assert!(s.has_resource_role("view-profile", Some("account"), "demo-app"));
-        assert!(!s.has_resource_role("viewer", Some("account"), "demo-app"));
-        assert!(!Session::default().has_realm_role("user"));
     }
 
     #[test]

@@ -187,6 +187,13 @@ for (const impl of IMPLS) {
         profile: 'alice'
       })
       assert.match((await eventNames(page)).join(' '), /onAuthRefreshSuccess/)
+      // Role checks read the public properties, so an app's own additions count.
+      assert.deepEqual(await page.evaluate(() => {
+        const kc = window.keycloak
+        kc.realmAccess.roles.push('granted-by-app')
+        kc.resourceAccess.extra = { roles: ['x'] }
+        return [kc.hasRealmRole('granted-by-app'), kc.hasResourceRole('x', 'extra'), kc.hasResourceRole('x')]
+      }), [true, true, false])
       await page.evaluate(() => {
         const { logout } = window.keycloak
         logout()
