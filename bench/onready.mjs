@@ -1,72 +1,113 @@
 // Time from navigation to onReady in headless Chromium, keycloak-wasm vs keycloak-js,
-// interleaved (A B A B ...) after a warm-up. A benchmark, not a test: it never fails on
-// a number. Usage: node bench/onready.mjs [--runs 15] [--json FILE]
-import { writeFileSync } from 'node:fs'
+// interleaved (A B A B ...) after a warm-up, third-party cookies allowed; and the requests
+// each adapter sends to the realm before onReady, with the least a scenario needs.
 import { launchProfile, profilePage } from '../tests/support/browser.mjs'
 import { ensureRealmBuilt } from '../tests/support/realm.mjs'
 import { IMPLS, startStack } from '../tests/support/fixture.mjs'
 
-const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt }
-const RUNS = Number(arg('--runs', 15))
-
-await ensureRealmBuilt()
-const stack = await startStack()
-const silent = (impl) => new URL('/silent-check-sso.html', stack.appUrl(impl)).href
-const scenarios = [
-  { name: 'check-sso, logged in (prompt=none redirect)', session: true, options: () => ({ onLoad: 'check-sso', checkLoginIframe: false }) },
-  { name: 'silent check-sso, logged in', session: true, options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) },
-  { name: 'silent check-sso, logged out', session: false, options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) }
-]
-
-async function once (context, impl, options) {
-  const page = await profilePage(context)
-  await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
-  await page.evaluate((o) => sessionStorage.setItem('demo.init', JSON.stringify(o)), options)
-  const t0 = Date.now()
-  await page.goto(stack.appUrl(impl), { waitUntil: 'commit' })
-  await page.waitForFunction(() => window.__kcReadyAt, null, { timeout: 20000 })
-  const ms = (await page.evaluate(() => window.__kcReadyAt)) - t0
-  await page.close()
-  return ms
-}
-
 const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] }
-const results = []
-for (const allowedSession of [true, false]) {
-  const context = await launchProfile({ thirdPartyCookies: true })
-  if (allowedSession) {
+const median = (xs) => quantile(xs, 0.5)
+
+export async function measureOnReady ({ runs = 15 } = {}) {
+  await ensureRealmBuilt()
+  const stack = await startStack()
+  const realmHost = new URL(stack.realmUrl).host
+  const silent = (impl) => new URL('/silent-check-sso.html', stack.appUrl(impl)).href
+  const stored = {} // tokens from a login, per implementation (init with stored tokens)
+
+  // `minimum`: realm requests the scenario cannot do without.
+  const scenarios = [
+    { name: 'login callback (code exchange)', session: true, minimum: 1, why: 'token', callback: true, options: () => ({ checkLoginIframe: false }) },
+    { name: 'check-sso, logged in (prompt=none redirect)', session: true, minimum: 2, why: 'authorize + token', options: () => ({ onLoad: 'check-sso', checkLoginIframe: false }) },
+    { name: 'silent check-sso, logged in', session: true, minimum: 2, why: 'authorize (iframe) + token', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) },
+    { name: 'init with stored tokens', session: true, minimum: 1, why: 'refresh (status iframe off)', options: (impl) => ({ ...stored[impl], checkLoginIframe: false }) },
+    { name: 'silent check-sso, logged out', session: false, minimum: 1, why: 'authorize (iframe)', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) }
+  ]
+
+  async function login (context, impl) {
     const page = await profilePage(context)
-    await page.goto(new URL('/app.css', stack.appUrl('keycloak-wasm')).href)
-    await page.evaluate(() => sessionStorage.setItem('demo.init', JSON.stringify({ checkLoginIframe: false })))
-    await page.goto(stack.appUrl('keycloak-wasm'))
+    await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
+    await page.evaluate(() => { sessionStorage.clear(); sessionStorage.setItem('demo.init', JSON.stringify({ checkLoginIframe: false })) })
+    await page.goto(stack.appUrl(impl))
+    await page.locator('#init-result', { hasText: 'resolved' }).waitFor()
     await page.click('#login')
-    await page.fill('#username', 'alice')
-    await page.fill('#password', 'alice')
-    await page.click('#kc-login')
+    const form = page.locator('#kc-form-login')
+    if (await form.isVisible().catch(() => false) || await form.waitFor({ timeout: 3000 }).then(() => true, () => false)) {
+      await page.fill('#username', 'alice')
+      await page.fill('#password', 'alice')
+      await page.click('#kc-login')
+    }
     await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
+    stored[impl] = await page.evaluate(() => ({ token: window.keycloak.token, refreshToken: window.keycloak.refreshToken, idToken: window.keycloak.idToken }))
     await page.close()
   }
-  for (const sc of scenarios.filter((s) => s.session === allowedSession)) {
-    const times = { 'keycloak-wasm': [], 'keycloak-js': [] }
-    for (const impl of IMPLS) await once(context, impl, sc.options(impl)) // warm-up
-    for (let i = 0; i < RUNS; i++) {
-      for (const impl of i % 2 ? [...IMPLS].reverse() : IMPLS) times[impl].push(await once(context, impl, sc.options(impl)))
-    }
-    const row = { scenario: sc.name, runs: RUNS }
-    for (const impl of IMPLS) row[impl] = { median: quantile(times[impl], 0.5), p90: quantile(times[impl], 0.9) }
-    row.ratio = +(row['keycloak-wasm'].median / row['keycloak-js'].median).toFixed(2)
-    results.push(row)
-  }
-  await context.close()
-}
-await stack.stop()
 
-console.log(`\nTime from navigation to onReady (ms, ${RUNS} interleaved runs each, third-party cookies allowed)`)
-console.log('scenario'.padEnd(46), 'wasm median/p90'.padStart(16), 'keycloak-js median/p90'.padStart(23), 'ratio'.padStart(6))
-for (const r of results) {
-  const w = r['keycloak-wasm']
-  const k = r['keycloak-js']
-  console.log(r.scenario.padEnd(46), `${w.median}/${w.p90}`.padStart(16), `${k.median}/${k.p90}`.padStart(23), String(r.ratio).padStart(6))
+  async function once (context, impl, sc) {
+    const page = await profilePage(context)
+    await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
+    await page.evaluate((o) => { sessionStorage.clear(); sessionStorage.setItem('demo.init', JSON.stringify(o)) }, sc.options(impl))
+    let t0
+    if (sc.callback) {
+      // Up to the callback: the app starts a login; the realm (session exists) answers
+      // at once with a code. The clock starts with the navigation back to the app.
+      await page.goto(stack.appUrl(impl))
+      await page.locator('#init-result', { hasText: 'resolved' }).waitFor()
+      await page.evaluate(() => { window.__kcReadyAt = undefined })
+      const back = page.waitForRequest((r) => {
+        const hit = r.isNavigationRequest() && r.frame() === page.mainFrame() && r.redirectedFrom() && new URL(r.url()).host !== realmHost
+        if (hit) t0 = Date.now()
+        return hit
+      })
+      await page.evaluate(() => { window.keycloak.login() })
+      await back
+    }
+    const realm = []
+    page.on('request', (r) => { if (new URL(r.url()).host === realmHost) realm.push(Date.now()) })
+    if (!sc.callback) {
+      t0 = Date.now()
+      await page.goto(stack.appUrl(impl), { waitUntil: 'commit' })
+    }
+    await page.waitForFunction(() => window.__kcReadyAt, null, { timeout: 20000 })
+    const readyAt = await page.evaluate(() => window.__kcReadyAt)
+    const authenticated = await page.evaluate(() => window.keycloak.authenticated)
+    await page.close()
+    if (authenticated !== sc.session) throw new Error(`${impl}, ${sc.name}: expected authenticated=${sc.session}`)
+    return { ms: Math.round(readyAt - t0), requests: realm.filter((t) => t <= readyAt).length }
+  }
+
+  const results = []
+  try {
+    for (const withSession of [true, false]) {
+      const context = await launchProfile({ thirdPartyCookies: true })
+      if (withSession) for (const impl of IMPLS) await login(context, impl)
+      for (const sc of scenarios.filter((s) => s.session === withSession)) {
+        const samples = { 'keycloak-wasm': [], 'keycloak-js': [] }
+        for (const impl of IMPLS) await once(context, impl, sc) // warm-up
+        for (let i = 0; i < runs; i++) {
+          for (const impl of i % 2 ? [...IMPLS].reverse() : IMPLS) samples[impl].push(await once(context, impl, sc))
+        }
+        const row = { scenario: sc.name, runs, minimumRequests: sc.minimum, minimumWhy: sc.why }
+        for (const impl of IMPLS) {
+          const ms = samples[impl].map((s) => s.ms)
+          row[impl] = { median: median(ms), p90: quantile(ms, 0.9), requests: median(samples[impl].map((s) => s.requests)) }
+        }
+        row.ratio = +(row['keycloak-wasm'].median / row['keycloak-js'].median).toFixed(2)
+        results.push(row)
+      }
+      await context.close()
+    }
+  } finally {
+    await stack.stop()
+  }
+  return results
 }
-const json = arg('--json', null)
-if (json) writeFileSync(json, JSON.stringify({ onReady: results }, null, 2))
+
+export function printOnReady (rows) {
+  console.log(`\nTime from navigation to onReady (ms, ${rows[0]?.runs} interleaved runs each after a warm-up; third-party cookies allowed)`)
+  console.log('  ' + 'scenario'.padEnd(45) + 'wasm med/p90'.padStart(14) + 'kjs med/p90'.padStart(13) + 'ratio'.padStart(7) + '  realm requests wasm/kjs (least)')
+  for (const r of rows) {
+    const w = r['keycloak-wasm']
+    const k = r['keycloak-js']
+    console.log('  ' + r.scenario.padEnd(45) + `${w.median}/${w.p90}`.padStart(14) + `${k.median}/${k.p90}`.padStart(13) + String(r.ratio).padStart(7) + `  ${w.requests}/${k.requests} (${r.minimumRequests}: ${r.minimumWhy})`)
+  }
+}

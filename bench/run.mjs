@@ -1,0 +1,56 @@
+// `npm run bench`: keycloak-wasm against keycloak-js in the same run: bytes, time to
+// onReady, requests, in-page costs and wasm start-up. Prints tables and writes them as
+// JSON. A benchmark, not a test: it fails only with --check, and only on a budget.
+//
+//   npm run bench                      everything (a few minutes), bench/results.json
+//   npm run bench -- --bytes           bytes only (deterministic, seconds)
+//   npm run bench -- --check           also compare with bench/budgets.json; exit 1 if over
+//   npm run bench -- --runs 15         onReady runs per adapter and scenario (default 15)
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { measureBytes, printBytes } from './bytes.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const argv = process.argv.slice(2)
+const flag = (name) => argv.includes(name)
+const arg = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt }
+
+/** Budget violations (strings) of `results` against bench/budgets.json. */
+export function overBudget (results, budgets = JSON.parse(readFileSync(path.join(here, 'budgets.json'), 'utf8'))) {
+  const over = []
+  for (const [entry, limits] of Object.entries(budgets.bytes ?? {})) {
+    const got = results.bytes?.entries?.[entry]
+    if (!got) { over.push(`bytes: no measurement for "${entry}"`); continue }
+    for (const [k, max] of Object.entries(limits)) if (got[k] > max) over.push(`bytes: ${entry} ${k} ${got[k]} > budget ${max}`)
+  }
+  for (const row of results.onReady ?? []) {
+    const max = budgets.onReadyRatio?.[row.scenario]
+    if (max !== undefined && row.ratio > max) over.push(`onReady: ${row.scenario} ratio ${row.ratio} > budget ${max}`)
+  }
+  return over
+}
+
+async function main () {
+  const results = { date: new Date().toISOString(), bytes: measureBytes() }
+  printBytes(results.bytes)
+  if (!flag('--bytes')) {
+    const { measureOnReady, printOnReady } = await import('./onready.mjs')
+    const { measureMicro, printMicro } = await import('./micro.mjs')
+    results.onReady = await measureOnReady({ runs: Number(arg('--runs', 15)) })
+    printOnReady(results.onReady)
+    results.micro = await measureMicro()
+    printMicro(results.micro)
+  }
+  const out = arg('--json', flag('--bytes') ? null : path.join(here, 'results.json'))
+  if (out) writeFileSync(out, JSON.stringify(results, null, 2) + '\n')
+  if (flag('--check')) {
+    const over = overBudget(results)
+    console.log(over.length ? `\nOver budget:\n  ${over.join('\n  ')}` : '\nWithin every budget (bench/budgets.json).')
+    process.exit(over.length ? 1 : 0)
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((e) => { console.error(e); process.exit(1) })
+}
