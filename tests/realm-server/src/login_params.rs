@@ -97,7 +97,11 @@ pub fn acr_claim(realm: &Realm, client: &Client, requested: &[String], loa: i32)
 /// The realm's internationalization settings (RealmRepresentation fields
 /// `internationalizationEnabled`, `supportedLocales`, `defaultLocale`).
 fn i18n(realm: &Realm) -> (bool, Vec<String>, String) {
-    let enabled = realm.extra.get("internationalizationEnabled").and_then(Value::as_bool).unwrap_or(false);
+    let enabled = match realm.extra.get("internationalizationEnabled") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
     let default = realm
         .extra
         .get("defaultLocale")

@@ -13,10 +13,12 @@ macro_rules! elog {
 mod admin;
 mod http;
 mod jwt;
+mod login_params;
 mod model;
 mod oidc;
 mod pages;
 mod register;
+mod required_action;
 mod state;
 mod tls;
 mod tokens;

@@ -24,10 +24,11 @@ pub struct RealmRep {
     pub registration_email_as_username: Option<bool>,
     pub login_with_email_allowed: Option<bool>,
     pub not_before: Option<i64>,
-    pub internationalization_enabled: Option<bool>,
-    pub supported_locales: Option<Vec<String>>,
-    pub default_locale: Option<String>,
-    pub attributes: HashMap<String, Value>,
+    // Kept loosely typed: the admin API validates these itself.
+    pub internationalization_enabled: Option<Value>,
+    pub supported_locales: Option<Value>,
+    pub default_locale: Option<Value>,
+    pub attributes: Option<Value>,
     pub roles: Option<RolesRep>,
     pub clients: Option<Vec<ClientRep>>,
     pub users: Option<Vec<UserRep>>,
@@ -282,15 +283,17 @@ impl Realm {
         };
 
         // Attributes (e.g. `acr.loa.map`) and the login locale settings.
-        realm.attributes = rep.attributes.iter().map(|(k, v)| (k.clone(), attr_string(v))).filter(|(_, v)| !v.is_empty()).collect();
-        if let Some(v) = rep.internationalization_enabled {
-            realm.extra.insert("internationalizationEnabled".into(), Value::Bool(v));
+        if let Some(Value::Object(a)) = &rep.attributes {
+            realm.attributes = a.iter().map(|(k, v)| (k.clone(), attr_string(v))).filter(|(_, v)| !v.is_empty()).collect();
         }
-        if let Some(v) = rep.supported_locales {
-            realm.extra.insert("supportedLocales".into(), Value::from(v));
-        }
-        if let Some(v) = rep.default_locale {
-            realm.extra.insert("defaultLocale".into(), Value::from(v));
+        for (key, v) in [
+            ("internationalizationEnabled", rep.internationalization_enabled),
+            ("supportedLocales", rep.supported_locales),
+            ("defaultLocale", rep.default_locale),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_null()) {
+                realm.extra.insert(key.into(), v);
+            }
         }
 
         // Clients from the import.

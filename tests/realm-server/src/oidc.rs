@@ -2,7 +2,9 @@
 
 use crate::http::{preflight, Ctx, Out};
 use crate::model::{Client, Realm, User};
+use crate::login_params;
 use crate::pages;
+use crate::required_action;
 use crate::state::{App, AuthRequest, AuthTab, AuthSession, ClientSession, CodeEntry, LogoutRequest, Mode, Store, UserSession};
 use crate::tokens::{self, IssueParams};
 use crate::util::{self, enc, now, pkce_s256, pkce_syntax_ok, uuid, verify_redirect_uri, Params};
@@ -80,7 +82,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
         ".well-known/openid-configuration" if options => preflight(ctx, "GET, OPTIONS"),
         "login-actions/authenticate" if get || post => authenticate(app, realm, store, ctx),
         "login-actions/registration" if get || post => crate::register::registration_action(app, realm, store, ctx),
-        "login-actions/required-action" if get || post => required_action(app, realm, store, ctx),
+        "login-actions/required-action" if get || post => required_action::action(app, realm, store, ctx),
         "account" | "account/" if options => preflight(ctx, "GET, PUT, POST, DELETE"),
         "account" | "account/" if get && ctx.accepts_json() => account(app, realm, store, ctx),
         "account" | "account/" if get => {
@@ -411,6 +413,13 @@ fn authorization(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx, reg
         }
     };
 
+    // Requested ACR: an essential value that is neither mapped to a level nor a number
+    // cannot be met (error page, as Keycloak).
+    let (acr_values, acr_essential) = login_params::requested_acr(params.get("claims"), params.get("acr_values"), &client);
+    if login_params::unsatisfiable_essential(&acr_values, acr_essential, &login_params::loa_map(realm, &client)).is_some() {
+        return error_page(realm, 400, "Invalid parameter: claims");
+    }
+
     let req = AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri: redirect_uri.clone(),
@@ -423,70 +432,83 @@ fn authorization(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx, reg
         scope: scope.map(String::from),
         challenge,
         login_hint: params.get("login_hint").map(String::from),
-        action: params.get("kc_action").filter(|a| !a.is_empty()).map(|a| a.split(':').next().unwrap_or(a).to_ascii_uppercase()),
+        action: params.get("kc_action").map(|a| a.split_once(':').map_or(a, |(alias, _)| alias).to_string()),
         action_status: None,
+        ui_locales: params.get("ui_locales").map(String::from),
+        acr_values,
     };
 
     // 9. Authentication.
     let prompts: Vec<&str> = params.get("prompt").unwrap_or("").split_whitespace().collect();
     let max_age: Option<i64> = params.get("max_age").and_then(|m| m.trim().parse().ok());
     let sso = sso_session(realm, store, ctx);
-    let needs_reauth = sso.as_ref().is_some_and(|sid| {
-        let auth_time = store.sessions.get(sid).map(|s| s.auth_time).unwrap_or(0);
-        prompts.contains(&"login") || max_age.is_some_and(|m| m <= 0 || auth_time + m < now())
-    });
+    let auth_time = sso.as_ref().and_then(|sid| store.sessions.get(sid)).map(|s| s.auth_time).unwrap_or(0);
+    // prompt=login, an expired max_age, or an application-initiated action whose
+    // re-authentication window (KC_ACTION_MAX_AGE) has passed: the login form again.
+    let needs_reauth = sso.is_some()
+        && (prompts.contains(&"login")
+            || max_age.is_some_and(|m| m <= 0 || auth_time.saturating_add(m) < now())
+            || required_action::needs_reauth(req.action.as_deref(), auth_time));
     if register || prompts.contains(&"create") {
         if !realm.registration_allowed {
             return error_page(realm, 400, "Registration not allowed");
         }
         return new_auth_tab(realm, store, ctx, req, true, None);
     }
-    // An application-initiated action needs an authentication younger than
-    // KC_ACTION_MAX_AGE (300 s); an older one logs in again first.
-    let action_reauth = req.action.is_some()
-        && sso.as_ref().is_some_and(|sid| store.sessions.get(sid).is_some_and(|s| s.auth_time + KC_ACTION_MAX_AGE < now()));
-    if let Some(sid) = sso.filter(|_| !needs_reauth && !action_reauth) {
+    if let Some(sid) = sso.clone().filter(|_| !needs_reauth) {
         if req.action.is_some() {
-            return start_required_action(app, realm, store, ctx, req, sid, "0");
+            if prompts.contains(&"none") && required_action::supported(req.action.as_deref()) {
+                // The action needs the user: not possible without interaction.
+                return target.send(mode, "interaction_required", None);
+            }
+            return required_action::start(app, realm, store, ctx, req, sid, 0, None);
         }
-        return complete_login(app, realm, store, ctx, &req, &sid, "0");
+        return complete_login(app, realm, store, ctx, &req, &sid, 0);
     }
     if prompts.contains(&"none") {
         return target.send(mode, "login_required", None);
     }
-    let prefill = if needs_reauth || action_reauth {
-        sso_session(realm, store, ctx)
-            .and_then(|sid| store.sessions.get(&sid).and_then(|s| realm.user_by_id(&s.user_id)).map(|u| u.username.clone()))
+    let prefill = if needs_reauth {
+        sso.and_then(|sid| store.sessions.get(&sid).and_then(|s| realm.user_by_id(&s.user_id)).map(|u| u.username.clone()))
     } else {
         None
     };
     new_auth_tab(realm, store, ctx, req, false, prefill)
 }
 
-/// Store the request in the browser's authentication session and show the login
-/// (or registration) page.
-fn new_auth_tab(realm: &Realm, store: &mut Store, ctx: &Ctx, req: AuthRequest, registration: bool, prefill: Option<String>) -> Out {
-    let mut set_cookie = None;
-    let root_id = match ctx.cookie("AUTH_SESSION_ID").filter(|c| store.auth_sessions.get(c).is_some_and(|a| a.realm == realm.name)) {
-        Some(id) => id,
+/// The browser's root authentication session (`AUTH_SESSION_ID`), created if missing;
+/// the second value is the cookie to set then.
+pub fn auth_root(realm: &Realm, store: &mut Store, ctx: &Ctx) -> (String, Option<String>) {
+    match ctx.cookie("AUTH_SESSION_ID").filter(|c| store.auth_sessions.get(c).is_some_and(|a| a.realm == realm.name)) {
+        Some(id) => (id, None),
         None => {
             let id = uuid();
             store.auth_sessions.insert(id.clone(), AuthSession { realm: realm.name.clone(), tabs: Default::default() });
-            set_cookie = Some(ctx.set_cookie(&realm.name, "AUTH_SESSION_ID", &id, None, true));
-            id
+            let cookie = ctx.set_cookie(&realm.name, "AUTH_SESSION_ID", &id, None, true);
+            (id, Some(cookie))
         }
-    };
+    }
+}
+
+/// Store the request in the browser's authentication session and show the login
+/// (or registration) page. `prefill` (re-authentication) names the session's user.
+fn new_auth_tab(realm: &Realm, store: &mut Store, ctx: &Ctx, req: AuthRequest, registration: bool, prefill: Option<String>) -> Out {
+    let (root_id, set_cookie) = auth_root(realm, store, ctx);
     let tab_id = util::random_token(8);
+    let reauth = prefill.is_some();
     let username = prefill.or_else(|| req.login_hint.clone()).unwrap_or_default();
     let client_id = req.client_id.clone();
+    let ui_locales = req.ui_locales.clone();
     if let Some(a) = store.auth_sessions.get_mut(&root_id) {
-        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false, pending_session: None });
+        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false, pending: None });
     }
-    let mut out = if registration {
+    let out = if registration {
         crate::register::registration_page(realm, ctx, &client_id, &tab_id, [""; 4], None, 200)
     } else {
-        login_page(realm, ctx, &client_id, &tab_id, &username, None, 200)
+        let info = reauth.then_some("Please re-authenticate to continue");
+        login_page(realm, ctx, &client_id, &tab_id, &username, None, info, 200)
     };
+    let mut out = login_params::localize(out, realm, ctx, ui_locales.as_deref());
     if let Some(c) = set_cookie {
         out.headers.push(("set-cookie", c));
     }
@@ -494,11 +516,16 @@ fn new_auth_tab(realm: &Realm, store: &mut Store, ctx: &Ctx, req: AuthRequest, r
 }
 
 pub fn login_action_url(realm: &Realm, ctx: &Ctx, action: &str, client_id: &str, tab_id: &str) -> String {
+    login_action_url_for(realm, ctx, action, &uuid(), client_id, tab_id)
+}
+
+/// A login-actions URL with a given `execution` (a required action's alias, or an id).
+pub fn login_action_url_for(realm: &Realm, ctx: &Ctx, action: &str, execution: &str, client_id: &str, tab_id: &str) -> String {
     format!(
         "{}/login-actions/{action}?session_code={}&execution={}&client_id={}&tab_id={}",
         ctx.issuer(&realm.name),
         util::random_token(16),
-        uuid(),
+        enc(execution),
         enc(client_id),
         enc(tab_id)
     )
@@ -508,7 +535,10 @@ pub fn registration_link(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str
     format!("{}/login-actions/registration?client_id={}&tab_id={}", ctx.issuer(&realm.name), enc(client_id), enc(tab_id))
 }
 
-fn login_page(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, username: &str, error: Option<&str>, status: u16) -> Out {
+#[allow(clippy::too_many_arguments)]
+fn login_page(
+    realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, username: &str, error: Option<&str>, info: Option<&str>, status: u16,
+) -> Out {
     let action = login_action_url(realm, ctx, "authenticate", client_id, tab_id);
     let reg = realm.registration_allowed.then(|| registration_link(realm, ctx, client_id, tab_id));
     let title = realm_title(realm);
@@ -519,7 +549,7 @@ fn login_page(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, username:
             action: &action,
             username,
             error,
-            info: None,
+            info,
             registration_url: reg.as_deref(),
         }),
     )
@@ -544,6 +574,17 @@ pub fn find_tab<'a>(realm: &Realm, store: &'a mut Store, ctx: &Ctx) -> Result<(S
     }
 }
 
+/// A login-actions request for a tab that already finished: with a live SSO session
+/// Keycloak sends the app `temporarily_unavailable` / `authentication_expired` (keycloak-js
+/// then logs in again); otherwise the "timed out" page.
+pub fn tab_finished(realm: &Realm, ctx: &Ctx, req: &AuthRequest, sso: bool) -> Out {
+    if sso {
+        let target = ErrorTarget { redirect_uri: &req.redirect_uri, state: req.state.as_deref(), iss: Some(ctx.issuer(&realm.name)) };
+        return target.send(req.mode, "temporarily_unavailable", Some("authentication_expired"));
+    }
+    error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.")
+}
+
 fn authenticate(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let sso = sso_session(realm, store, ctx);
     let (tab_id, tab) = match find_tab(realm, store, ctx) {
@@ -552,116 +593,29 @@ fn authenticate(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> O
     };
     let req = tab.req.clone();
     if tab.completed {
-        let target = ErrorTarget { redirect_uri: &req.redirect_uri, state: req.state.as_deref(), iss: Some(ctx.issuer(&realm.name)) };
-        if sso.is_some() {
-            return target.send(req.mode, "temporarily_unavailable", Some("authentication_expired"));
-        }
-        return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
+        return tab_finished(realm, ctx, &req, sso.is_some());
     }
+    let locale = |out: Out| login_params::localize(out, realm, ctx, req.ui_locales.as_deref());
     if ctx.method != Method::POST {
         let hint = req.login_hint.clone().unwrap_or_default();
-        return login_page(realm, ctx, &req.client_id, &tab_id, &hint, None, 200);
+        return locale(login_page(realm, ctx, &req.client_id, &tab_id, &hint, None, None, 200));
     }
     let form = Params::parse_bytes(&ctx.body);
     let username = form.get("username").unwrap_or("");
     let password = form.get("password").unwrap_or("");
     let user = match realm.user_for_login(username) {
         Some(u) if u.password.as_deref().is_some_and(|p| p == password) && !password.is_empty() => u.clone(),
-        _ => return login_page(realm, ctx, &req.client_id, &tab_id, username, Some("Invalid username or password."), 200),
+        _ => return locale(login_page(realm, ctx, &req.client_id, &tab_id, username, Some("Invalid username or password."), None, 200)),
     };
     if !user.enabled {
-        return login_page(realm, ctx, &req.client_id, &tab_id, username, Some("Account is disabled, contact your administrator."), 200);
+        return locale(login_page(realm, ctx, &req.client_id, &tab_id, username, Some("Account is disabled, contact your administrator."), None, 200));
     }
     tab.completed = true;
     let sid = login_user(realm, store, sso, &user);
     if req.action.is_some() {
-        return start_required_action(app, realm, store, ctx, req, sid, "1");
+        return required_action::start(app, realm, store, ctx, req, sid, 1, Some(tab_id));
     }
-    complete_login(app, realm, store, ctx, &req, &sid, "1")
-}
-
-/// Keycloak's re-authentication window for application-initiated actions.
-const KC_ACTION_MAX_AGE: i64 = 300;
-/// The application-initiated actions this server runs.
-const SUPPORTED_ACTIONS: [&str; 1] = ["UPDATE_PASSWORD"];
-
-/// After authentication with `kc_action`: the action's page, or (unknown action) straight
-/// back to the app with `kc_action_status=error`.
-fn start_required_action(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, mut req: AuthRequest, sid: String, acr: &str) -> Out {
-    let action = req.action.clone().unwrap_or_default();
-    if !SUPPORTED_ACTIONS.contains(&action.as_str()) {
-        req.action_status = Some("error");
-        return complete_login(app, realm, store, ctx, &req, &sid, acr);
-    }
-    // The tab lives in the browser's authentication session (created here after SSO).
-    let mut set_cookie = None;
-    let root_id = match ctx.cookie("AUTH_SESSION_ID").filter(|c| store.auth_sessions.get(c).is_some_and(|a| a.realm == realm.name)) {
-        Some(id) => id,
-        None => {
-            let id = uuid();
-            store.auth_sessions.insert(id.clone(), AuthSession { realm: realm.name.clone(), tabs: Default::default() });
-            set_cookie = Some(ctx.set_cookie(&realm.name, "AUTH_SESSION_ID", &id, None, true));
-            id
-        }
-    };
-    let tab_id = util::random_token(8);
-    let client_id = req.client_id.clone();
-    if let Some(a) = store.auth_sessions.get_mut(&root_id) {
-        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: true, pending_session: Some(sid) });
-    }
-    let mut out = update_password_page(realm, ctx, &client_id, &tab_id, None, 200);
-    if let Some(c) = set_cookie {
-        out.headers.push(("set-cookie", c));
-    }
-    out
-}
-
-fn update_password_page(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, error: Option<&str>, status: u16) -> Out {
-    let action = format!("{}&execution=UPDATE_PASSWORD", login_action_url(realm, ctx, "required-action", client_id, tab_id));
-    Out::page(status, pages::update_password(&realm_title(realm), &action, error))
-}
-
-/// `login-actions/required-action`: the update-password form's answer. Cancel returns
-/// `kc_action_status=cancelled`; matching new passwords replace the user's password and
-/// return `success`; an empty or mismatched pair shows the form again with the error.
-fn required_action(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> Out {
-    let (tab_id, tab) = match find_tab(realm, store, ctx) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let (mut req, Some(sid)) = (tab.req.clone(), tab.pending_session.clone()) else {
-        return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
-    };
-    if ctx.method != Method::POST {
-        return update_password_page(realm, ctx, &req.client_id, &tab_id, None, 200);
-    }
-    let form = Params::parse_bytes(&ctx.body);
-    let user_id = store.sessions.get(&sid).map(|s| s.user_id.clone());
-    let Some(user_id) = user_id else {
-        return error_page(realm, 400, "Session not active");
-    };
-    if form.get("cancel-aia").is_some() {
-        req.action_status = Some("cancelled");
-    } else {
-        let new = form.get("password-new").unwrap_or("");
-        let confirm = form.get("password-confirm").unwrap_or("");
-        if new.is_empty() {
-            return update_password_page(realm, ctx, &req.client_id, &tab_id, Some("Please specify password."), 200);
-        }
-        if new != confirm {
-            return update_password_page(realm, ctx, &req.client_id, &tab_id, Some("Passwords don't match."), 200);
-        }
-        let Some(user) = realm.users.iter_mut().find(|u| u.id == user_id) else {
-            return error_page(realm, 400, "User not found");
-        };
-        user.password = Some(new.to_string());
-        user.password_created = now();
-        req.action_status = Some("success");
-    }
-    if let Ok((_, tab)) = find_tab(realm, store, ctx) {
-        tab.pending_session = None;
-    }
-    complete_login(app, realm, store, ctx, &req, &sid, "1")
+    complete_login(app, realm, store, ctx, &req, &sid, 1)
 }
 
 /// Create (or, for re-authentication of the same user, refresh) the user session.
@@ -695,13 +649,17 @@ pub fn login_user(realm: &Realm, store: &mut Store, sso: Option<String>, user: &
 
 /// The success redirect of the authorization endpoint (code and/or tokens), with the
 /// SSO cookies.
-pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, req: &AuthRequest, sid: &str, acr: &str) -> Out {
+/// `loa` is the level of authentication reached (1 = the login form, 0 = SSO cookie);
+/// the `acr` claim follows from it and the requested ACR values.
+pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, req: &AuthRequest, sid: &str, loa: i32) -> Out {
     let issuer = ctx.issuer(&realm.name);
     let (Some(client), Some(session)) = (realm.client(&req.client_id), store.sessions.get_mut(sid)) else {
         return error_page(realm, 400, "Invalid parameter: client_id");
     };
+    let acr = login_params::acr_claim(realm, client, &req.acr_values, loa);
+    let acr = acr.as_str();
     session.last_refresh = now();
-    session.clients.insert(client.client_id.clone(), ClientSession { nonce: req.nonce.clone() });
+    session.clients.insert(client.client_id.clone(), ClientSession { nonce: req.nonce.clone(), acr: acr.to_string() });
     let Some(user) = realm.user_by_id(&session.user_id) else {
         return error_page(realm, 400, "User not found");
     };
@@ -986,8 +944,9 @@ fn refresh_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client:
         None => original,
     };
     session.last_refresh = now;
-    let acr = "1";
-    issue_for(app, realm, store, ctx, client, &sid, Some(&scope), acr, "onrtrt")
+    // The client session keeps the acr of its login.
+    let acr = session.clients.get(&client.client_id).map(|c| c.acr.clone()).filter(|a| !a.is_empty()).unwrap_or_else(|| "1".into());
+    issue_for(app, realm, store, ctx, client, &sid, Some(&scope), &acr, "onrtrt")
 }
 
 fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params) -> Result<Value, OAuthErr> {
@@ -1009,7 +968,7 @@ fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client
     }
     let sid = login_user(realm, store, None, &user);
     if let Some(s) = store.sessions.get_mut(&sid) {
-        s.clients.insert(client.client_id.clone(), ClientSession::default());
+        s.clients.insert(client.client_id.clone(), ClientSession { nonce: None, acr: "1".into() });
     }
     issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro")
 }

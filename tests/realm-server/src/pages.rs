@@ -105,18 +105,39 @@ pub fn register(p: &RegisterPage) -> String {
     layout(p.realm_title, "Register", &body)
 }
 
-/// Keycloak's update-password page (login-update-password): `password-new`,
-/// `password-confirm`, and for an application-initiated action a `cancel-aia` button.
-pub fn update_password(realm_title: &str, action: &str, error: Option<&str>) -> String {
-    let error = error
-        .map(|e| format!("<span id=\"input-error-password\" class=\"error\" aria-live=\"polite\">{}</span>\n", html(e)))
-        .unwrap_or_default();
+/// Keycloak's update-password page (`login-update-password`): form `kc-passwd-update-form`
+/// with `password-new`, `password-confirm`, the "sign out from other devices" checkbox
+/// `logout-sessions` (checked), a submit button and, for an application-initiated action,
+/// a cancel button `name="cancel-aia" value="true"`. `error` is (field, message) with the
+/// field `password` or `password-confirm`.
+pub fn update_password(realm_title: &str, action: &str, error: Option<(&str, &str)>, cancel: bool) -> String {
+    let field_error = |field: &str| -> String {
+        match error {
+            Some((f, m)) if f == field => {
+                format!("<span id=\"input-error-{f}\" class=\"error\" aria-live=\"polite\">{}</span>\n", html(m))
+            }
+            _ => String::new(),
+        }
+    };
+    let invalid = |fields: &[&str]| if error.is_some_and(|(f, _)| fields.contains(&f)) { " aria-invalid=\"true\"" } else { "" };
+    let cancel = if cancel {
+        "<button type=\"submit\" name=\"cancel-aia\" value=\"true\" formnovalidate>Cancel</button>\n"
+    } else {
+        ""
+    };
     let body = format!(
-        "<form id=\"kc-passwd-update-form\" action=\"{}\" method=\"post\">\n\
-<label for=\"password-new\">New Password</label>\n<input type=\"password\" id=\"password-new\" name=\"password-new\" autofocus autocomplete=\"new-password\">\n\
-<label for=\"password-confirm\">Confirm password</label>\n<input type=\"password\" id=\"password-confirm\" name=\"password-confirm\" autocomplete=\"new-password\">\n{error}\
-<input type=\"submit\" value=\"Submit\">\n<button type=\"submit\" id=\"cancelTOTPBtn\" name=\"cancel-aia\" value=\"true\">Cancel</button>\n</form>\n",
-        html(action)
+        "<form id=\"kc-passwd-update-form\" action=\"{action}\" method=\"post\">\n\
+<label for=\"password-new\">New Password</label>\n\
+<input type=\"password\" id=\"password-new\" name=\"password-new\" autofocus autocomplete=\"new-password\"{}>\n{}\
+<label for=\"password-confirm\">Confirm password</label>\n\
+<input type=\"password\" id=\"password-confirm\" name=\"password-confirm\" autocomplete=\"new-password\"{}>\n{}\
+<div id=\"kc-form-options\"><label><input type=\"checkbox\" id=\"logout-sessions\" name=\"logout-sessions\" value=\"on\" checked> Sign out from other devices</label></div>\n\
+<div id=\"kc-form-buttons\">\n<input type=\"submit\" value=\"Submit\">\n{cancel}</div>\n</form>\n",
+        invalid(&["password", "password-confirm"]),
+        field_error("password"),
+        invalid(&["password-confirm"]),
+        field_error("password-confirm"),
+        action = html(action),
     );
     layout(realm_title, "Update password", &body)
 }

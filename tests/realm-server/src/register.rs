@@ -53,7 +53,8 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
         return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
     }
     if ctx.method != Method::POST {
-        return registration_page(realm, ctx, &req.client_id, &tab_id, [""; 4], None, 200);
+        let out = registration_page(realm, ctx, &req.client_id, &tab_id, [""; 4], None, 200);
+        return crate::login_params::localize(out, realm, ctx, req.ui_locales.as_deref());
     }
     let f = Params::parse_bytes(&ctx.body);
     let first = f.get("firstName").unwrap_or("").trim().to_string();
@@ -88,7 +89,8 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
         None
     };
     if let Some(p) = problem {
-        return registration_page(realm, ctx, &req.client_id, &tab_id, values, Some(p), 200);
+        let out = registration_page(realm, ctx, &req.client_id, &tab_id, values, Some(p), 200);
+        return crate::login_params::localize(out, realm, ctx, req.ui_locales.as_deref());
     }
     tab.completed = true;
     let user = User {
@@ -107,5 +109,5 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
     };
     realm.users.push(user.clone());
     let sid = crate::oidc::login_user(realm, store, sso, &user);
-    complete_login(app, realm, store, ctx, &req, &sid, "1")
+    complete_login(app, realm, store, ctx, &req, &sid, 1)
 }

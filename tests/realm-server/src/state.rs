@@ -131,11 +131,9 @@ pub struct AuthRequest {
     pub action_status: Option<&'static str>,
     /// `ui_locales` as sent (space-separated tags, preferred first).
     pub ui_locales: Option<String>,
-    /// Requested ACR values (from `claims` `id_token.acr`, else `acr_values`, else the
-    /// client's `default.acr.values`), preferred first.
+    /// Requested ACR values (the essential ones of `claims` `id_token.acr`, else its
+    /// other values, else `acr_values`, else the client's `default.acr.values`).
     pub acr_values: Vec<String>,
-    /// The `claims` parameter marked the requested acr as essential.
-    pub acr_essential: bool,
 }
 
 pub struct CodeEntry {
