@@ -1190,6 +1190,31 @@ fn endpoints_object(e: &Endpoints) -> JsValue {
     obj.into()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The facade's role properties and an access entry's `roles`, read through direct
+    /// getters: role checks are hot (render loops), and a getter builds no property-name
+    /// string in the wasm.
+    type RoleSource;
+    #[wasm_bindgen(method, getter, js_name = realmAccess)]
+    fn realm_access(this: &RoleSource) -> JsValue;
+    #[wasm_bindgen(method, getter, js_name = resourceAccess)]
+    fn resource_access(this: &RoleSource) -> JsValue;
+    #[wasm_bindgen(method, getter, js_name = clientId)]
+    fn client_id(this: &RoleSource) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn roles(this: &RoleSource) -> JsValue;
+}
+
+/// `!!access && access.roles.indexOf(role) >= 0` (a non-array `roles` answers false).
+fn has_role(access: &JsValue, role: &JsValue) -> bool {
+    if !access.is_object() {
+        return false;
+    }
+    let roles = access.unchecked_ref::<RoleSource>().roles();
+    roles.dyn_ref::<js_sys::Array>().is_some_and(|a| a.index_of(role, 0) >= 0)
+}
+
 /// `{ ...options, action: 'register' }` without mutating `options`.
 fn register_options(options: &JsValue) -> JsValue {
     let copy = Object::new();
@@ -1308,21 +1333,20 @@ impl KeycloakCore {
     pub fn has_realm_role(&self, role: JsValue) -> bool {
         // As keycloak-js: `realmAccess.roles.indexOf(role)` on the public properties. The
         // role string never crosses into the wasm, and an app's changes to them count.
-        let roles = js::get(&js::get(self.inner.facade(), "realmAccess"), "roles");
-        roles.dyn_ref::<js_sys::Array>().is_some_and(|a| a.index_of(&role, 0) >= 0)
+        let access = self.inner.facade.unchecked_ref::<RoleSource>().realm_access();
+        has_role(&access, &role)
     }
 
     #[wasm_bindgen(js_name = hasResourceRole)]
     pub fn has_resource_role(&self, role: JsValue, resource: JsValue) -> bool {
         // `resourceAccess[resource || clientId].roles.indexOf(role)`, as keycloak-js.
-        let f = self.inner.facade();
-        let key = if resource.is_truthy() { resource } else { js::get(f, "clientId") };
-        let access = js::get(f, "resourceAccess");
-        if !access.is_object() {
+        let f = self.inner.facade.unchecked_ref::<RoleSource>();
+        let all = f.resource_access();
+        if !all.is_object() {
             return false;
         }
-        let roles = js_sys::Reflect::get(&access, &key).map(|a| js::get(&a, "roles")).unwrap_or(JsValue::UNDEFINED);
-        roles.dyn_ref::<js_sys::Array>().is_some_and(|a| a.index_of(&role, 0) >= 0)
+        let key = if resource.is_truthy() { resource } else { f.client_id() };
+        has_role(&js_sys::Reflect::get(&all, &key).unwrap_or(JsValue::UNDEFINED), &role)
     }
 
     #[wasm_bindgen(js_name = isTokenExpired)]
