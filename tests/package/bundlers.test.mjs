@@ -1,0 +1,116 @@
+// The package in the bundlers SPAs use, with no plugin and no wasm configuration: the
+// sample app in tests/bundlers/app is built by Vite and by webpack 5 (keycloak-wasm
+// linked from pkg/ as an installed dependency), each build is served on app.localhost and
+// driven in Chromium through a real login against the realm server on idp.localhost.
+// Then Vitest + jsdom imports and mocks the package (tests/bundlers/unit).
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { launchBrowser, newPage } from '../support/browser.mjs'
+import { demoRealm } from '../support/fixture.mjs'
+import { ensureRealmBuilt, startRealm } from '../support/realm.mjs'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const fixtures = path.join(root, 'tests/bundlers')
+if (!existsSync(path.join(fixtures, 'node_modules/vite'))) {
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', fixtures], { stdio: 'inherit' })
+}
+const requireFixture = createRequire(path.join(fixtures, 'package.json'))
+const fixtureImport = (name) => import(pathToFileURL(requireFixture.resolve(name)).href)
+
+let out, server, origin, realm, realmUrl, browser, dir
+
+function serve (dist) {
+  return http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname)
+    if (rel === '/blank') { res.setHeader('content-type', 'text/html'); return res.end('<!doctype html><title>blank</title>') }
+    const file = path.join(dist, rel.endsWith('/') ? `${rel}index.html` : rel)
+    if (!file.startsWith(dist)) { res.statusCode = 403; return res.end() }
+    try {
+      const body = readFileSync(file)
+      res.setHeader('content-type', file.endsWith('.html') ? 'text/html' : 'text/javascript')
+      res.end(body)
+    } catch {
+      res.statusCode = 404
+      res.end()
+    }
+  })
+}
+
+async function buildVite () {
+  const { build } = await fixtureImport('vite')
+  await build({ root: path.join(fixtures, 'app'), base: '/vite/', logLevel: 'error', build: { outDir: path.join(out, 'vite'), emptyOutDir: true } })
+}
+
+async function buildWebpack () {
+  const { default: webpack } = await fixtureImport('webpack')
+  const stats = await new Promise((resolve, reject) => webpack({
+    mode: 'production',
+    context: path.join(fixtures, 'app'),
+    entry: './main.js',
+    output: { path: path.join(out, 'webpack'), filename: 'main.js' }
+  }, (err, s) => (err ? reject(err) : resolve(s))))
+  if (stats.hasErrors()) throw new Error(stats.toString('errors-only'))
+  writeFileSync(path.join(out, 'webpack/index.html'), readFileSync(path.join(fixtures, 'app/index.html'), 'utf8').replace('type="module" src="./main.js"', 'src="./main.js"'))
+}
+
+before(async () => {
+  await ensureRealmBuilt()
+  out = mkdtempSync(path.join(os.tmpdir(), 'kw-bundlers-'))
+  await Promise.all([buildVite(), buildWebpack()])
+  server = serve(out)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  origin = `http://app.localhost:${server.address().port}`
+  dir = mkdtempSync(path.join(os.tmpdir(), 'kw-bundlers-realm-'))
+  writeFileSync(path.join(dir, 'realm.json'), JSON.stringify(demoRealm(origin)))
+  realm = await startRealm({ imports: [path.join(dir, 'realm.json')] })
+  realmUrl = `http://idp.localhost:${realm.port}`
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await realm?.stop()
+  await new Promise((resolve) => (server?.listening ? server.close(resolve) : resolve()))
+  for (const d of [out, dir]) if (d) rmSync(d, { recursive: true, force: true })
+})
+
+/** The biggest JavaScript file of a build: the chunk with the adapter in it. */
+function adapterChunk (dist) {
+  const files = execFileSync('find', [dist, '-name', '*.js'], { encoding: 'utf8' }).trim().split('\n')
+  const biggest = files.map((f) => ({ f, size: readFileSync(f).length })).sort((a, b) => b.size - a.size)[0]
+  return { raw: biggest.size, gzip: gzipSync(readFileSync(biggest.f), { level: 9 }).length }
+}
+
+describe('the built sample app logs in, with no bundler configuration for the wasm', () => {
+  for (const bundler of ['vite', 'webpack']) {
+    test(`${bundler}: check-sso, then a login through the realm's form`, async () => {
+      const page = await newPage(browser)
+      await page.goto(`${origin}/blank`)
+      await page.evaluate((c) => sessionStorage.setItem('sample.config', JSON.stringify(c)), { url: realmUrl, realm: 'demo', clientId: 'demo-app' })
+      await page.goto(`${origin}/${bundler}/`)
+      await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
+      await page.click('#login')
+      await page.fill('#username', 'alice')
+      await page.fill('#password', 'alice')
+      await page.click('#kc-login')
+      await page.locator('#status', { hasText: 'authenticated as alice (role user)' }).waitFor()
+      assert.deepEqual(page.errors, [])
+      const size = adapterChunk(path.join(out, bundler))
+      console.log(`# ${bundler} build: adapter chunk ${size.raw} B, ${size.gzip} B gzip`)
+      await page.context().close()
+    })
+  }
+})
+
+test('Vitest + jsdom: importing the package starts nothing, and a test can mock it', () => {
+  const output = execFileSync(path.join(fixtures, 'node_modules/.bin/vitest'), ['run', '--reporter=dot'], { cwd: fixtures, encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } })
+  assert.match(output, /Tests\s+3 passed \(3\)/)
+})
