@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import http from 'node:http'
 import os from 'node:os'
@@ -20,7 +20,9 @@ import { ensureRealmBuilt, startRealm } from '../support/realm.mjs'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const fixtures = path.join(root, 'tests/bundlers')
 if (!existsSync(path.join(fixtures, 'node_modules/vite'))) {
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefix', fixtures], { stdio: 'inherit' })
+  // `npm install` with the committed lock (npm 11's `npm ci` rejects this lock over the
+  // optional platform packages of a nested rollup; install resolves the same tree).
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: fixtures, stdio: 'inherit' })
 }
 const requireFixture = createRequire(path.join(fixtures, 'package.json'))
 const fixtureImport = (name) => import(pathToFileURL(requireFixture.resolve(name)).href)
@@ -49,6 +51,19 @@ async function buildVite () {
   await build({ root: path.join(fixtures, 'app'), base: '/vite/', logLevel: 'error', build: { outDir: path.join(out, 'vite'), emptyOutDir: true } })
 }
 
+// The React example lives in www/; it is copied next to the fixtures' node_modules so that
+// react and @react-keycloak/web resolve as in an app.
+async function buildReact () {
+  const { build } = await fixtureImport('vite')
+  const src = mkdtempSync(path.join(fixtures, '.react-'))
+  try {
+    cpSync(path.join(root, 'www/examples/react'), src, { recursive: true })
+    await build({ root: src, base: '/react/', logLevel: 'error', build: { outDir: path.join(out, 'react'), emptyOutDir: true } })
+  } finally {
+    rmSync(src, { recursive: true, force: true })
+  }
+}
+
 async function buildWebpack () {
   const { default: webpack } = await fixtureImport('webpack')
   const stats = await new Promise((resolve, reject) => webpack({
@@ -64,7 +79,7 @@ async function buildWebpack () {
 before(async () => {
   await ensureRealmBuilt()
   out = mkdtempSync(path.join(os.tmpdir(), 'kw-bundlers-'))
-  await Promise.all([buildVite(), buildWebpack()])
+  await Promise.all([buildVite(), buildWebpack(), buildReact()])
   server = serve(out)
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   origin = `http://app.localhost:${server.address().port}`
@@ -108,6 +123,23 @@ describe('the built sample app logs in, with no bundler configuration for the wa
       await page.context().close()
     })
   }
+})
+
+test('React: www/examples/react with @react-keycloak/web, unchanged, logs in and out', async () => {
+  const page = await newPage(browser)
+  await page.goto(`${origin}/blank`)
+  await page.evaluate((c) => sessionStorage.setItem('sample.config', JSON.stringify(c)), { url: realmUrl, realm: 'demo', clientId: 'demo-app' })
+  await page.goto(`${origin}/react/`)
+  await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
+  await page.click('#login')
+  await page.fill('#username', 'alice')
+  await page.fill('#password', 'alice')
+  await page.click('#kc-login')
+  await page.locator('#status', { hasText: 'authenticated as alice' }).waitFor()
+  await page.click('#logout')
+  await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
+  assert.deepEqual(page.errors, [])
+  await page.context().close()
 })
 
 test('Vitest + jsdom: importing the package starts nothing, and a test can mock it', () => {
