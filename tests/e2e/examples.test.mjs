@@ -1,0 +1,34 @@
+// The www/examples pages a user copies, served as they are (the React and Capacitor
+// examples are exercised by tests/package/bundlers.test.mjs and adapters.test.mjs).
+import { after, before, test } from 'node:test'
+import { launchBrowser, newPage } from '../support/browser.mjs'
+import { startStack } from '../support/fixture.mjs'
+import assert from 'node:assert/strict'
+
+let stack, browser
+before(async () => {
+  stack = await startStack()
+  browser = await launchBrowser()
+})
+after(async () => {
+  await browser?.close()
+  await stack?.stop()
+})
+
+test('plain HTML with the classic script (window.Keycloak): check-sso, login, logout', async () => {
+  const page = await newPage(browser)
+  const origin = new URL(stack.appUrl('keycloak-wasm')).origin
+  await page.goto(`${origin}/app.css`)
+  await page.evaluate((c) => sessionStorage.setItem('demo.config', JSON.stringify(c)), { url: stack.realmUrl, realm: 'demo', clientId: 'demo-app' })
+  await page.goto(`${origin}/examples/plain-html/index.html`)
+  await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
+  await page.click('#login')
+  await page.fill('#username', 'alice')
+  await page.fill('#password', 'alice')
+  await page.click('#kc-login')
+  await page.locator('#status', { hasText: 'authenticated as alice' }).waitFor()
+  await page.click('#logout')
+  await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
+  assert.deepEqual(page.errors, [])
+  await page.context().close()
+})
