@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test'
 import { launchBrowser, newPage } from '../support/browser.mjs'
 import { startStack } from '../support/fixture.mjs'
+import { fillLogin } from '../support/api-helpers.mjs'
 import assert from 'node:assert/strict'
 
 let stack, browser
@@ -23,9 +24,7 @@ test('plain HTML with the classic script (window.Keycloak): check-sso, login, lo
   await page.goto(`${origin}/examples/plain-html/index.html`)
   await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
   await page.click('#login')
-  await page.fill('#username', 'alice')
-  await page.fill('#password', 'alice')
-  await page.click('#kc-login')
+  await fillLogin(page)
   await page.locator('#status', { hasText: 'authenticated as alice' }).waitFor()
   await page.click('#logout')
   await page.locator('#status', { hasText: 'not authenticated' }).waitFor()

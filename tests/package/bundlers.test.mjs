@@ -8,7 +8,6 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -16,6 +15,8 @@ import { gzipSync } from 'node:zlib'
 import { launchBrowser, newPage } from '../support/browser.mjs'
 import { demoRealm } from '../support/fixture.mjs'
 import { ensureRealmBuilt, startRealm } from '../support/realm.mjs'
+import { staticServer } from '../support/static-server.mjs'
+import { fillLogin } from '../support/api-helpers.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const fixtures = path.join(root, 'tests/bundlers')
@@ -28,23 +29,6 @@ const requireFixture = createRequire(path.join(fixtures, 'package.json'))
 const fixtureImport = (name) => import(pathToFileURL(requireFixture.resolve(name)).href)
 
 let out, server, origin, realm, realmUrl, browser, dir
-
-function serve (dist) {
-  return http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname)
-    if (rel === '/blank') { res.setHeader('content-type', 'text/html'); return res.end('<!doctype html><title>blank</title>') }
-    const file = path.join(dist, rel.endsWith('/') ? `${rel}index.html` : rel)
-    if (!file.startsWith(dist)) { res.statusCode = 403; return res.end() }
-    try {
-      const body = readFileSync(file)
-      res.setHeader('content-type', file.endsWith('.html') ? 'text/html' : 'text/javascript')
-      res.end(body)
-    } catch {
-      res.statusCode = 404
-      res.end()
-    }
-  })
-}
 
 async function buildVite () {
   const { build } = await fixtureImport('vite')
@@ -80,7 +64,7 @@ before(async () => {
   await ensureRealmBuilt()
   out = mkdtempSync(path.join(os.tmpdir(), 'kw-bundlers-'))
   await Promise.all([buildVite(), buildWebpack(), buildReact()])
-  server = serve(out)
+  server = staticServer(out)
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   origin = `http://app.localhost:${server.address().port}`
   dir = mkdtempSync(path.join(os.tmpdir(), 'kw-bundlers-realm-'))
@@ -113,9 +97,7 @@ describe('the built sample app logs in, with no bundler configuration for the wa
       await page.goto(`${origin}/${bundler}/`)
       await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
       await page.click('#login')
-      await page.fill('#username', 'alice')
-      await page.fill('#password', 'alice')
-      await page.click('#kc-login')
+      await fillLogin(page)
       await page.locator('#status', { hasText: 'authenticated as alice (role user)' }).waitFor()
       assert.deepEqual(page.errors, [])
       const size = adapterChunk(path.join(out, bundler))
@@ -132,9 +114,7 @@ test('React: www/examples/react with @react-keycloak/web, unchanged, logs in and
   await page.goto(`${origin}/react/`)
   await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
   await page.click('#login')
-  await page.fill('#username', 'alice')
-  await page.fill('#password', 'alice')
-  await page.click('#kc-login')
+  await fillLogin(page)
   await page.locator('#status', { hasText: 'authenticated as alice' }).waitFor()
   await page.click('#logout')
   await page.locator('#status', { hasText: 'not authenticated' }).waitFor()

@@ -7,11 +7,11 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { staticServer } from '../support/static-server.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 let dir, server, baseUrl, browser
@@ -30,22 +30,6 @@ out.params = [...url.searchParams.keys()]
 out.networkError = NetworkError.prototype instanceof Error
 window.result = out
 `
-
-function serve (files) {
-  return http.createServer((req, res) => {
-    const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname)
-    const file = path.join(files, rel === '/' ? 'index.html' : rel)
-    if (!file.startsWith(files)) { res.statusCode = 403; return res.end() }
-    try {
-      const body = readFileSync(file)
-      res.setHeader('content-type', file.endsWith('.html') ? 'text/html' : 'text/javascript')
-      res.end(body)
-    } catch {
-      res.statusCode = 404
-      res.end()
-    }
-  })
-}
 
 async function runPage (pagePath) {
   const page = await browser.newPage()
@@ -91,7 +75,7 @@ before(async () => {
   // (2) esbuild, default options only.
   execFileSync(path.join(root, 'node_modules/.bin/esbuild'), ['main.js', '--bundle', '--format=esm', '--outfile=dist/bundle.js', '--log-level=error'], { cwd: app })
   writeFileSync(path.join(app, 'bundled.html'), '<!doctype html><script type="module" src="/dist/bundle.js"></script>')
-  server = serve(app).listen(0, '127.0.0.1')
+  server = staticServer(app).listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   baseUrl = `http://localhost:${server.address().port}`
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'] })
