@@ -313,7 +313,9 @@ impl Inner {
 
     /// The adapter's `redirectUri(options)`.
     fn redirect_uri(&self, options: &JsValue) -> String {
-        if let Some(adapter) = self.st.borrow().custom_adapter.clone() {
+        // Cloned out first: the adapter's code may call back into this instance.
+        let custom = self.st.borrow().custom_adapter.clone();
+        if let Some(adapter) = custom {
             if let Some(f) = js::get(&adapter, "redirectUri").dyn_ref::<Function>() {
                 if let Ok(v) = f.call1(&adapter, options) {
                     return js::text(&v);
