@@ -296,6 +296,8 @@ impl Inner {
 
     /// `clearToken()`.
     fn clear_token(self: &Rc<Self>) -> Result<(), JsValue> {
+        // keycloak-js reads `loginRequired` at this moment: an app may have changed it.
+        self.adopt_properties();
         let had = self.st.borrow().session.authenticated();
         if !had {
             return Ok(());
