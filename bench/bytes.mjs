@@ -1,7 +1,7 @@
 // Bytes a browser downloads for the adapter, keycloak-wasm vs keycloak-js (bundled and
 // minified with the same esbuild command), raw / gzip -9 / brotli (max quality), and the
-// wasm's own make-up: its sections and its biggest functions (names from the
-// unstripped wasm-bindgen output, sized after wasm-opt -Oz). Deterministic: no browser.
+// wasm's own make-up: its sections and its biggest functions (names from rustc's
+// unstripped output, sized after wasm-opt -Oz). Deterministic: no browser.
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -108,23 +108,36 @@ export function wasmFunctions (buf) {
   return out.sort((a, b) => b.size - a.size)
 }
 
+/** Rust's legacy symbol mangling (`_ZN13keycloak_wasm4core4json5parse17h…E`) as a path. */
+export function demangle (name) {
+  if (!name.startsWith('_ZN')) return name
+  const parts = []
+  let i = 3
+  while (i < name.length && name[i] !== 'E') {
+    const m = /^\d+/.exec(name.slice(i))
+    if (!m) break
+    i += m[0].length
+    parts.push(name.slice(i, i + Number(m[0])))
+    i += Number(m[0])
+  }
+  if (/^h[0-9a-f]{16}$/.test(parts.at(-1) ?? '')) parts.pop()
+  return parts.join('::').replace(/\$LT\$/g, '<').replace(/\$GT\$/g, '>').replace(/\$u20\$/g, ' ').replace(/\$RF\$/g, '&').replace(/\.\./g, '::').replace(/\$C\$/g, ',')
+}
+
 // Groups a Rust symbol into where it comes from, for the "biggest contributors" view.
 function origin (name) {
-  if (/keycloak_wasm::api/.test(name)) return 'ours: api (orchestration)'
-  if (/keycloak_wasm::core/.test(name)) return 'ours: core (pure logic)'
-  if (/keycloak_wasm::browser/.test(name)) return 'ours: browser layer'
-  if (/future_to_promise|wasm_bindgen_futures|js_sys::futures/.test(name)) return 'async glue (future_to_promise: our futures inlined)'
+  if (/^kw_/.test(name)) return 'ours: wasm surface (exports)'
+  if (/keycloak_wasm::machine/.test(name)) return 'ours: state machine'
+  if (/keycloak_wasm::core::json/.test(name)) return 'ours: JSON reader and writer'
+  if (/keycloak_wasm::core/.test(name)) return 'ours: core helpers'
   if (/core::fmt|panicking|panic|slice_error|str::count|<char as|Formatter|unwrap_failed|expect_failed/.test(name)) return 'Rust core: formatting and panics'
-  if (/lol_alloc|alloc::|__rust_alloc|__rust_dealloc|__rust_realloc|__rdl_|RawVec|String>::from_utf8/.test(name)) return 'allocation and collections'
-  if (/sha2|digest|block_buffer/.test(name)) return 'sha2 (PKCE)'
-  if (/base64/.test(name)) return 'base64'
-  if (/externref shim|wasm_bindgen|js_sys|web_sys|__wbg|__wbindgen|__externref/.test(name)) return 'wasm-bindgen shims'
-  return 'other'
+  if (/lol_alloc|alloc::|__rust_alloc|__rust_dealloc|__rust_realloc|__rdl_|RawVec|drop_in_place|from_utf8/.test(name)) return 'allocation, drops and collections'
+  return 'other (core library)'
 }
 
 /** The named, optimised wasm (same passes as the build, names kept), or null. */
 function namedWasm () {
-  const unstripped = path.join(root, 'target/wasm-bindgen/keycloak_wasm_bg.wasm')
+  const unstripped = path.join(root, 'target/wasm32-unknown-unknown/release/keycloak_wasm.wasm')
   if (!existsSync(unstripped) || !existsSync(bin('wasm-opt'))) return null
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-bench-'))
   try {
@@ -139,9 +152,9 @@ function namedWasm () {
 export function measureBytes () {
   const pkg = (f) => readFileSync(path.join(root, 'pkg', f))
   const kjs = esbuild(path.join(root, 'node_modules/keycloak-js/lib/keycloak.js'))
-  const wasm = pkg('keycloak_wasm_bg.wasm')
+  const wasm = pkg('keycloak_wasm.wasm')
   const entries = {
-    'keycloak-wasm (pkg/keycloak.js: facade + glue + inlined wasm)': sizeOf(pkg('keycloak.js')),
+    'keycloak-wasm (pkg/keycloak.js: facade + driver + inlined wasm)': sizeOf(pkg('keycloak.js')),
     'keycloak-wasm, esbuild --bundle --minify of it': sizeOf(esbuild(path.join(root, 'pkg/keycloak.js'))),
     'keycloak-wasm/global (classic script)': sizeOf(pkg('keycloak.global.js')),
     'keycloak-wasm/capacitor (adapter entry, on top)': sizeOf(pkg('capacitor.js')),
@@ -153,12 +166,12 @@ export function measureBytes () {
   let functions = []
   let groups = []
   if (named) {
-    functions = wasmFunctions(named)
+    functions = wasmFunctions(named).map((f) => ({ ...f, name: demangle(f.name) }))
     const byGroup = new Map()
     for (const f of functions) byGroup.set(origin(f.name), (byGroup.get(origin(f.name)) ?? 0) + f.size)
     groups = [...byGroup].map(([group, size]) => ({ group, size })).sort((a, b) => b.size - a.size)
   }
-  const ours = entries['keycloak-wasm (pkg/keycloak.js: facade + glue + inlined wasm)']
+  const ours = entries['keycloak-wasm (pkg/keycloak.js: facade + driver + inlined wasm)']
   const theirs = entries['keycloak-js 26.2.4, esbuild --bundle --minify']
   return {
     entries,
@@ -177,6 +190,6 @@ export function printBytes (b) {
     console.log('Function bodies by origin (B, after wasm-opt -Oz):')
     for (const g of b.wasm.codeByOrigin) console.log(`  ${String(g.size).padStart(7)}  ${g.group}`)
     console.log('Biggest functions (B):')
-    for (const f of b.wasm.biggestFunctions.slice(0, 10)) console.log(`  ${String(f.size).padStart(7)}  ${f.name.replace(/::h[0-9a-f]{16}$/, '').slice(0, 110)}`)
+    for (const f of b.wasm.biggestFunctions.slice(0, 10)) console.log(`  ${String(f.size).padStart(7)}  ${f.name.slice(0, 110)}`)
   }
 }

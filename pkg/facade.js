@@ -1,20 +1,18 @@
 // keycloak-wasm: a drop-in replacement for keycloak-js with a Rust/WebAssembly core.
 //
-// The package entry (keycloak.js) is this file with the wasm-bindgen glue and the
-// inlined wasm bundled in by scripts/build.mjs.
-//
-// This file only adapts shapes: the default-exported class with keycloak-js's own
-// properties and bound methods, the NetworkError class, and a lazy start of the wasm.
-// All adapter logic lives in the wasm (src/ in the repository).
-import startWasm, { KeycloakCore } from './keycloak_wasm.js'
+// The package entry (keycloak.js) is this file with the driver and the inlined wasm
+// bundled in by scripts/build.mjs. This file only gives the class keycloak-js's shape:
+// its own data properties and bound methods, NetworkError, and a lazy start of the wasm.
+// The adapter's logic is the state machine in the wasm (src/machine/ in the repository);
+// pkg/driver.js carries out what it asks for.
+import { Driver, NetworkError } from './driver.js'
 import wasmBase64 from './keycloak_wasm_bytes.js'
 
-let started
-let wasmReady = false
+export { NetworkError }
 
-// The wasm ships inlined (deflate-raw, base64), so no bundler plugin, asset copy or
-// server MIME type is needed. It is inflated and compiled on the first construction,
-// not at import time.
+let loading
+let module
+
 function fromBase64 (text) {
   if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
   const binary = atob(text)
@@ -23,33 +21,20 @@ function fromBase64 (text) {
   return bytes
 }
 
-function wasmBytes () {
-  // Response(bytes).body is the quickest stream to inflate from (measured: ~2 ms less
-  // than a Blob's stream for this wasm in Chromium).
-  const packed = fromBase64(wasmBase64)
-  return new Response(new Response(packed).body.pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer()
-}
-
+// The wasm ships inlined (deflate-raw, base64): no bundler plugin, asset copy or server
+// MIME type. It is inflated and compiled on the first construction, not at import time.
 function loadWasm () {
-  started ??= wasmBytes()
-    .then((bytes) => startWasm({ module_or_path: bytes }))
-    .then(() => { wasmReady = true })
-  return started
-}
-
-export class NetworkError extends Error {
-  response
-
-  constructor (message, options) {
-    super(message, options)
-    this.response = options?.response
-  }
+  loading ??= new Response(new Response(fromBase64(wasmBase64)).body.pipeThrough(new DecompressionStream('deflate-raw')))
+    .arrayBuffer()
+    .then((bytes) => WebAssembly.compile(bytes))
+    .then((m) => { module = m })
+  return loading
 }
 
 const configError = "The 'Keycloak' constructor must be provided with a configuration object, or a URL to a JSON configuration file."
 
 export default class Keycloak {
-  #core
+  #driver
   #config
   didInitialize = false
   authenticated = false
@@ -105,52 +90,61 @@ export default class Keycloak {
       }
     }
     this.#config = config
-    if (wasmReady) {
-      this.#core = new KeycloakCore(this, config, NetworkError)
-    } else {
-      // Start fetching/compiling early; a failure surfaces from init().
-      loadWasm().catch(() => {})
-    }
+    if (module) this.#driver = new Driver(module, this, config)
+    // Start inflating and compiling early; a failure surfaces from init().
+    else loadWasm().catch(() => {})
   }
 
   #ready () {
-    return loadWasm().then(() => (this.#core ??= new KeycloakCore(this, this.#config, NetworkError)))
+    return loadWasm().then(() => (this.#driver ??= new Driver(module, this, this.#config)))
   }
 
   #async (method, ...args) {
-    return this.#core ? this.#core[method](...args) : this.#ready().then((core) => core[method](...args))
+    return this.#driver ? this.#driver.call(method, false, ...args) : this.#ready().then((d) => d.call(method, false, ...args))
   }
 
   // Before the first init() the wasm may still be loading: answer as keycloak-js does for
   // an instance that holds no token, or say plainly that init() must come first.
-  #sync (method, args, beforeInit) {
-    if (this.#core) return this.#core[method](...args)
-    return beforeInit()
+  #sync (method, arg, beforeInit) {
+    return this.#driver ? this.#driver.call(method, true, arg) : beforeInit()
   }
 
   init = (initOptions) => {
-    // keycloak-js marks the instance before its first await; so do we.
-    // A second call still goes to the core, which rejects it with keycloak-js's error.
+    // keycloak-js marks the instance before its first await; so do we. A second call
+    // still goes to the machine, which rejects it with keycloak-js's error.
     this.didInitialize = true
-    return this.#ready().then((core) => core.init(initOptions))
+    return this.#ready().then((d) => {
+      // A custom adapter object stays in JavaScript; the machine gets a handle to it.
+      const adapter = initOptions?.adapter
+      const options = typeof adapter === 'object' && adapter !== null ? { ...initOptions, adapter: { $h: d.keep(adapter) } } : initOptions
+      return d.call('init', false, options)
+    })
   }
 
   login = (options) => this.#async('login', options)
   createLoginUrl = (options) => this.#async('createLoginUrl', options)
   logout = (options) => this.#async('logout', options)
-  createLogoutUrl = (options) => this.#sync('createLogoutUrl', [options], notInitialized)
+  createLogoutUrl = (options) => this.#sync('createLogoutUrl', options, notInitialized)
   register = (options) => this.#async('register', options)
   createRegisterUrl = (options) => this.#async('createRegisterUrl', options)
-  createAccountUrl = (options) => this.#sync('createAccountUrl', [options], notInitialized)
+  createAccountUrl = (options) => this.#sync('createAccountUrl', options, notInitialized)
   accountManagement = () => this.#async('accountManagement')
-  hasRealmRole = (role) => this.#sync('hasRealmRole', [role], () => false)
-  hasResourceRole = (role, resource) => this.#sync('hasResourceRole', [role, resource], () => false)
   loadUserProfile = () => this.#async('loadUserProfile')
   loadUserInfo = () => this.#async('loadUserInfo')
-  isTokenExpired = (minValidity) => this.#sync('isTokenExpired', [minValidity], () => { throw new Error('Not authenticated') })
+  isTokenExpired = (minValidity) => this.#sync('isTokenExpired', minValidity, () => { throw new Error('Not authenticated') })
   updateToken = (minValidity) => this.#async('updateToken', minValidity)
-  clearToken = () => this.#sync('clearToken', [], () => {})
+  clearToken = () => this.#sync('clearToken', undefined, () => {})
   handleCallback = (url) => this.#async('handleCallback', url)
+
+  // Role checks read the public properties, as keycloak-js does (an app's changes count).
+  hasRealmRole = (role) => !!this.realmAccess && this.realmAccess.roles.indexOf(role) >= 0
+
+  hasResourceRole = (role, resource) => {
+    const all = this.resourceAccess
+    if (!all) return false
+    const access = all[resource || this.clientId]
+    return !!access && access.roles.indexOf(role) >= 0
+  }
 }
 
 function notInitialized () {

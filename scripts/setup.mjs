@@ -1,32 +1,16 @@
 // Installs what the build and the tests need and is missing on this machine:
-// the wasm32 target, the wasm-bindgen CLI at the version pinned in Cargo.toml, the npm
-// dev dependencies, and (with --browser) Debian's Chromium and ChromeDriver.
+// the wasm32 target, the npm dev dependencies (esbuild, binaryen's wasm-opt, the
+// reference keycloak-js, playwright-core), and (with --browser) Debian's Chromium.
 // Each step is skipped when already satisfied, so running it again is cheap.
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { capture, root, run, step } from './lib.mjs'
-
-export function pinnedWasmBindgenVersion () {
-  const toml = readFileSync(path.join(root, 'Cargo.toml'), 'utf8')
-  const m = toml.match(/^wasm-bindgen\s*=\s*"=([0-9.]+)"/m)
-  if (!m) throw new Error('Cargo.toml must pin wasm-bindgen with "=x.y.z"')
-  return m[1]
-}
 
 function ensureWasmTarget () {
   const installed = capture('rustup', ['target', 'list', '--installed']) ?? ''
   if (!installed.split('\n').includes('wasm32-unknown-unknown')) {
     step('Installing the Rust target wasm32-unknown-unknown')
     run('rustup', ['target', 'add', 'wasm32-unknown-unknown'])
-  }
-}
-
-function ensureWasmBindgen () {
-  const want = pinnedWasmBindgenVersion()
-  const have = capture('wasm-bindgen', ['--version'])?.split(' ')[1]
-  if (have !== want) {
-    step(`Installing wasm-bindgen-cli ${want} (found ${have ?? 'none'}; takes a few minutes once)`)
-    run('cargo', ['install', 'wasm-bindgen-cli', '--version', `=${want}`, '--force'])
   }
 }
 
@@ -41,18 +25,17 @@ function ensureNodeModules () {
 }
 
 export function ensureBrowser () {
-  if (existsSync('/usr/bin/chromium') && existsSync('/usr/bin/chromedriver')) return
+  if (existsSync('/usr/bin/chromium')) return
   if (process.getuid?.() !== 0) {
-    throw new Error('Chromium is needed for the browser tests: install the Debian packages "chromium" and "chromium-driver" (apt-get install -y chromium chromium-driver), then run again.')
+    throw new Error('Chromium is needed for the browser tests: install the Debian package "chromium" (apt-get install -y chromium), then run again.')
   }
-  step('Installing Chromium and ChromeDriver (Debian packages chromium, chromium-driver)')
+  step('Installing Chromium (Debian package chromium)')
   run('apt-get', ['update', '-qq'])
-  run('apt-get', ['install', '-y', '-qq', 'chromium', 'chromium-driver'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
 export function setup ({ browser = false } = {}) {
   ensureWasmTarget()
-  ensureWasmBindgen()
   ensureNodeModules()
   if (browser) ensureBrowser()
 }

@@ -1,6 +1,7 @@
 // `npm test`: installs what is missing (including Chromium), builds the package, and
-// runs every suite: native Rust tests (core + realm server), the browser-glue tests
-// (wasm-bindgen-test in headless Chromium) and the end-to-end suites (Playwright).
+// runs every suite: native Rust tests (core, the state machine's golden traces and
+// explored schedules, the realm server), the package tests (the driver and the shipped
+// wasm in Chromium and Node, bundlers, types, bytes) and the end-to-end suites (Playwright).
 // All suites run even when one fails; the exit code is non-zero if any failed, and the
 // last line totals them as "N passed, N failed".
 import { spawn } from 'node:child_process'
@@ -42,12 +43,8 @@ async function main () {
   setup({ browser: true })
   build({ quiet: true })
   const results = []
-  results.push(await runSuite('Native tests: core logic and realm server (cargo test)', 'cargo', ['test', '--workspace', '-q']))
-  results.push(await runSuite('Browser glue tests (wasm-bindgen-test, headless Chromium)', 'cargo',
-    // no -q: cargo would forward --quiet to wasm-bindgen-test-runner, which rejects it
-    ['test', '-p', 'keycloak-wasm', '--target', 'wasm32-unknown-unknown', '--test', 'browser'],
-    { CHROMEDRIVER: '/usr/bin/chromedriver', CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner', WASM_BINDGEN_TEST_TIMEOUT: '60' }))
-  results.push(await runSuite('Package tests: npm pack, no-bundler page, esbuild bundle (Chromium), TypeScript', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))
+  results.push(await runSuite('Native tests: core, state machine (golden traces, explored schedules), realm server (cargo test)', 'cargo', ['test', '--workspace', '-q']))
+  results.push(await runSuite('Package tests: the driver and the shipped wasm, npm pack, no-bundler page, bundlers (Chromium), TypeScript, bytes', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))
   const e2e = path.join(root, 'tests/e2e/run.mjs')
   if (existsSync(e2e)) {
     results.push(await runSuite('End-to-end tests (Playwright + Chromium, realm server)', process.execPath, [e2e]))

@@ -1,20 +1,20 @@
 //! keycloak-wasm: a drop-in replacement for keycloak-js with a Rust core.
 //!
-//! * [`core`]: pure logic, no browser APIs, tested natively.
-//! * `browser` (wasm32 only): the thin layer over web APIs.
-//! * `api` (wasm32 only): the wasm-bindgen surface used by the JS facade in `pkg/`.
+//! * [`core`]: pure helpers (encodings, PKCE, JWT payloads, callback parsing, URLs,
+//!   options, errors).
+//! * [`machine`]: the whole adapter as one synchronous state machine: inputs in, effects
+//!   out, no clock, randomness or JavaScript value inside (tested natively).
+//! * `wasm` (wasm32 only): the exports the JavaScript driver in `pkg/` calls; marshalling
+//!   only.
+//!
+//! The crate is `no_std` (with `alloc`): the shipped wasm carries no formatting or
+//! panic machinery.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
 
 pub mod core;
+pub mod machine;
 
 #[cfg(target_arch = "wasm32")]
-#[doc(hidden)]
-pub mod browser;
-#[cfg(target_arch = "wasm32")]
-#[doc(hidden)]
-pub mod api;
-
-// Single-threaded: the adapter runs on the page's main thread only (no wasm threads).
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+mod wasm;

@@ -61,3 +61,94 @@ proptest! {
         prop_assert_eq!(base64url_decode_text(&encoded).unwrap(), text);
     }
 }
+
+mod json_reader {
+    use keycloak_wasm::core::json::{self, number_value, Val};
+    use proptest::prelude::*;
+
+    /// Any JSON document serde_json writes, as our reader sees it.
+    fn doc() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map(".{0,6}", inner, 0..6).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn same(ours: &Val<'_>, theirs: &serde_json::Value) -> bool {
+        match (ours, theirs) {
+            (Val::Null, serde_json::Value::Null) => true,
+            (Val::Bool(a), serde_json::Value::Bool(b)) => a == b,
+            (Val::Num(a, _), serde_json::Value::Number(b)) => {
+                // Within a few units in the last place (numbers beyond 1e±290 lose more: they
+                // never appear in tokens, options or timings).
+                let b = b.as_f64().unwrap();
+                a == &b || ((a - b) / b).abs() < 4e-15 || b.abs() < 1e-290 || b.abs() > 1e290
+            }
+            (Val::Str(a), serde_json::Value::String(b)) => a == b,
+            (Val::Arr(raw), serde_json::Value::Array(b)) => {
+                let a = json::elements(raw);
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+            }
+            (Val::Obj(_), serde_json::Value::Object(b)) => b.iter().all(|(k, v)| ours.get(k).is_some_and(|x| same(&x, v))),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reads_what_serde_json_writes(v in doc(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { v.to_string() };
+            let ours = json::parse(&text);
+            prop_assert!(ours.as_ref().is_some_and(|o| same(o, &v)), "{text}");
+        }
+
+        /// Our validator and serde_json (strict RFC 8259, as JSON.parse) agree on any text.
+        #[test]
+        fn validates_like_serde_json(text in "[\\[\\]{}:,\"0-9eE.+\\-tfnrulasx\\\\ ]{0,24}") {
+            prop_assert_eq!(json::parse(&text).is_some(), serde_json::from_str::<serde_json::Value>(&text).is_ok(), "{}", text);
+        }
+
+        /// Numbers: exact for up to 15 significant digits within 1e±22, and otherwise within a
+        /// few units in the last place of Rust's correctly rounded parse.
+        #[test]
+        fn numbers_are_close(int in "-?(0|[1-9][0-9]{0,20})", frac in "(\\.[0-9]{1,20})?", exp in "([eE][+-]?[0-9]{1,3})?") {
+            let lit = format!("{int}{frac}{exp}");
+            let want: f64 = lit.parse().unwrap();
+            let got = number_value(&lit);
+            let digits = lit.trim_start_matches('-').split(['e', 'E']).next().unwrap().replace('.', "").trim_start_matches('0').len();
+            let e: i32 = lit.split(['e', 'E']).nth(1).map_or(0, |e| e.parse().unwrap());
+            if digits <= 15 && e.abs() <= 22 && !frac.is_empty() == false && int.len() <= 16 {
+                prop_assert_eq!(got, want, "{}", lit);
+            } else if want.is_finite() && want.abs() > 1e-290 && want.abs() < 1e290 {
+                prop_assert!(((got - want) / want).abs() <= 4e-15, "{lit}: {got} vs {want}");
+            } else if want.is_finite() && want.abs() > 1e-300 {
+                prop_assert!(((got - want) / want).abs() <= 1e-13, "{lit}: {got} vs {want}");
+            } else {
+                prop_assert!(got == want || (want == 0.0 && got.abs() < 1e-300), "{lit}: {got} vs {want}");
+            }
+        }
+
+        #[test]
+        fn sha256_matches_a_reference(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            use sha2::Digest;
+            prop_assert_eq!(keycloak_wasm::core::sha256::sha256(&data).to_vec(), sha2::Sha256::digest(&data).to_vec());
+        }
+
+        #[test]
+        fn atob_matches_a_reference(data in proptest::collection::vec(any::<u8>(), 0..100)) {
+            use base64::Engine;
+            let text = base64::engine::general_purpose::STANDARD.encode(&data);
+            prop_assert_eq!(keycloak_wasm::core::b64::atob(&text), Some(data.clone()));
+            prop_assert_eq!(keycloak_wasm::core::b64::encode_std(&data), text);
+        }
+    }
+}

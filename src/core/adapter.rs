@@ -3,6 +3,9 @@
 //! option string, and what each InAppBrowser event means for a pending login or logout.
 //! The browser layer opens windows and listens; everything it decides comes from here.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::core::error::CoreError;
 
 /// The `redirectUri` the Cordova adapters fall back to.

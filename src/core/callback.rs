@@ -3,6 +3,9 @@
 //! reverse, the last occurrence of a supported parameter wins, and everything else
 //! (including empty pieces and earlier duplicates) is put back verbatim.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::core::encode::{first_pair, join_url, set_hash, set_search, split_url};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,9 @@
 //! `encodeURIComponent`, `URLSearchParams` (serialising and parsing), and the `URL`
 //! object's `search`/`hash` setters. No `url` crate: these few rules are all we need.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 fn push_pct(out: &mut String, b: u8) {

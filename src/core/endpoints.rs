@@ -1,6 +1,8 @@
 //! Where the adapter talks to: Keycloak's fixed paths under the realm URL, or the
 //! endpoints a generic OpenID Provider declares in its metadata (reference §8).
 
+use alloc::string::String;
+
 use crate::core::encode::encode_uri_component;
 use crate::core::error::CoreError;
 

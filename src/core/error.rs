@@ -1,12 +1,17 @@
-//! The core's one error type. The boundary (`crate::lib`) turns each variant into the
-//! exact JavaScript value keycloak-js 26.2 throws: an `Error`, a `TypeError`, or an
-//! `Error` with a `cause`.
+//! The adapter's one error type. The driver turns each variant into the exact
+//! JavaScript value keycloak-js 26.2 throws: an `Error`, a `TypeError`, or an `Error`
+//! with a `cause` (the machine writes kind, message and cause into the effect).
+
+use alloc::string::String;
+
+/// The message of keycloak-js's `NetworkError` (a non-2xx answer).
+pub const NETWORK_ERROR: &str = "Server responded with an invalid status.";
 
 /// Which JavaScript constructor a [`CoreError`] becomes at the boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsKind {
-    Error,
-    TypeError,
+    Error = 0,
+    TypeError = 1,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,12 +64,14 @@ pub enum CoreError {
     /// A Cordova adapter's plugin is not installed; carries the plugin's name. Ours:
     /// keycloak-js fails with a TypeError on the missing global.
     CordovaPluginMissing(&'static str),
+    /// A custom adapter object lacks the method a call needs.
+    AdapterMethodMissing,
 }
 
 impl CoreError {
     pub fn kind(&self) -> JsKind {
         match self {
-            CoreError::InvalidPkceMethod(_) | CoreError::NotInitialized => JsKind::TypeError,
+            CoreError::InvalidPkceMethod(_) | CoreError::NotInitialized | CoreError::AdapterMethodMissing => JsKind::TypeError,
             _ => JsKind::Error,
         }
     }
@@ -128,6 +135,7 @@ impl CoreError {
             CoreError::UserProfileInOidcMode => {
                 "Unable to load user profile, make sure the adapter is not configured using a generic OIDC provider."
             }
+            CoreError::AdapterMethodMissing => "adapter method missing",
             CoreError::RegisterInOidcMode => {
                 "Redirection to \"Register user\" page not supported in standard OIDC mode"
             }

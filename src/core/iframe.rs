@@ -3,6 +3,8 @@
 //! accepted, and what each answer changes. The browser layer owns the iframes, listeners
 //! and timers.
 
+use alloc::string::String;
+
 use crate::core::options::Settings;
 
 /// The `sandbox` keycloak-js gives every iframe it creates.

@@ -1,22 +1,12 @@
-//! JWT payload decoding with keycloak-js's rules and errors. Parsing the JSON text is
-//! left to the browser (`JSON.parse`), which keeps a JSON parser out of the wasm.
+//! JWT payload decoding with keycloak-js's rules and errors: base64url mapped to atob's
+//! alphabet, padded by length (a remainder of one is an error), decoded by the forgiving
+//! base64 decoder, then UTF-8 with a Latin-1 fallback. Whether the text is JSON is the
+//! caller's question (`core::json`).
 
+use crate::core::b64::atob;
 use crate::core::error::{CoreError, CAUSE_BAD_CHARACTER, CAUSE_BAD_LENGTH};
-use base64::alphabet::STANDARD;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use base64::Engine;
+use alloc::string::String;
 
-/// `atob`'s leniency: padding optional, non-zero trailing bits accepted.
-const ATOB: GeneralPurpose = GeneralPurpose::new(
-    &STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
-
-/// Decodes base64url text as keycloak-js does: map to the standard alphabet, pad by
-/// length (a remainder of 1 is an error), then UTF-8, falling back to Latin-1 when the
-/// bytes are not UTF-8.
 pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
     let mut s: String = input
         .chars()
@@ -32,8 +22,7 @@ pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
         3 => s.push('='),
         _ => return Err(CAUSE_BAD_LENGTH),
     }
-    s.retain(|c| !matches!(c, ' ' | '\t' | '\n' | '\x0c' | '\r'));
-    let bytes = ATOB.decode(s.as_bytes()).map_err(|_| CAUSE_BAD_CHARACTER)?;
+    let bytes = atob(&s).ok_or(CAUSE_BAD_CHARACTER)?;
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
@@ -49,11 +38,11 @@ pub fn decode_payload(token: &str) -> Result<String, CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use crate::core::b64::encode_url;
 
     fn jwt(payload: &str) -> String {
         let mut t = String::from("eyJhbGciOiJub25lIn0.");
-        t.push_str(&URL_SAFE_NO_PAD.encode(payload));
+        t.push_str(&encode_url(payload.as_bytes()));
         t.push_str(".sig");
         t
     }
@@ -76,7 +65,7 @@ mod tests {
         assert_eq!(decode_payload("no-dots-here"), Err(CoreError::TokenPayloadNotFound));
         assert_eq!(decode_payload("a.b.c"), Err(CoreError::TokenPayloadNotBase64(CAUSE_BAD_LENGTH)));
         assert_eq!(decode_payload("a.ab$d.c"), Err(CoreError::TokenPayloadNotBase64(CAUSE_BAD_CHARACTER)));
-        // An empty payload decodes to empty text; JSON.parse then rejects it.
+        // An empty payload decodes to empty text, which is not JSON.
         assert_eq!(decode_payload("a..c"), Ok(String::new()));
     }
 

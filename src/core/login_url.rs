@@ -1,6 +1,10 @@
 //! Authorization, logout and account URLs with keycloak-js's exact parameter order,
 //! conditions and `URLSearchParams` encoding (reference §2.2, §7).
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use alloc::vec;
+
 use crate::core::encode::form_urlencode;
 
 /// Everything `createLoginUrl` puts in the URL. Optional fields follow JavaScript

@@ -2,6 +2,8 @@
 //! `typeof`), and its exact validation errors (reference §1.4). The browser reads each
 //! option into an [`Opt`]; this module decides.
 
+use alloc::string::String;
+
 use crate::core::callback::{Flow, ResponseMode};
 use crate::core::error::CoreError;
 

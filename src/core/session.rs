@@ -3,8 +3,12 @@
 //! The parsed token objects users see live in JavaScript; this keeps the claims the
 //! adapter itself needs.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::core::callback::Flow;
 use crate::core::error::CoreError;
+use crate::core::math::{ceil, floor};
 
 /// The claims the adapter reads from a decoded token.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -27,7 +31,7 @@ impl Claims {
     pub fn for_opaque_access(id: Option<&Claims>, expires_in: Option<f64>, time_local_ms: f64) -> Claims {
         let mut c = id.cloned().unwrap_or_default();
         c.nonce = None;
-        let iat = c.iat.unwrap_or((time_local_ms / 1000.0).floor());
+        let iat = c.iat.unwrap_or(floor(time_local_ms / 1000.0));
         c.iat = Some(iat);
         c.exp = expires_in.filter(|e| e.is_finite()).map(|e| iat + e);
         c
@@ -90,7 +94,7 @@ impl Session {
         let access = self.access.as_ref()?;
         self.session_id = access.claims.sid.clone();
         if let Some(t) = time_local_ms.filter(|t| *t != 0.0) {
-            self.time_skew = Some((t / 1000.0).floor() - access.claims.iat.unwrap_or(f64::NAN));
+            self.time_skew = Some(floor(t / 1000.0) - access.claims.iat.unwrap_or(f64::NAN));
         }
         let skew = self.time_skew?;
         Some((access.claims.exp.unwrap_or(f64::NAN) - now_ms / 1000.0 + skew) * 1000.0)
@@ -105,7 +109,7 @@ impl Session {
         }
         let Some(skew) = self.time_skew else { return Ok(None) };
         let Some(exp) = access.claims.exp else { return Ok(Some(false)) };
-        let mut expires_in = exp - (now_ms / 1000.0).ceil() + skew;
+        let mut expires_in = exp - ceil(now_ms / 1000.0) + skew;
         if let Some(mv) = min_validity {
             if mv.is_nan() {
                 return Err(CoreError::InvalidMinValidity);

@@ -2,6 +2,8 @@
 //! (reference §2.4). The browser layer does the JSON and the storage calls; this module
 //! decides keys, expiry and which entries to purge.
 
+use alloc::string::String;
+
 pub const STORAGE_KEY_PREFIX: &str = "kc-callback-";
 /// localStorage entries live one hour (epoch ms in the record's `expires`).
 pub const LOCAL_STORAGE_TTL_MS: f64 = 60.0 * 60.0 * 1000.0;

@@ -1,0 +1,1017 @@
+//! The app's calls: `init` (reference §1.5), `handleCallback`, logout and the URL
+//! methods, the account console, and the user profile and userinfo requests.
+
+use super::login::{js_string, parse_opt, Opened, Win};
+use super::tokens::{http_fail, Update};
+use super::{get_opt, opt_text, truthy_number, Ev, Fail, Machine, Out, Parent, Res, Step, K};
+use crate::core::adapter::{at_redirect, logout_step as cordova_logout_step, AdapterKind, AdapterOption, BrowserEvent, LogoutStep, CORDOVA_ACCOUNT_WINDOW, CORDOVA_LOGOUT_WINDOW};
+use crate::core::callback::{parse_callback_url, Flow, OAuthParams};
+use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
+use crate::core::error::CoreError;
+use crate::core::json::{self, Val, Writer};
+use crate::core::login_url::{build_account_url, build_logout_url};
+use crate::core::options::{LogoutMethod, OnLoad, RawInitOptions};
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub struct Init {
+    opts: String,
+    stage: u8,
+    probe: u32,
+    probe_res: Option<Res>,
+    child: u32,
+    child_res: Option<Res>,
+    frame: u32,
+    frame_res: Option<Res>,
+    params: Option<OAuthParams>,
+    err: Option<Fail>,
+}
+
+pub(crate) struct Handle {
+    url: String,
+    register: bool,
+    stage: u8,
+    params: Option<OAuthParams>,
+}
+
+pub(crate) struct Logout {
+    options: Option<String>,
+    stage: u8,
+    redirect: String,
+    failed: bool,
+    win: Win,
+}
+
+pub(crate) struct UrlOp {
+    logout: bool,
+    options: Option<String>,
+}
+
+pub(crate) struct Account {
+    stage: u8,
+    url: String,
+    redirect: String,
+    win: Win,
+}
+
+pub(crate) struct Load {
+    profile: bool,
+}
+
+impl Init {
+    pub(crate) fn held(self) -> Vec<Res> {
+        [self.probe_res, self.child_res, self.frame_res, self.err.map(Err)].into_iter().flatten().collect()
+    }
+}
+
+impl Logout {
+    pub(crate) fn window(&self) -> i64 {
+        self.win.h
+    }
+}
+
+impl Account {
+    pub(crate) fn window(&self) -> i64 {
+        self.win.h
+    }
+}
+
+/// The endpoint names of the `endpoints` property, in keycloak-js's order.
+const ENDPOINTS: [&str; 7] = ["authorize", "token", "logout", "checkSessionIframe", "thirdPartyCookiesIframe", "register", "userinfo"];
+
+impl Machine {
+    /// An app call: `op` settles it (except for calls that navigate away).
+    pub(crate) fn call(&mut self, op: u32, method: &str, args: &[Val<'_>]) {
+        let arg = args.first().filter(|v| !matches!(v, Val::Null)).map(|v| v.raw());
+        let parent = Parent::Op(op);
+        let k = match method {
+            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None })),
+            "login" | "register" => {
+                self.start_login(parent, arg, method == "register");
+                return;
+            }
+            "createLoginUrl" => K::LoginUrl(super::login::LoginUrl::new(arg)),
+            "createRegisterUrl" => K::LoginUrl(super::login::LoginUrl::new(Some(super::login::register_options(arg.as_deref())))),
+            "logout" => K::Logout(Box::new(Logout { options: arg, stage: 0, redirect: String::new(), failed: false, win: Win::default() })),
+            "createLogoutUrl" | "createAccountUrl" => K::UrlOp(Box::new(UrlOp { logout: method == "createLogoutUrl", options: arg })),
+            "accountManagement" => K::Account(Box::new(Account { stage: 0, url: String::new(), redirect: String::new(), win: Win::default() })),
+            "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load { profile: method == "loadUserProfile" })),
+            "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
+            "clearToken" => K::Clear { stage: 0 },
+            "handleCallback" => {
+                let url = args.first().map(js_string).unwrap_or_default();
+                self.handle_callback(parent, url, false);
+                return;
+            }
+            "isTokenExpired" => {
+                let r = self.sess.is_token_expired(truthy_number(&args.first().cloned()), self.now, self.s.flow);
+                let r = match r {
+                    Ok(Some(expired)) => Ok(Out::Bool(expired)),
+                    Ok(None) => {
+                        self.info("[KEYCLOAK] Unable to determine if token is expired as timeskew is not set");
+                        Ok(Out::Bool(true))
+                    }
+                    Err(e) => Err(e.into()),
+                };
+                self.settle(op, r);
+                return;
+            }
+            _ => return self.settle(op, Err(CoreError::NotInitialized.into())),
+        };
+        self.spawn(parent, k);
+    }
+
+    // ---- init --------------------------------------------------------------------------
+
+    pub(crate) fn init_step(&mut self, id: u32, x: &mut Init, ev: Ev) -> Step {
+        let mut ev = Some(ev);
+        // Children that run beside the main line report whenever they end.
+        if let Some(Ev::Child(c, _)) = &ev {
+            let c = *c;
+            if c == x.probe || c == x.child || c == x.frame {
+                let Some(Ev::Child(_, r)) = ev.take() else { return Step::Wait };
+                let slot = if c == x.probe {
+                    &mut x.probe_res
+                } else if c == x.child {
+                    &mut x.child_res
+                } else {
+                    &mut x.frame_res
+                };
+                *slot = Some(r);
+            }
+        }
+        loop {
+            let e = ev.take();
+            match (x.stage, e) {
+                (0, Some(Ev::Start)) => {
+                    if self.initialized {
+                        return Step::Done(Err(CoreError::AlreadyInitialized.into()));
+                    }
+                    self.initialized = true;
+                    self.set(|m| {
+                        m.w.str("didInitialize");
+                        m.w.bool(true);
+                    });
+                    // `createCallbackStorage()`: localStorage when a test write succeeds.
+                    x.stage = 1;
+                    let wid = self.next_id();
+                    self.wait(wid, id, super::W_RET);
+                    self.fx("lset");
+                    self.w.int(wid as u64);
+                    self.w.str("kc-test");
+                    self.w.str("test");
+                    self.w.raw("[]");
+                    self.end();
+                    return Step::Wait;
+                }
+                (1, Some(Ev::Ret { ok, h, .. })) => {
+                    self.drop_h(h);
+                    self.cookies = !ok;
+                    if ok {
+                        self.fx("ldel");
+                        self.w.str("kc-test");
+                        self.end();
+                    }
+                    let opts = json::parse(&x.opts).unwrap_or(Val::Null);
+                    match opts.get("adapter") {
+                        Some(Val::Obj(raw)) => {
+                            self.adapter = AdapterKind::Custom;
+                            self.adapter_h = json::parse(raw).and_then(|o| o.get("$h")).and_then(|h| h.num()).unwrap_or(0.0) as i64;
+                            x.stage = 3;
+                        }
+                        Some(Val::Str(s)) if matches!(s.as_str(), "cordova" | "cordova-native" | "default") => {
+                            self.adapter = AdapterKind::select(AdapterOption::Text(&s), false);
+                            x.stage = 3;
+                        }
+                        _ => {
+                            // Auto-detection: `'Cordova' in window || 'cordova' in window`.
+                            x.stage = 2;
+                            self.has(id, "Cordova|cordova");
+                            return Step::Wait;
+                        }
+                    }
+                }
+                (2, Some(Ev::Ret { ok, .. })) => {
+                    self.adapter = AdapterKind::select(AdapterOption::Other, ok);
+                    x.stage = 3;
+                }
+                (3, None) => {
+                    let opts = json::parse(&x.opts).unwrap_or(Val::Null);
+                    self.s.check_login_iframe &= !self.adapter.disables_session_iframe();
+                    let g = |k: &str| get_opt(&opts, k);
+                    let raw = RawInitOptions {
+                        use_nonce: g("useNonce"),
+                        check_login_iframe: g("checkLoginIframe"),
+                        check_login_iframe_interval: g("checkLoginIframeInterval"),
+                        on_load: g("onLoad"),
+                        response_mode: g("responseMode"),
+                        flow: g("flow"),
+                        time_skew: g("timeSkew"),
+                        redirect_uri: g("redirectUri"),
+                        silent_check_sso_redirect_uri: g("silentCheckSsoRedirectUri"),
+                        silent_check_sso_fallback: g("silentCheckSsoFallback"),
+                        pkce_method: opt_text(opts.get("pkceMethod")),
+                        enable_logging: g("enableLogging"),
+                        logout_method: g("logoutMethod"),
+                        scope: g("scope"),
+                        message_receive_timeout: g("messageReceiveTimeout"),
+                        silent_check_sso_timeout: g("silentCheckSsoTimeout"),
+                        request_timeout: g("requestTimeout"),
+                    };
+                    let applied = self.s.apply(&raw);
+                    self.sess.time_skew = self.s.time_skew;
+                    self.mirror_settings();
+                    if let Err(e) = applied {
+                        return Step::Done(Err(e.into()));
+                    }
+                    match self.load_config(id) {
+                        Some(step) => {
+                            x.stage = 4;
+                            return step;
+                        }
+                        None => x.stage = 5,
+                    }
+                }
+                (4, Some(Ev::Http { status, text, h })) => {
+                    if !(200..300).contains(&status) {
+                        return Step::Done(Err(http_fail(status, h)));
+                    }
+                    self.drop_h(h);
+                    self.config_loaded(text.as_deref().unwrap_or("null"));
+                    x.stage = 5;
+                }
+                (5, None) => {
+                    x.probe = self.spawn(Parent::Task(id), K::Probe);
+                    match parse_callback_url(&self.href, self.s.flow, self.s.response_mode) {
+                        Some(cb) => {
+                            self.fx("hist");
+                            self.w.int(id as u64);
+                            self.w.str(&cb.new_url);
+                            self.end();
+                            let state = String::from(cb.params.get("state").unwrap_or(""));
+                            x.params = Some(cb.params);
+                            x.stage = 6;
+                            x.child = self.spawn(Parent::Task(id), K::Take { key: state });
+                            return Step::Wait;
+                        }
+                        None => x.stage = 10,
+                    }
+                }
+                (6, _) => match x.child_res.take() {
+                    None => return Step::Wait,
+                    Some(Ok(Out::Str(record))) => {
+                        // On a login callback the code exchange runs alongside the probe and the
+                        // status iframe's load (keycloak-js runs them one after another).
+                        let params = x.params.take().unwrap_or_default();
+                        x.child = self.process_callback(Parent::Task(id), params, record);
+                        x.stage = 7;
+                    }
+                    Some(_) => {
+                        x.child = 0;
+                        x.stage = 10;
+                    }
+                },
+                (7, _) => {
+                    // The probe's error wins, then the status iframe's, then the callback's.
+                    match x.probe_res.take() {
+                        None => return Step::Wait,
+                        Some(Err(e)) => return Step::Done(Err(e)),
+                        Some(Ok(_)) => {
+                            x.stage = 8;
+                            x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                        }
+                    }
+                }
+                (8, _) => match x.frame_res.take() {
+                    None => return Step::Wait,
+                    Some(Err(e)) => return Step::Done(Err(e)),
+                    Some(Ok(_)) => x.stage = 9,
+                },
+                (9, _) => match x.child_res.take() {
+                    None => return Step::Wait,
+                    Some(Err(e)) => return Step::Done(Err(e)),
+                    Some(Ok(_)) => {
+                        if self.s.flow != Flow::Implicit {
+                            self.start_polling();
+                        }
+                        x.stage = 30;
+                    }
+                },
+                (10, _) => {
+                    match x.probe_res.take() {
+                        None => return Step::Wait,
+                        Some(Err(e)) => return Step::Done(Err(e)),
+                        Some(Ok(_)) => {}
+                    }
+                    let opts = json::parse(&x.opts).unwrap_or(Val::Null);
+                    let token = opts.get("token").filter(|v| v.truthy());
+                    let refresh = opts.get("refreshToken").filter(|v| v.truthy());
+                    if let (Some(t), Some(r)) = (token, refresh) {
+                        let id_token = opts.get("idToken").filter(|v| v.truthy()).map(|v| js_string(&v));
+                        match self.decode_set(Some(&js_string(&t)), Some(&js_string(&r)), id_token.as_deref(), None) {
+                            Err(e) => return Step::Done(Err(e.into())),
+                            Ok(set) => {
+                                x.stage = 11;
+                                if self.set_token(id, set, None) {
+                                    return Step::Wait;
+                                }
+                            }
+                        }
+                    } else if self.s.on_load != OnLoad::None {
+                        x.stage = 20;
+                    } else {
+                        x.stage = 30;
+                    }
+                }
+                (11, e) => {
+                    if let Some(Ev::Resumed(err)) = e {
+                        if err != 0 {
+                            return Step::Done(Err(Fail::H(err)));
+                        }
+                    }
+                    if self.s.check_login_iframe {
+                        x.stage = 12;
+                        x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                    } else {
+                        // Without the status iframe the tokens are validated by a forced refresh.
+                        x.stage = 15;
+                        x.child = self.spawn(Parent::Task(id), K::Update(Update { min_validity: Some(-1.0), joined: false }));
+                        return Step::Wait;
+                    }
+                }
+                (12, _) => match x.frame_res.take() {
+                    None => return Step::Wait,
+                    Some(Err(e)) => return Step::Done(Err(e)),
+                    Some(Ok(_)) => {
+                        if !self.check_frame(id) {
+                            x.stage = 30;
+                            continue;
+                        }
+                        x.stage = 13;
+                        return Step::Wait;
+                    }
+                },
+                (13, Some(Ev::Child(_, r))) => match r {
+                    Err(e) => return Step::Done(Err(e)),
+                    Ok(Out::Bool(true)) => {
+                        x.stage = 14;
+                        self.emit(id, "onAuthSuccess", true, |_| {});
+                        return Step::Wait;
+                    }
+                    _ => x.stage = 30,
+                },
+                (14, Some(Ev::Resumed(err))) => {
+                    if err != 0 {
+                        return Step::Done(Err(Fail::H(err)));
+                    }
+                    self.start_polling();
+                    x.stage = 30;
+                }
+                (15, _) => match x.child_res.take() {
+                    None => return Step::Wait,
+                    Some(Ok(_)) => {
+                        x.stage = 16;
+                        self.emit(id, "onAuthSuccess", true, |_| {});
+                        return Step::Wait;
+                    }
+                    Some(Err(e)) => {
+                        x.err = Some(e);
+                        x.stage = 17;
+                        self.emit(id, "onAuthError", true, |_| {});
+                        return Step::Wait;
+                    }
+                },
+                (16, Some(Ev::Resumed(err))) => {
+                    if err != 0 {
+                        return Step::Done(Err(Fail::H(err)));
+                    }
+                    x.stage = 30;
+                }
+                (17, Some(Ev::Resumed(err))) => {
+                    let e = x.err.take().unwrap_or(Fail::Core(CoreError::NoRefreshToken));
+                    if err != 0 {
+                        self.release(&Err(e));
+                        return Step::Done(Err(Fail::H(err)));
+                    }
+                    if self.s.on_load == OnLoad::None {
+                        return Step::Done(Err(e));
+                    }
+                    self.release(&Err(e));
+                    x.stage = 20;
+                }
+                (20, None) => match self.s.on_load {
+                    OnLoad::CheckSso if self.s.check_login_iframe => {
+                        x.stage = 21;
+                        x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                    }
+                    OnLoad::CheckSso => x.stage = 23,
+                    OnLoad::LoginRequired => {
+                        x.stage = 25;
+                        self.do_login(id, x, true);
+                        return Step::Wait;
+                    }
+                    _ => return Step::Done(Err(CoreError::InvalidOnLoad.into())),
+                },
+                (21, _) => match x.frame_res.take() {
+                    None => return Step::Wait,
+                    Some(Err(e)) => return Step::Done(Err(e)),
+                    Some(Ok(_)) => {
+                        if self.check_frame(id) {
+                            x.stage = 22;
+                            return Step::Wait;
+                        }
+                        x.stage = 23;
+                    }
+                },
+                (22, Some(Ev::Child(_, r))) => match r {
+                    Err(e) => return Step::Done(Err(e)),
+                    Ok(Out::Bool(true)) => x.stage = 30,
+                    _ => x.stage = 23,
+                },
+                (23, None) => {
+                    if self.s.silent_check_sso_redirect_uri.is_some() {
+                        x.stage = 25;
+                        x.child = self.start_silent(Parent::Task(id));
+                    } else {
+                        x.stage = 25;
+                        self.do_login(id, x, false);
+                    }
+                    return Step::Wait;
+                }
+                (25, _) => match x.child_res.take() {
+                    None => return Step::Wait,
+                    Some(Err(e)) => return Step::Done(Err(e)),
+                    Some(r) => {
+                        self.release(&r);
+                        x.stage = 30;
+                    }
+                },
+                (30, None) => {
+                    x.stage = 31;
+                    let authenticated = self.sess.authenticated();
+                    self.emit(id, "onReady", true, |m| m.w.bool(authenticated));
+                    return Step::Wait;
+                }
+                (31, Some(Ev::Resumed(err))) => {
+                    if err != 0 {
+                        return Step::Done(Err(Fail::H(err)));
+                    }
+                    return Step::Done(Ok(Out::Bool(self.sess.authenticated())));
+                }
+                (_, Some(e)) => {
+                    self.lost(e);
+                    return Step::Wait;
+                }
+                (_, None) => return Step::Wait,
+            }
+        }
+    }
+
+    /// `doLogin(prompt)`: `login({ prompt: 'none'?, locale? })` for `onLoad`.
+    fn do_login(&mut self, id: u32, x: &mut Init, prompt: bool) {
+        let opts = json::parse(&x.opts).unwrap_or(Val::Null);
+        let mut o = Writer::default();
+        o.open_obj();
+        if !prompt {
+            o.key("prompt");
+            o.str("none");
+        }
+        if let Some(locale) = opts.get("locale").filter(|l| l.truthy()) {
+            o.key("locale");
+            o.raw(&locale.raw());
+        }
+        o.close_obj();
+        x.child = self.start_login(Parent::Task(id), Some(o.s), false);
+    }
+
+    /// The settings-derived public properties, after the `init` options.
+    fn mirror_settings(&mut self) {
+        let s = self.s.clone();
+        self.set(|m| {
+            m.w.str("loginRequired");
+            m.w.bool(s.login_required);
+            m.w.str("responseMode");
+            m.w.str(s.response_mode.as_str());
+            m.w.str("responseType");
+            m.w.str(&s.response_type);
+            m.w.str("flow");
+            m.w.str(s.flow.as_str());
+            m.w.str("timeSkew");
+            match s.time_skew {
+                Some(t) => m.w.num(t),
+                None => m.w.null(),
+            }
+            m.set_str("redirectUri", s.redirect_uri.as_deref());
+            m.set_str("silentCheckSsoRedirectUri", s.silent_check_sso_redirect_uri.as_deref());
+            m.w.str("silentCheckSsoFallback");
+            m.w.bool(s.silent_check_sso_fallback);
+            m.w.str("pkceMethod");
+            match &s.pkce_method {
+                Some(p) => m.w.str(p),
+                None => m.w.bool(false),
+            }
+            m.w.str("enableLogging");
+            m.w.bool(s.enable_logging);
+            m.w.str("logoutMethod");
+            m.w.str(s.logout_method.as_str());
+            m.set_str("scope", s.scope.as_deref());
+            m.w.str("messageReceiveTimeout");
+            m.w.num(s.message_receive_timeout);
+        });
+    }
+
+    /// `#loadConfig()`: a request for a `keycloak.json` or a discovery document (the step
+    /// to wait on), or `None` when the endpoints are known at once.
+    fn load_config(&mut self, id: u32) -> Option<Step> {
+        let config = self.config.clone();
+        let c = json::parse(&config).unwrap_or(Val::Null);
+        let url = match &c {
+            Val::Str(url) => url.clone(),
+            Val::Obj(_) => match c.get("oidcProvider") {
+                Some(Val::Str(base)) => discovery_url(&base),
+                Some(meta) => {
+                    let meta = meta.raw();
+                    self.use_metadata(&meta, c.get("clientId"));
+                    return None;
+                }
+                None => {
+                    let (server, realm) = (c.get("url"), c.get("realm"));
+                    self.use_keycloak(server, realm, c.get("clientId"));
+                    return None;
+                }
+            },
+            _ => String::new(),
+        };
+        self.fetch(id, &url, None, None, false);
+        Some(Step::Wait)
+    }
+
+    fn config_loaded(&mut self, text: &str) {
+        let config = self.config.clone();
+        let c = json::parse(&config).unwrap_or(Val::Null);
+        let doc = json::parse(text).unwrap_or(Val::Null);
+        if let Val::Str(_) = c {
+            self.use_keycloak(doc.get("auth-server-url"), doc.get("realm"), doc.get("resource"));
+        } else {
+            self.use_metadata(text, c.get("clientId"));
+        }
+    }
+
+    fn use_keycloak(&mut self, server: Option<Val<'_>>, realm: Option<Val<'_>>, client: Option<Val<'_>>) {
+        let text = |v: &Option<Val<'_>>| v.as_ref().map(js_string).unwrap_or_else(|| String::from("undefined"));
+        let (server_s, realm_s) = (text(&server), text(&realm));
+        self.ep = Some(Endpoints::Keycloak { realm_url: realm_url(&server_s, &realm_s) });
+        self.set(|m| {
+            m.config_prop("clientId", &client);
+            m.config_prop("authServerUrl", &server);
+            m.config_prop("realm", &realm);
+        });
+        self.use_client(client);
+    }
+
+    fn use_metadata(&mut self, meta: &str, client: Option<Val<'_>>) {
+        let doc = json::parse(meta).unwrap_or(Val::Null);
+        let f = |k: &str| doc.get(k).and_then(|v| v.str().map(String::from));
+        self.ep = Some(Endpoints::Oidc(OidcMetadata {
+            authorization_endpoint: f("authorization_endpoint").unwrap_or_default(),
+            token_endpoint: f("token_endpoint").unwrap_or_default(),
+            userinfo_endpoint: f("userinfo_endpoint"),
+            check_session_iframe: f("check_session_iframe"),
+            end_session_endpoint: f("end_session_endpoint"),
+            issuer: f("issuer"),
+        }));
+        self.set(|m| m.config_prop("clientId", &client));
+        self.use_client(client);
+    }
+
+    fn use_client(&mut self, client: Option<Val<'_>>) {
+        self.client_id = client.as_ref().map(js_string).unwrap_or_default();
+        let ep = self.ep.clone();
+        self.set(|m| {
+            m.w.str("endpoints");
+            m.w.open();
+            m.w.int(2);
+            if let Some(ep) = &ep {
+                for name in ENDPOINTS {
+                    let url = match name {
+                        "authorize" => Ok(ep.authorize()),
+                        "token" => Ok(ep.token()),
+                        "logout" => ep.logout(),
+                        "checkSessionIframe" => ep.check_session_iframe(),
+                        "thirdPartyCookiesIframe" => match ep.third_party_cookies_iframe() {
+                            Some(u) => Ok(u),
+                            None => continue,
+                        },
+                        "register" => ep.register(),
+                        _ => ep.userinfo(),
+                    };
+                    m.w.open();
+                    m.w.str(name);
+                    m.w.open();
+                    match url {
+                        Ok(u) => {
+                            m.w.int(7);
+                            m.w.str(&u);
+                        }
+                        Err(e) => {
+                            m.w.int(8);
+                            m.error_v(&e);
+                        }
+                    }
+                    m.w.close();
+                    m.w.close();
+                }
+            }
+            m.w.close();
+        });
+    }
+
+    /// A property taken from the configuration as it is (any JSON value).
+    fn config_prop(&mut self, name: &str, v: &Option<Val<'_>>) {
+        self.w.str(name);
+        match v {
+            None => self.undefined(),
+            Some(Val::Str(s)) => self.w.str(s),
+            Some(other) => {
+                self.w.open();
+                self.w.int(4);
+                self.w.str(&other.raw());
+                self.w.close();
+            }
+        }
+    }
+
+    // ---- handleCallback ------------------------------------------------------------------
+
+    /// A callback URL that reached the app some other way than the page load (a Cordova
+    /// window, a deep link, a custom adapter): its state must be one this instance
+    /// stored; it is then processed as `init` would. Resolves to `authenticated`.
+    pub(crate) fn handle_callback(&mut self, parent: Parent, url: String, register: bool) -> u32 {
+        self.spawn(parent, K::Handle(Box::new(Handle { url, register, stage: 0, params: None })))
+    }
+
+    pub(crate) fn handle_step(&mut self, id: u32, x: &mut Handle, ev: Ev) -> Step {
+        let invalid = || Step::Done(Err(CoreError::InvalidCallbackState { register: x.register }.into()));
+        match (x.stage, ev) {
+            (0, Ev::Start) => {
+                if let Err(e) = self.endpoints() {
+                    return Step::Done(Err(e));
+                }
+                let Some(cb) = parse_callback_url(&x.url, self.s.flow, self.s.response_mode) else { return invalid() };
+                let state = String::from(cb.params.get("state").unwrap_or(""));
+                x.params = Some(cb.params);
+                x.stage = 1;
+                self.spawn(Parent::Task(id), K::Take { key: state });
+                Step::Wait
+            }
+            (1, Ev::Child(_, Ok(Out::Str(record)))) => {
+                x.stage = 2;
+                let params = x.params.take().unwrap_or_default();
+                self.process_callback(Parent::Task(id), params, record);
+                Step::Wait
+            }
+            (1, Ev::Child(..)) => invalid(),
+            (2, Ev::Child(_, Err(e))) => Step::Done(Err(e)),
+            (2, Ev::Child(..)) => {
+                if self.s.flow != Flow::Implicit {
+                    self.start_polling();
+                }
+                Step::Done(Ok(Out::Bool(self.sess.authenticated())))
+            }
+            (_, e) => {
+                self.lost(e);
+                Step::Wait
+            }
+        }
+    }
+
+    // ---- logout --------------------------------------------------------------------------
+
+    /// `options?.logoutMethod ?? this.logoutMethod`
+    fn logout_method(&self, options: &Val<'_>) -> String {
+        match options.get("logoutMethod") {
+            None | Some(Val::Null) => String::from(self.s.logout_method.as_str()),
+            Some(v) => js_string(&v),
+        }
+    }
+
+    /// The GET logout URL (the Cordova adapters always navigate with GET).
+    fn logout_get_url(&self, redirect: &str) -> Result<String, Fail> {
+        let endpoint = self.endpoints()?.logout()?;
+        Ok(build_logout_url(&endpoint, &self.client_id, redirect, self.sess.id.as_ref().map(|t| t.raw.as_str())))
+    }
+
+    pub(crate) fn logout_step(&mut self, id: u32, x: &mut Logout, ev: Ev) -> Step {
+        match (x.stage, ev) {
+            (0, Ev::Start) => {
+                let options = parse_opt(&x.options);
+                match self.adapter {
+                    AdapterKind::Custom => {
+                        x.stage = 1;
+                        let o = x.options.clone();
+                        self.call_adapter(id, "logout", o.as_deref(), true);
+                        Step::Wait
+                    }
+                    AdapterKind::Cordova | AdapterKind::CordovaNative => {
+                        x.redirect = self.redirect_uri(&options);
+                        let url = match self.logout_get_url(&x.redirect) {
+                            Ok(u) => u,
+                            Err(e) => return Step::Done(Err(e)),
+                        };
+                        if self.adapter == AdapterKind::Cordova {
+                            x.stage = 10;
+                            self.open_window(id, &mut x.win, url, String::from(CORDOVA_LOGOUT_WINDOW));
+                        } else {
+                            x.stage = 20;
+                            x.redirect = url;
+                            self.has(id, super::login::BROWSERTAB);
+                        }
+                        Step::Wait
+                    }
+                    AdapterKind::Default => {
+                        let redirect = self.redirect_uri(&options);
+                        if self.logout_method(&options) == LogoutMethod::Get.as_str() {
+                            return match self.logout_get_url(&redirect) {
+                                Ok(url) => {
+                                    self.navigate(id, "replace", &url);
+                                    Step::Done(Ok(Out::Undefined))
+                                }
+                                Err(e) => Step::Done(Err(e)),
+                            };
+                        }
+                        let action = match self.endpoints().and_then(|e| e.logout().map_err(Fail::from)) {
+                            Ok(a) => a,
+                            Err(e) => return Step::Done(Err(e)),
+                        };
+                        // Deliberate difference: keycloak-js posts the string "undefined" as
+                        // id_token_hint when there is no ID token; we leave the field out.
+                        let id_token = self.sess.id.as_ref().map(|t| t.raw.clone());
+                        let client = self.client_id.clone();
+                        self.fx("form");
+                        self.w.int(id as u64);
+                        self.w.str(&action);
+                        self.w.open();
+                        let field = |m: &mut Machine, k: &str, v: &str| {
+                            m.w.open();
+                            m.w.str(k);
+                            m.w.str(v);
+                            m.w.close();
+                        };
+                        if let Some(t) = &id_token {
+                            field(self, "id_token_hint", t);
+                        }
+                        field(self, "client_id", &client);
+                        field(self, "post_logout_redirect_uri", &redirect);
+                        self.w.close();
+                        self.end();
+                        Step::Done(Ok(Out::Undefined))
+                    }
+                }
+            }
+            (1, Ev::Ret { ok, h, .. }) => Self::adapter_result(ok, h),
+            // InAppBrowser: a hidden window loads the logout URL; reaching the redirect URI
+            // (or the user closing it) ends it, and the tokens are cleared.
+            (10, Ev::Ret { ok, h, .. }) => match self.window_answer(id, &mut x.win, ok, h) {
+                Opened::Pending => Step::Wait,
+                Opened::Ready => {
+                    x.stage = 11;
+                    Step::Wait
+                }
+                Opened::Failed(e) => Step::Done(Err(e)),
+            },
+            (11, Ev::Event { name, value }) => match cordova_logout_step(&BrowserEvent::from_parts(&name, value), &x.redirect) {
+                LogoutStep::Wait => Step::Wait,
+                LogoutStep::Close { failed } => {
+                    x.failed = failed;
+                    x.stage = 12;
+                    if x.win.h != 0 {
+                        self.invoke(id, Ok(x.win.h), "close", |_| {}, false, false);
+                    }
+                    // The plugin answers close() with `exit`; do not wait for it forever.
+                    self.arm(id, self.s.message_receive_timeout);
+                    Step::Wait
+                }
+                LogoutStep::Done => self.cordova_logged_out(id, x),
+            },
+            (12, Ev::Event { name, .. }) if name == "exit" => self.cordova_logged_out(id, x),
+            (12, Ev::Timer) => self.cordova_logged_out(id, x),
+            (13 | 24, Ev::Child(_, r)) => {
+                self.report(r);
+                Step::Done(Ok(Out::Undefined))
+            }
+            // The system browser, and the deep link back
+            (20, Ev::Ret { ok, .. }) => {
+                if !ok {
+                    return Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-browsertab").into()));
+                }
+                x.stage = 21;
+                self.subscribe_link(id);
+                Step::Wait
+            }
+            (21, Ev::Ret { ok, .. }) => {
+                if !ok {
+                    return Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-deeplinks").into()));
+                }
+                x.stage = 22;
+                let url = core::mem::take(&mut x.redirect);
+                self.invoke(id, Err(super::login::BROWSERTAB), "openUrl", |m| m.w.str(&url), false, false);
+                Step::Wait
+            }
+            (22, Ev::Event { .. }) => {
+                self.unsubscribe_link(id);
+                self.invoke(id, Err(super::login::BROWSERTAB), "close", |_| {}, false, false);
+                x.stage = 24;
+                self.spawn(Parent::Task(id), K::Clear { stage: 0 });
+                Step::Wait
+            }
+            (_, e) => {
+                self.lost(e);
+                Step::Wait
+            }
+        }
+    }
+
+    fn cordova_logged_out(&mut self, id: u32, x: &mut Logout) -> Step {
+        self.disarm(id);
+        self.forget_window(&mut x.win);
+        if x.failed {
+            return Step::Done(Err(CoreError::CordovaWindowClosed.into()));
+        }
+        x.stage = 13;
+        self.spawn(Parent::Task(id), K::Clear { stage: 0 });
+        Step::Wait
+    }
+
+    // ---- createLogoutUrl / createAccountUrl -----------------------------------------------
+
+    pub(crate) fn url_op_step(&mut self, id: u32, x: &mut UrlOp, ev: Ev) -> Step {
+        match ev {
+            Ev::Start => {
+                let first = if x.logout {
+                    self.endpoints().and_then(|e| e.logout().map_err(Fail::from))
+                } else {
+                    self.endpoints().and_then(|e| e.account().ok_or(Fail::Core(CoreError::AccountUrlInOidcMode)))
+                };
+                let endpoint = match first {
+                    Ok(u) => u,
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                let options = parse_opt(&x.options);
+                if x.logout && self.logout_method(&options) == LogoutMethod::Post.as_str() {
+                    return Step::Done(Ok(Out::Str(endpoint)));
+                }
+                if self.adapter == AdapterKind::Custom {
+                    let o = x.options.clone();
+                    self.call_adapter(id, "redirectUri", o.as_deref(), false);
+                    return Step::Wait;
+                }
+                let redirect = self.redirect_uri(&options);
+                Step::Done(Ok(Out::Str(self.url_with(x.logout, &endpoint, &redirect))))
+            }
+            Ev::Ret { ok, h, text } => {
+                if !ok {
+                    return Self::adapter_result(false, h);
+                }
+                self.drop_h(h);
+                let endpoint = if x.logout {
+                    self.endpoints().ok().and_then(|e| e.logout().ok())
+                } else {
+                    self.endpoints().ok().and_then(|e| e.account())
+                };
+                Step::Done(Ok(Out::Str(self.url_with(x.logout, &endpoint.unwrap_or_default(), &text.unwrap_or_default()))))
+            }
+            e => {
+                self.lost(e);
+                Step::Wait
+            }
+        }
+    }
+
+    fn url_with(&self, logout: bool, endpoint: &str, redirect: &str) -> String {
+        if logout {
+            build_logout_url(endpoint, &self.client_id, redirect, self.sess.id.as_ref().map(|t| t.raw.as_str()))
+        } else {
+            build_account_url(endpoint, &self.client_id, redirect)
+        }
+    }
+
+    // ---- accountManagement -------------------------------------------------------------------
+
+    pub(crate) fn account_step(&mut self, id: u32, x: &mut Account, ev: Ev) -> Step {
+        match (x.stage, ev) {
+            (0, Ev::Start) => {
+                if self.adapter == AdapterKind::Custom {
+                    x.stage = 1;
+                    self.call_adapter(id, "accountManagement", None, true);
+                    return Step::Wait;
+                }
+                let account = match self.endpoints().and_then(|e| e.account().ok_or(Fail::Core(CoreError::AccountUrlInOidcMode))) {
+                    Ok(a) => a,
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                x.redirect = self.redirect_uri(&Val::Null);
+                x.url = build_account_url(&account, &self.client_id, &x.redirect);
+                match self.adapter {
+                    AdapterKind::Cordova => {
+                        x.stage = 10;
+                        let url = core::mem::take(&mut x.url);
+                        self.open_window(id, &mut x.win, url, String::from(CORDOVA_ACCOUNT_WINDOW));
+                        Step::Wait
+                    }
+                    AdapterKind::CordovaNative => {
+                        x.stage = 20;
+                        self.has(id, super::login::BROWSERTAB);
+                        Step::Wait
+                    }
+                    _ => {
+                        let url = core::mem::take(&mut x.url);
+                        self.navigate(id, "href", &url);
+                        Step::Vanish
+                    }
+                }
+            }
+            (1, Ev::Ret { ok, h, .. }) => Self::adapter_result(ok, h),
+            (10, Ev::Ret { ok, h, .. }) => match self.window_answer(id, &mut x.win, ok, h) {
+                Opened::Pending => Step::Wait,
+                // Resolves at once; the window closes itself when it reaches the app again.
+                Opened::Ready => {
+                    let win = core::mem::take(&mut x.win);
+                    let redirect = core::mem::take(&mut x.redirect);
+                    let watcher = self.spawn_idle(Parent::Detached, K::Watch { win: win.h, redirect });
+                    self.hand_over(id, watcher);
+                    Step::Done(Ok(Out::Undefined))
+                }
+                Opened::Failed(e) => Step::Done(Err(e)),
+            },
+            (20, Ev::Ret { ok, .. }) => {
+                if !ok {
+                    return Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-browsertab").into()));
+                }
+                let url = core::mem::take(&mut x.url);
+                self.invoke(id, Err(super::login::BROWSERTAB), "openUrl", |m| m.w.str(&url), false, false);
+                Step::Done(Ok(Out::Undefined))
+            }
+            (_, e) => {
+                self.lost(e);
+                Step::Wait
+            }
+        }
+    }
+
+    /// The account window watcher: closes the window at the redirect URI; ends on `exit`.
+    pub(crate) fn watch_step(&mut self, win: i64, redirect: &str, ev: Ev) -> Step {
+        match ev {
+            Ev::Event { name, value } => match BrowserEvent::from_parts(&name, value) {
+                BrowserEvent::LoadStart(u) if at_redirect(&u, redirect) => {
+                    self.invoke(0, Ok(win), "close", |_| {}, false, false);
+                    self.drop_h(win);
+                    Step::Done(Ok(Out::Undefined))
+                }
+                BrowserEvent::Exit => {
+                    self.drop_h(win);
+                    Step::Done(Ok(Out::Undefined))
+                }
+                _ => Step::Wait,
+            },
+            e => {
+                self.lose(e);
+                Step::Wait
+            }
+        }
+    }
+
+    // ---- loadUserProfile / loadUserInfo --------------------------------------------------
+
+    pub(crate) fn load_step(&mut self, id: u32, x: &mut Load, ev: Ev) -> Step {
+        match ev {
+            Ev::Start => {
+                let url = self.endpoints().and_then(|e| if x.profile { e.account().ok_or(Fail::Core(CoreError::UserProfileInOidcMode)) } else { e.userinfo().map_err(Fail::from) });
+                let url = match url {
+                    Ok(u) => u,
+                    Err(e) => return Step::Done(Err(e)),
+                };
+                let Some(token) = self.sess.access.as_ref().map(|t| t.raw.clone()) else {
+                    return Step::Done(Err(CoreError::NoTokenForHeader.into()));
+                };
+                self.fetch(id, &url, None, Some(&token), false);
+                Step::Wait
+            }
+            Ev::Http { status, h, .. } => {
+                if !(200..300).contains(&status) {
+                    return Step::Done(Err(http_fail(status, h)));
+                }
+                let prop = if x.profile { "profile" } else { "userInfo" };
+                self.set(|m| {
+                    m.w.str(prop);
+                    m.handle_v(h);
+                });
+                Step::Done(Ok(Out::H(h)))
+            }
+            e => {
+                self.lost(e);
+                Step::Wait
+            }
+        }
+    }
+}

@@ -1,0 +1,904 @@
+//! The whole adapter as one synchronous state machine (sans-IO).
+//!
+//! Everything the outside world says arrives as one input (a JSON array, see
+//! [`Machine::handle`]); everything the machine wants done leaves as effects (a JSON array
+//! of arrays) that the JavaScript driver in `pkg/driver.js` carries out in order. Time
+//! and random bytes arrive with the inputs; the machine holds no JavaScript value, only
+//! numbered handles the driver keeps for it.
+//!
+//! Each app call and each piece of a flow is a task in a slab: a small state machine
+//! that waits for completions by id (a response, a frame's load, a message, a timer, a
+//! callback's return) and notifies its parent when it ends. A completion whose id is no
+//! longer waited for (a late response, a stale timer, a foreign message) is ignored, and
+//! any handle it carried is released.
+//!
+//! Events are yield points: an `emit` effect is always the last effect of its batch; the
+//! task that emitted continues only when the driver reports that the app's callback
+//! returned (`resume`), so what follows is computed from the state the callback left.
+
+mod flows;
+mod frames;
+mod login;
+mod tokens;
+
+use crate::core::adapter::AdapterKind;
+use crate::core::endpoints::Endpoints;
+use crate::core::error::CoreError;
+use crate::core::json::{self, Val, Writer};
+use crate::core::options::{AssignedProperties, Opt, Settings};
+use crate::core::session::Session;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+pub use flows::Init;
+use flows::{Account, Handle, Load, Logout, UrlOp};
+use frames::{Poll, Silent};
+use login::{Login, LoginUrl};
+use tokens::{Callback, Refresh, Update};
+
+/// A value the machine hands back to the app (resolve value).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Undefined,
+    Bool(bool),
+    Str(String),
+    /// A JavaScript value the driver holds.
+    H(i64),
+}
+
+/// Why something failed, as the app will see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fail {
+    Core(CoreError),
+    /// A JavaScript value thrown somewhere (a callback, a custom adapter, `fetch`).
+    H(i64),
+    /// `NetworkError('Server responded with an invalid status.')` with this `Response`.
+    Net { status: u16, response: i64 },
+    /// An OAuth error response: the plain object `{ error, error_description }`.
+    OAuth { error: String, description: Option<String> },
+    /// A JavaScript value several waiters receive; whoever shared it releases it.
+    Shared(i64),
+}
+
+pub type Res = Result<Out, Fail>;
+
+impl From<CoreError> for Fail {
+    fn from(e: CoreError) -> Fail {
+        Fail::Core(e)
+    }
+}
+
+/// What a task's step came to.
+pub(crate) enum Step {
+    Wait,
+    Done(Res),
+    /// Ended without an answer: the page is navigating away (keycloak-js's never-settling
+    /// `login()`), so the parent keeps waiting.
+    Vanish,
+}
+
+/// Whom a task reports to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Parent {
+    /// An app call: settle it.
+    Op(u32),
+    Task(u32),
+    /// Nobody waits (keycloak-js's un-awaited `login()` in `clearToken`).
+    Detached,
+}
+
+/// A completion delivered to a task.
+#[derive(Debug)]
+pub(crate) enum Ev {
+    Start,
+    /// An HTTP answer: `status` 0 is a thrown error (`h` holds it); a non-2xx status has
+    /// the `Response` in `h`; a 2xx one has the body text and its parsed value in `h`.
+    Http { status: u16, text: Option<String>, h: i64 },
+    /// A synchronous answer (storage, a plugin or adapter call).
+    Ret { ok: bool, h: i64, text: Option<String> },
+    /// The app's callback returned (`err` 0) or threw (`err` holds the exception).
+    Resumed(i64),
+    Load,
+    Msg { origin: String, data: Option<String> },
+    Timer,
+    Child(u32, Res),
+    /// A listener fired: its name and the field it forwards (e.g. an InAppBrowser `url`).
+    Event { name: String, value: Option<String> },
+}
+
+/// What a task's catch-all arm received: the event, or a `(stage, event)` pair.
+pub(crate) trait IntoEv {
+    fn into_ev(self) -> Ev;
+}
+
+impl IntoEv for Ev {
+    fn into_ev(self) -> Ev {
+        self
+    }
+}
+
+impl IntoEv for (u8, Ev) {
+    fn into_ev(self) -> Ev {
+        self.1
+    }
+}
+
+pub(crate) enum K {
+    Init(Box<Init>),
+    Probe,
+    FrameSetup,
+    StatusReply { unchanged: bool, error: bool, stage: u8 },
+    Poll(Poll),
+    Update(Update),
+    Refresh(Box<Refresh>),
+    Clear { stage: u8 },
+    Login(Box<Login>),
+    LoginUrl(Box<LoginUrl>),
+    Callback(Box<Callback>),
+    Silent(Box<Silent>),
+    Take { key: String },
+    Put { key: String, value: String, stage: u8 },
+    Handle(Box<Handle>),
+    Logout(Box<Logout>),
+    UrlOp(Box<UrlOp>),
+    Account(Box<Account>),
+    Load(Box<Load>),
+    /// Waits for one callback to return; reports what it threw.
+    Notify,
+    /// The account console in an InAppBrowser: closes it when it reaches the app again.
+    Watch { win: i64, redirect: String },
+}
+
+pub(crate) struct Task {
+    pub id: u32,
+    pub parent: Parent,
+    pub k: K,
+}
+
+/// The session status iframe.
+pub(crate) struct StatusFrame {
+    pub frame: u32,
+    pub origin: String,
+    pub ready: bool,
+}
+
+/// Subscriptions: frames and listener functions whose events go to a task.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Sub {
+    Frame,
+    Listener,
+}
+
+/// The kinds of completion a task waits for by id.
+pub(crate) const W_HTTP: u8 = 0;
+pub(crate) const W_RET: u8 = 1;
+pub(crate) const W_RESUME: u8 = 2;
+
+/// Timer owners that are not tasks.
+const EXPIRY: u32 = 0;
+const STATUS_REPLY: u32 = 1;
+
+#[derive(Default)]
+pub struct Machine {
+    pub(crate) now: f64,
+    pub(crate) href: String,
+    pub(crate) rand: Option<[u8; 128]>,
+    pub(crate) w: Writer,
+    /// The constructor's argument, as JSON.
+    pub(crate) config: String,
+    pub(crate) s: Settings,
+    pub(crate) initialized: bool,
+    /// `String(clientId)`.
+    pub(crate) client_id: String,
+    pub(crate) ep: Option<Endpoints>,
+    pub(crate) adapter: AdapterKind,
+    /// The custom adapter object (a handle), when `adapter` is `Custom`.
+    pub(crate) adapter_h: i64,
+    /// The callback store: localStorage, or cookies when it is unusable.
+    pub(crate) cookies: bool,
+    pub(crate) sess: Session,
+    /// Whether the app has assigned `onTokenExpired` (read with each input).
+    pub(crate) on_expired: bool,
+    /// The `onTokenExpired` function captured when the expiry timer was set (a handle).
+    pub(crate) expiry_handler: i64,
+    ids: u32,
+    pub(crate) tasks: Vec<Task>,
+    /// (id, task, kind): who waits for which completion.
+    waits: Vec<(u32, u32, u8)>,
+    subs: Vec<(u32, u32, Sub)>,
+    timers: Vec<(f64, u32)>,
+    pub(crate) sf: Option<StatusFrame>,
+    pub(crate) sf_checks: Vec<u32>,
+    pub(crate) refreshing: u32,
+    pub(crate) polling: u32,
+    queue: Vec<(u32, Ev)>,
+    stepping: bool,
+    /// Handles several results refer to, with how many still hold them.
+    shared: Vec<(i64, u32)>,
+}
+
+impl Default for AdapterKind {
+    fn default() -> Self {
+        AdapterKind::Default
+    }
+}
+
+fn opt(v: Option<Val<'_>>) -> Opt {
+    match v {
+        None => Opt::Undefined,
+        Some(Val::Null) => Opt::Null,
+        Some(Val::Bool(b)) => Opt::Bool(b),
+        Some(Val::Num(n, _)) => Opt::Number(n),
+        Some(Val::Str(s)) => Opt::Str(s),
+        Some(Val::Arr(r)) => Opt::Other(String::from(&r[1..r.len() - 1])),
+        Some(Val::Obj(_)) => Opt::Other(String::from("[object Object]")),
+    }
+}
+
+/// Reads an option the way `opt` does, but numbers keep their text (`String(n)`), for
+/// options whose value appears in an error message.
+pub(crate) fn opt_text(v: Option<Val<'_>>) -> Opt {
+    match v {
+        Some(Val::Num(_, raw)) => Opt::Other(String::from(raw)),
+        v => opt(v),
+    }
+}
+
+pub(crate) fn get_opt(obj: &Val<'_>, key: &str) -> Opt {
+    opt(obj.get(key))
+}
+
+/// JavaScript's `Number(v)` for the values an app passes as `minValidity`; `None` for a
+/// falsy value (keycloak-js's `minValidity || 5` and `if (minValidity)`).
+pub(crate) fn truthy_number(v: &Option<Val<'_>>) -> Option<f64> {
+    let v = v.as_ref().filter(|v| v.truthy())?;
+    Some(match v {
+        Val::Num(n, _) => *n,
+        Val::Bool(_) => 1.0,
+        Val::Str(s) => {
+            let t = s.trim();
+            match json::parse(t) {
+                Some(Val::Num(n, _)) if !t.starts_with('-') || t.len() > 1 => n,
+                _ => match t {
+                    "Infinity" | "+Infinity" => f64::INFINITY,
+                    "-Infinity" => f64::NEG_INFINITY,
+                    _ => f64::NAN,
+                },
+            }
+        }
+        _ => f64::NAN,
+    })
+}
+
+impl Machine {
+    pub fn new() -> Machine {
+        Machine { ids: 2, ..Default::default() }
+    }
+
+    /// Handles one input and returns the effects (JSON text, and numbers that travel
+    /// beside it, see [`Writer::num`]).
+    ///
+    /// An input is `[kind, now, href, props, ...args]`: `now` is `Date.now()`, `href` the
+    /// page's `location.href`, `props` the option properties the app may have assigned
+    /// (read back as keycloak-js reads its own fields). `rand` is 128 fresh random bytes
+    /// when the Web Crypto API is there.
+    pub fn handle(&mut self, input: &str, rand: Option<[u8; 128]>) -> &Writer {
+        self.w = Writer::default();
+        self.w.open();
+        if let Some(Val::Arr(raw)) = json::parse(input) {
+            let a = json::elements(raw);
+            if a.len() >= 4 {
+                self.now = a[1].num().unwrap_or(0.0);
+                self.href = a[2].str().map(String::from).unwrap_or_default();
+                self.rand = rand;
+                let kind = a[0].str().unwrap_or("");
+                // Synchronous answers arrive while a batch is still being carried out, so the
+                // properties may not show what the machine already decided: do not adopt them.
+                if self.initialized && kind != "ret" && kind != "fail" {
+                    self.adopt(&a[3]);
+                }
+                self.dispatch(kind, &a[4..]);
+            }
+        }
+        self.w.close();
+        &self.w
+    }
+
+    fn dispatch(&mut self, kind: &str, a: &[Val<'_>]) {
+        let num = |i: usize| a.get(i).and_then(|v| v.num()).unwrap_or(0.0);
+        let text = |i: usize| a.get(i).and_then(|v| v.str()).map(String::from);
+        match kind {
+            "new" => self.config = a.first().map(|v| v.raw()).unwrap_or_default(),
+            "call" => {
+                let method = a.get(1).and_then(|v| v.str()).unwrap_or("");
+                self.call(num(0) as u32, method, &a[2.min(a.len())..]);
+            }
+            "http" => {
+                let ev = Ev::Http { status: num(1) as u16, text: text(2), h: num(3) as i64 };
+                self.deliver_wait(num(0) as u32, ev);
+            }
+            "ret" => {
+                let ev = Ev::Ret { ok: a.get(1).is_some_and(|v| v.truthy()), h: num(2) as i64, text: text(3) };
+                self.deliver_wait(num(0) as u32, ev);
+            }
+            "resume" => self.deliver_wait(num(0) as u32, Ev::Resumed(num(1) as i64)),
+            "load" => self.deliver_sub(num(0) as u32, Ev::Load),
+            "msg" => {
+                let frame = num(0) as u32;
+                let ev = Ev::Msg { origin: text(1).unwrap_or_default(), data: text(2) };
+                if self.sf.as_ref().is_some_and(|f| f.frame == frame) {
+                    if let Ev::Msg { origin, data } = ev {
+                        self.status_message(&origin, data.as_deref());
+                    }
+                } else {
+                    self.deliver_sub(frame, ev);
+                }
+            }
+            "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or_default(), value: text(2) }),
+            "tick" => self.tick(),
+            "fail" => {
+                let (task, h) = (num(0) as u32, num(1) as i64);
+                if self.tasks.iter().any(|t| t.id == task) {
+                    self.fail_task(task, h);
+                } else {
+                    self.drop_h(h);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads back the option properties (see `AssignedProperties`).
+    fn adopt(&mut self, props: &Val<'_>) {
+        let g = |k: &str| get_opt(props, k);
+        let p = AssignedProperties {
+            redirect_uri: g("redirectUri"),
+            scope: g("scope"),
+            enable_logging: g("enableLogging"),
+            logout_method: g("logoutMethod"),
+            message_receive_timeout: g("messageReceiveTimeout"),
+            silent_check_sso_redirect_uri: g("silentCheckSsoRedirectUri"),
+            silent_check_sso_fallback: g("silentCheckSsoFallback"),
+            response_mode: g("responseMode"),
+            response_type: g("responseType"),
+            pkce_method: g("pkceMethod"),
+            login_required: g("loginRequired"),
+        };
+        self.s.adopt(&p);
+        self.sess.time_skew = props.get("timeSkew").and_then(|v| v.num());
+        self.on_expired = props.get("onTokenExpired").is_some_and(|v| v.truthy());
+    }
+
+    // ---- ids, tasks, waits -------------------------------------------------------
+
+    pub(crate) fn next_id(&mut self) -> u32 {
+        self.ids += 1;
+        self.ids
+    }
+
+    /// Creates a task and starts it.
+    pub(crate) fn spawn(&mut self, parent: Parent, k: K) -> u32 {
+        let id = self.next_id();
+        self.tasks.push(Task { id, parent, k });
+        self.step(id, Ev::Start);
+        id
+    }
+
+    /// Waits for one completion of the given kind ([`W_HTTP`], [`W_RET`], [`W_RESUME`]).
+    pub(crate) fn wait(&mut self, id: u32, task: u32, kind: u8) {
+        self.waits.push((id, task, kind));
+    }
+
+    /// Delivers a completion to the task waiting for exactly that id and kind.
+    fn deliver_wait(&mut self, id: u32, ev: Ev) {
+        let kind = match ev {
+            Ev::Http { .. } => W_HTTP,
+            Ev::Ret { .. } => W_RET,
+            _ => W_RESUME,
+        };
+        match self.waits.iter().position(|w| w.0 == id && w.2 == kind) {
+            Some(i) => {
+                let task = self.waits.swap_remove(i).1;
+                self.step(task, ev);
+            }
+            None => self.lost(ev),
+        }
+    }
+
+    fn deliver_sub(&mut self, id: u32, ev: Ev) {
+        match self.subs.iter().find(|s| s.0 == id) {
+            Some(&(_, task, _)) => self.step(task, ev),
+            None => self.lost(ev),
+        }
+    }
+
+    /// An input nobody waits for: release what it carried.
+    /// An event the task's stage does not wait for: released like a lost input.
+    pub(crate) fn lose(&mut self, e: impl IntoEv) {
+        self.lost(e.into_ev());
+    }
+
+    pub(crate) fn lost(&mut self, ev: Ev) {
+        match ev {
+            Ev::Http { h, .. } | Ev::Ret { h, .. } | Ev::Resumed(h) => self.drop_h(h),
+            Ev::Child(_, r) => self.release(&r),
+            _ => {}
+        }
+    }
+
+    /// Delivers `ev` to task `id`. Deliveries are queued and run one after the other, so
+    /// a child that ends while its parent is being stepped reaches the parent afterwards.
+    pub(crate) fn step(&mut self, id: u32, ev: Ev) {
+        self.queue.push((id, ev));
+        if self.stepping {
+            return;
+        }
+        self.stepping = true;
+        while !self.queue.is_empty() {
+            let (id, ev) = self.queue.remove(0);
+            self.step_now(id, ev);
+        }
+        self.stepping = false;
+    }
+
+    fn step_now(&mut self, id: u32, ev: Ev) {
+        let Some(i) = self.tasks.iter().position(|t| t.id == id) else {
+            return self.lost(ev);
+        };
+        let mut t = self.tasks.swap_remove(i);
+        let r = match &mut t.k {
+            K::Init(x) => self.init_step(id, x, ev),
+            K::Probe => self.probe_step(id, ev),
+            K::FrameSetup => self.frame_setup_step(id, ev),
+            K::StatusReply { unchanged, error, stage } => self.status_reply_step(id, *unchanged, *error, stage, ev),
+            K::Poll(x) => self.poll_step(id, x, ev),
+            K::Update(x) => self.update_step(id, x, ev),
+            K::Refresh(x) => self.refresh_step(id, x, ev),
+            K::Clear { stage } => self.clear_step(id, stage, ev),
+            K::Login(x) => self.login_step(id, x, ev),
+            K::LoginUrl(x) => self.login_url_step(id, x, ev),
+            K::Callback(x) => self.callback_step(id, x, ev),
+            K::Silent(x) => self.silent_step(id, x, ev),
+            K::Take { key } => self.take_step(id, key, ev),
+            K::Put { key, value, stage } => self.put_step(id, key, value, stage, ev),
+            K::Handle(x) => self.handle_step(id, x, ev),
+            K::Logout(x) => self.logout_step(id, x, ev),
+            K::UrlOp(x) => self.url_op_step(id, x, ev),
+            K::Account(x) => self.account_step(id, x, ev),
+            K::Load(x) => self.load_step(id, x, ev),
+            K::Notify => match ev {
+                Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
+                e => {
+                    self.lose(e);
+                    Step::Wait
+                }
+            },
+            K::Watch { win, redirect } => self.watch_step(*win, redirect, ev),
+        };
+        match r {
+            Step::Wait => self.tasks.push(t),
+            Step::Done(res) => self.finish(t, res),
+            Step::Vanish => {
+                self.cleanup(t.id);
+                self.release_state(t.k);
+            }
+        }
+    }
+
+    /// An effect of the task threw in the driver: the task fails with that exception.
+    fn fail_task(&mut self, id: u32, h: i64) {
+        if let Some(i) = self.tasks.iter().position(|t| t.id == id) {
+            let t = self.tasks.swap_remove(i);
+            self.finish(t, Err(Fail::H(h)));
+        }
+    }
+
+    /// Forgets everything the task waited for; removes its frames and listeners.
+    fn cleanup(&mut self, id: u32) {
+        self.waits.retain(|w| w.1 != id);
+        self.timers.retain(|t| t.1 != id);
+        let mut i = 0;
+        while i < self.subs.len() {
+            if self.subs[i].1 == id {
+                let (sub, _, kind) = self.subs.swap_remove(i);
+                match kind {
+                    Sub::Frame => self.unframe(sub),
+                    Sub::Listener => self.drop_h(-(sub as i64)),
+                }
+            } else {
+                i += 1;
+            }
+        }
+        self.sf_checks.retain(|&c| c != id);
+        if self.refreshing == id {
+            self.refreshing = 0;
+        }
+        if self.polling == id {
+            self.polling = 0;
+        }
+    }
+
+    fn finish(&mut self, t: Task, res: Res) {
+        self.cleanup(t.id);
+        let parent = t.parent;
+        let id = t.id;
+        self.release_state(t.k);
+        let t = Task { id, parent, k: K::Notify };
+        match t.parent {
+            Parent::Op(op) => self.settle(op, res),
+            Parent::Task(p) if self.tasks.iter().any(|x| x.id == p) => self.step(p, Ev::Child(t.id, res)),
+            // Nobody listens: an exception thrown by an app callback is reported as
+            // uncaught (as it would be in keycloak-js); anything else is released.
+            _ => match res {
+                Err(Fail::H(h)) if t.parent == Parent::Detached => {
+                    self.w.open();
+                    self.w.str("report");
+                    self.w.int(h as u64);
+                    self.w.close();
+                    self.drop_h(h);
+                }
+                r => self.release(&r),
+            },
+        }
+    }
+
+    /// Releases what an ended task still held (results it had not used, a window).
+    fn release_state(&mut self, k: K) {
+        let held: Vec<Res> = match k {
+            K::Init(x) => x.held(),
+            K::Refresh(x) => x.held(),
+            K::Callback(x) => x.held(),
+            K::Login(x) => alloc::vec![Ok(Out::H(x.window()))],
+            K::Logout(x) => alloc::vec![Ok(Out::H(x.window()))],
+            K::Account(x) => alloc::vec![Ok(Out::H(x.window()))],
+            _ => Vec::new(),
+        };
+        for r in held {
+            self.release(&r);
+        }
+    }
+
+    /// Releases the handles a result holds (a shared one when its last holder lets go).
+    pub(crate) fn release(&mut self, r: &Res) {
+        match r {
+            Ok(Out::H(h)) | Err(Fail::H(h)) | Err(Fail::Net { response: h, .. }) => self.drop_h(*h),
+            Err(Fail::Shared(h)) => {
+                if let Some(i) = self.shared.iter().position(|e| e.0 == *h) {
+                    self.shared[i].1 -= 1;
+                    if self.shared[i].1 == 0 {
+                        self.shared.swap_remove(i);
+                        self.drop_h(*h);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn subscribe(&mut self, id: u32, task: u32, kind: Sub) {
+        self.subs.push((id, task, kind));
+    }
+
+    /// Moves the frames and listeners of task `from` to task `to`.
+    pub(crate) fn hand_over(&mut self, from: u32, to: u32) {
+        for s in self.subs.iter_mut().filter(|s| s.1 == from) {
+            s.1 = to;
+        }
+    }
+
+    pub(crate) fn unsubscribe(&mut self, id: u32) {
+        self.subs.retain(|s| s.0 != id);
+    }
+
+    // ---- timers --------------------------------------------------------------------
+
+    pub(crate) fn arm(&mut self, owner: u32, ms: f64) {
+        self.disarm(owner);
+        self.timers.push((self.now + ms, owner));
+    }
+
+    pub(crate) fn disarm(&mut self, owner: u32) {
+        self.timers.retain(|t| t.1 != owner);
+    }
+
+    fn tick(&mut self) {
+        // Fire what is due, earliest first; a timer armed by a handler fires on a later tick.
+        while let Some(i) = (0..self.timers.len()).filter(|&i| self.timers[i].0 <= self.now).min_by(|&a, &b| self.timers[a].0.total_cmp(&self.timers[b].0)) {
+            let (_, owner) = self.timers.swap_remove(i);
+            match owner {
+                EXPIRY => self.token_expired(),
+                STATUS_REPLY => self.status_timeout(),
+                task => self.step(task, Ev::Timer),
+            }
+        }
+    }
+
+    /// When the driver should next deliver a `tick` (epoch ms), or `None`. One timer in
+    /// the driver serves every slot; the driver asks after each batch it carried out.
+    pub fn deadline(&self) -> Option<f64> {
+        self.timers.iter().map(|t| t.0).min_by(f64::total_cmp)
+    }
+
+    // ---- effects ------------------------------------------------------------------
+
+    /// Starts an effect array with its name.
+    pub(crate) fn fx(&mut self, name: &str) {
+        self.w.open();
+        self.w.str(name);
+    }
+
+    pub(crate) fn end(&mut self) {
+        self.w.close();
+    }
+
+    pub(crate) fn drop_h(&mut self, h: i64) {
+        if h != 0 {
+            self.fx("drop");
+            self.w.num(h as f64);
+            self.end();
+        }
+    }
+
+    /// Writes a result as the value the app receives.
+    pub(crate) fn value(&mut self, r: &Res) {
+        match r {
+            Ok(Out::Undefined) => self.undefined(),
+            Ok(Out::Bool(b)) => self.w.bool(*b),
+            Ok(Out::Str(s)) => self.w.str(s),
+            Ok(Out::H(h)) | Err(Fail::H(h)) | Err(Fail::Shared(h)) => self.handle_v(*h),
+            Err(Fail::Core(e)) => self.error_v(e),
+            Err(Fail::Net { response, .. }) => {
+                self.w.open();
+                self.w.int(10);
+                self.w.str(crate::core::error::NETWORK_ERROR);
+                self.w.num(*response as f64);
+                self.w.close();
+            }
+            Err(Fail::OAuth { error, description }) => {
+                self.w.open();
+                self.w.int(2);
+                self.w.open();
+                self.w.str("error");
+                self.w.str(error);
+                self.w.close();
+                self.w.open();
+                self.w.str("error_description");
+                match description {
+                    Some(d) => self.w.str(d),
+                    None => self.undefined(),
+                }
+                self.w.close();
+                self.w.close();
+            }
+        }
+    }
+
+    pub(crate) fn undefined(&mut self) {
+        self.w.raw("[0]");
+    }
+
+    pub(crate) fn handle_v(&mut self, h: i64) {
+        self.w.open();
+        self.w.int(1);
+        self.w.num(h as f64);
+        self.w.close();
+    }
+
+    pub(crate) fn error_v(&mut self, e: &CoreError) {
+        self.w.open();
+        self.w.int(9);
+        self.w.int(e.kind() as u64);
+        self.w.str(&e.message());
+        if let Some(cause) = e.cause() {
+            self.w.str(cause);
+        }
+        self.w.close();
+    }
+
+    pub(crate) fn settle(&mut self, op: u32, r: Res) {
+        self.fx("settle");
+        self.w.int(op as u64);
+        self.w.bool(r.is_ok());
+        self.value(&r);
+        self.end();
+        self.release(&r);
+    }
+
+    /// Delivers one result to several waiting tasks. A JavaScript error reaches each of
+    /// them as the same object (keycloak-js rejects every queued caller with one error):
+    /// a `NetworkError` is built once into a slot the driver keeps, and the handle is
+    /// released only after every waiter has settled.
+    pub(crate) fn share(&mut self, from: u32, waiters: Vec<u32>, r: Res) {
+        let r = match r {
+            Err(Fail::Net { response, .. }) => {
+                let slot = -(self.next_id() as i64);
+                self.fx("memo");
+                self.w.num(slot as f64);
+                self.value(&r);
+                self.end();
+                self.drop_h(response);
+                Err(Fail::Shared(slot))
+            }
+            Err(Fail::H(h)) => Err(Fail::Shared(h)),
+            r => r,
+        };
+        if let Err(Fail::Shared(h)) = r {
+            if waiters.is_empty() {
+                self.drop_h(h);
+            } else {
+                self.shared.push((h, waiters.len() as u32));
+            }
+        }
+        for task in waiters {
+            self.step(task, Ev::Child(from, r.clone()));
+        }
+    }
+
+    /// Calls a function the driver holds (unbound, no arguments), as a timer would.
+    pub(crate) fn emit_fn(&mut self, task: u32, f: i64) {
+        let id = self.next_id();
+        self.wait(id, task, W_RESUME);
+        self.fx("emit");
+        self.w.int(id as u64);
+        self.w.num(f as f64);
+        self.w.bool(false);
+        self.end();
+    }
+
+    pub(crate) fn emit(&mut self, task: u32, name: &str, bound: bool, args: impl FnOnce(&mut Machine)) {
+        let id = self.next_id();
+        self.wait(id, task, W_RESUME);
+        self.fx("emit");
+        self.w.int(id as u64);
+        self.w.str(name);
+        self.w.bool(bound);
+        args(self);
+        self.end();
+    }
+
+    pub(crate) fn log(&mut self, warn: bool, parts: impl FnOnce(&mut Writer)) {
+        if self.s.enable_logging {
+            self.fx("log");
+            self.w.str(if warn { "warn" } else { "info" });
+            parts(&mut self.w);
+            self.end();
+        }
+    }
+
+    pub(crate) fn info(&mut self, msg: &str) {
+        self.log(false, |w| w.str(msg));
+    }
+
+    /// Sets public properties: `pairs` writes `name, value` pairs.
+    pub(crate) fn set(&mut self, pairs: impl FnOnce(&mut Machine)) {
+        self.fx("set");
+        pairs(self);
+        self.end();
+    }
+
+    pub(crate) fn set_str(&mut self, name: &str, v: Option<&str>) {
+        self.w.str(name);
+        match v {
+            Some(s) => self.w.str(s),
+            None => self.undefined(),
+        }
+    }
+
+    pub(crate) fn frame(&mut self, task: u32, src: &str, title: &str) -> u32 {
+        let id = self.next_id();
+        self.subscribe(id, task, Sub::Frame);
+        self.fx("frame");
+        self.w.int(task as u64);
+        self.w.int(id as u64);
+        self.w.open();
+        for (k, v) in [("src", src), ("sandbox", crate::core::iframe::SANDBOX), ("title", title)] {
+            self.w.open();
+            self.w.str(k);
+            self.w.str(v);
+            self.w.close();
+        }
+        self.w.close();
+        self.end();
+        id
+    }
+
+    pub(crate) fn unframe(&mut self, id: u32) {
+        self.fx("unframe");
+        self.w.int(id as u64);
+        self.end();
+    }
+
+    /// Removes a task's frame now (and stops routing its events).
+    pub(crate) fn remove_frame(&mut self, id: u32) {
+        self.unsubscribe(id);
+        self.unframe(id);
+    }
+
+    /// A request: `form` makes it a POST with a form body; `credentials` sends cookies.
+    pub(crate) fn fetch(&mut self, task: u32, url: &str, form: Option<&str>, bearer: Option<&str>, credentials: bool) {
+        let id = self.next_id();
+        self.wait(id, task, W_HTTP);
+        self.fx("fetch");
+        self.w.int(id as u64);
+        self.w.str(url);
+        self.w.str(if form.is_some() { "POST" } else { "GET" });
+        match form {
+            Some(f) => self.w.str(f),
+            None => self.w.null(),
+        }
+        self.w.open();
+        let header = |m: &mut Machine, k: &str, v: &str| {
+            m.w.open();
+            m.w.str(k);
+            m.w.str(v);
+            m.w.close();
+        };
+        header(self, "Accept", "application/json");
+        if form.is_some() {
+            header(self, "Content-Type", "application/x-www-form-urlencoded;charset=UTF-8");
+        }
+        if let Some(t) = bearer {
+            let mut v = String::from("bearer ");
+            v.push_str(t);
+            header(self, "Authorization", &v);
+        }
+        self.w.close();
+        self.w.bool(credentials);
+        self.w.num(self.s.request_timeout);
+        self.end();
+    }
+
+    /// Calls `method` on a driver-held value (`target` a handle) or a global path
+    /// (`path`, e.g. `cordova.InAppBrowser`); `answer` asks for a `ret` (a synchronous
+    /// answer, or with `wait` the promise's outcome).
+    pub(crate) fn invoke(&mut self, task: u32, target: Result<i64, &str>, method: &str, args: impl FnOnce(&mut Machine), answer: bool, wait: bool) -> u32 {
+        let id = if answer { self.next_id() } else { 0 };
+        if answer {
+            self.wait(id, task, W_RET);
+        }
+        self.fx("call");
+        self.w.int(task as u64);
+        self.w.int(id as u64);
+        match target {
+            Ok(h) => self.handle_v(h),
+            Err(path) => self.w.str(path),
+        }
+        self.w.str(method);
+        self.w.open();
+        args(self);
+        self.w.close();
+        self.w.bool(wait);
+        self.end();
+        id
+    }
+
+    /// A listener function the driver creates: calling it delivers `event` to `task`.
+    pub(crate) fn listener(&mut self, task: u32, name: &str, field: &str) -> u32 {
+        let id = self.next_id();
+        self.subscribe(id, task, Sub::Listener);
+        self.w.open();
+        self.w.int(11);
+        self.w.int(id as u64);
+        self.w.str(name);
+        self.w.str(field);
+        self.w.close();
+        id
+    }
+
+    /// The page's origin, from `location.href`.
+    pub(crate) fn page_origin(&self) -> String {
+        String::from(crate::core::iframe::origin_of(&self.href).unwrap_or(""))
+    }
+
+    pub(crate) fn endpoints(&self) -> Result<&Endpoints, Fail> {
+        self.ep.as_ref().ok_or(Fail::Core(CoreError::NotInitialized))
+    }
+
+    /// Token requests carry cookies except to a generic provider (whose CORS answers
+    /// need not allow credentials).
+    pub(crate) fn opaque_ok(&self) -> bool {
+        matches!(self.ep, Some(Endpoints::Oidc(_)))
+    }
+}
+

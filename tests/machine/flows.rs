@@ -1,0 +1,635 @@
+//! One scenario per flow: drives the machine through it, asserts what an app sees, and
+//! pins every input and effect in a golden trace.
+
+use super::realm::{jwt, Realm, APP, ISSUER, ORIGIN};
+use super::world::{url_param, Settled, World};
+use super::{app, golden};
+use serde_json::{json, Value};
+
+fn ok(w: &World, op: u64) -> Value {
+    match w.settled(op) {
+        Some(Settled::Ok(v)) => v.clone(),
+        other => panic!("op {op} did not resolve: {other:?}\n{:#?}", w.violations),
+    }
+}
+
+fn err(w: &World, op: u64) -> Value {
+    match w.settled(op) {
+        Some(Settled::Err(v)) => v.clone(),
+        other => panic!("op {op} did not reject: {other:?}"),
+    }
+}
+
+fn message(v: &Value) -> &str {
+    v["error"].as_str().unwrap_or("")
+}
+
+/// The status iframe, loaded; the probe answered `supported`.
+fn frames_ready(w: &mut World) {
+    if let Some(p) = w.frame("keycloak-3p-check-iframe") {
+        w.message(p.id, ORIGIN, Some("supported"));
+    }
+    if let Some(s) = w.frame("keycloak-session-iframe") {
+        w.load(s.id);
+    }
+}
+
+/// Answers the last post to the status iframe.
+fn status_answer(w: &mut World, realm: &Realm) {
+    let (frame, message, _) = w.posts.pop().expect("a message to the status iframe");
+    let answer = realm.status(&message);
+    w.message(frame as u64, ORIGIN, Some(answer));
+}
+
+/// Logs in through a page load with a callback (code flow): returns the world after init.
+fn logged_in(init: Value) -> (World, Realm) {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let login = w.call("createLoginUrl", vec![json!({})]);
+    let url = ok(&w, login).as_str().unwrap().to_string();
+    let callback = realm.authorize(&url);
+    // The page loads again at the callback URL: a new instance, same storage.
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = callback;
+    let op = page.call("init", vec![init]);
+    frames_ready(&mut page);
+    realm.serve_token(&mut page);
+    assert_eq!(ok(&page, op), json!(true), "{:#?}", page.violations);
+    page.transcript.clear();
+    (page, realm)
+}
+
+#[test]
+fn init_plain() {
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "checkLoginIframe": false })]);
+    assert_eq!(ok(&w, op), json!(false));
+    assert_eq!(w.event_names(), ["onReady"]);
+    assert_eq!(w.prop("didInitialize"), Some(&json!(true)));
+    assert_eq!(w.prop("clientId"), Some(&json!("demo-app")));
+    let again = w.call("init", vec![json!({})]);
+    assert_eq!(message(&err(&w, again)), "A 'Keycloak' instance can only be initialized once.");
+    golden("init_plain", &w);
+}
+
+#[test]
+fn init_invalid_options() {
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "pkceMethod": "plain" })]);
+    let e = err(&w, op);
+    assert_eq!(message(&e), "Invalid value for pkceMethod', expected 'S256' or false but got plain.");
+    assert_eq!(e["type"], "TypeError");
+    golden("init_invalid_options", &w);
+}
+
+#[test]
+fn init_login_required() {
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "onLoad": "login-required", "checkLoginIframe": false, "locale": "nl" })]);
+    assert_eq!(w.settled(op), None, "navigating: init never settles");
+    let (how, url) = w.navigations.last().unwrap().clone();
+    assert_eq!(how, "assign");
+    assert!(url.starts_with(&format!("{ISSUER}/protocol/openid-connect/auth?client_id=demo-app&redirect_uri=http%3A%2F%2Fapp.localhost%3A3000%2F&state=")));
+    assert_eq!(url_param(&url, "ui_locales").as_deref(), Some("nl"));
+    assert_eq!(url_param(&url, "prompt"), None);
+    assert_eq!(w.local.len(), 1, "the callback state is stored");
+    golden("init_login_required", &w);
+}
+
+#[test]
+fn init_callback_code_exchange() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let url = call_ok(&mut w, "createLoginUrl", json!({ "scope": "email" })).as_str().unwrap().to_string();
+    let callback = realm.authorize(&url);
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = format!("{callback}");
+    let op = page.call("init", vec![json!({ "onLoad": "check-sso" })]);
+    // The code exchange does not wait for the probe or the status iframe.
+    assert!(page.fetches.iter().any(|f| f.url.ends_with("/token")), "exchange started at once");
+    assert_eq!(page.history.last().map(String::as_str), Some("http://app.localhost:3000/"), "callback stripped from the URL");
+    realm.serve_token(&mut page);
+    assert_eq!(page.settled(op), None, "waits for the probe and the status iframe");
+    frames_ready(&mut page);
+    assert_eq!(ok(&page, op), json!(true));
+    assert_eq!(page.event_names(), ["onAuthSuccess", "onReady"]);
+    assert_eq!(page.prop("subject"), Some(&json!("alice-id")));
+    assert_eq!(page.prop("realmAccess"), Some(&json!({ "roles": ["user"] })));
+    assert!(page.local.is_empty(), "the state is single use");
+    // Polling: every 5 s one check.
+    page.advance(5000.0);
+    assert_eq!(page.posts.len(), 1);
+    assert_eq!(page.posts[0].1, "demo-app sid-1");
+    status_answer(&mut page, &realm);
+    page.advance(5000.0);
+    assert_eq!(page.posts.len(), 1, "the next check after 5 more seconds");
+    golden("init_callback_code_exchange", &page);
+}
+
+/// An initialised instance (no callback on the page).
+fn ready(init: Value) -> World {
+    let mut w = app();
+    let op = w.call("init", vec![init]);
+    ok(&w, op);
+    w
+}
+
+fn call_ok(w: &mut World, method: &str, arg: Value) -> Value {
+    let op = w.call(method, vec![arg]);
+    ok(w, op)
+}
+
+#[test]
+fn init_check_sso_logged_out_via_status_iframe() {
+    let realm = Realm::new();
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso" })]);
+    frames_ready(&mut w);
+    assert_eq!(w.posts.last().unwrap().1, "demo-app ");
+    status_answer(&mut w, &realm);
+    assert_eq!(ok(&w, op), json!(false));
+    assert!(w.navigations.is_empty());
+    assert!(w.frame("keycloak-3p-check-iframe").is_none(), "the probe frame is removed");
+    golden("init_check_sso_logged_out", &w);
+}
+
+#[test]
+fn init_silent_check_sso_logged_in() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = app();
+    let silent = format!("{APP}/silent-check-sso.html");
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })]);
+    frames_ready(&mut w);
+    status_answer(&mut w, &realm);
+    let frame = w.frame("keycloak-silent-check-sso").expect("silent frame");
+    let callback = realm.authorize(&frame.src);
+    // A message from another origin, and one from another frame, are ignored.
+    w.message(frame.id, "http://evil.example", Some(&callback));
+    w.message(9999, APP, Some(&callback));
+    assert_eq!(w.settled(op), None);
+    w.message(frame.id, APP, Some(&callback));
+    assert!(w.frame("keycloak-silent-check-sso").is_none(), "the silent frame is removed");
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
+    golden("init_silent_check_sso_logged_in", &w);
+}
+
+#[test]
+fn init_silent_check_sso_timeout() {
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "checkLoginIframe": false, "silentCheckSsoRedirectUri": format!("{APP}/missing.html"), "silentCheckSsoTimeout": 2000 })]);
+    let probe = w.frame("keycloak-3p-check-iframe").unwrap();
+    w.message(probe.id, ORIGIN, Some("supported"));
+    assert!(w.frame("keycloak-silent-check-sso").is_some());
+    w.advance(1999.0);
+    assert_eq!(w.settled(op), None);
+    w.advance(1.0);
+    assert_eq!(message(&err(&w, op)), "Timeout when waiting for the silent check-sso iframe message.");
+    assert!(w.frame("keycloak-silent-check-sso").is_none());
+    // A late answer changes nothing.
+    let before = w.transcript.len();
+    w.message(99, APP, Some("http://app.localhost:3000/#state=x&code=y"));
+    assert_eq!(w.transcript.len(), before + 1, "no effect for a stale message");
+    golden("init_silent_check_sso_timeout", &w);
+}
+
+#[test]
+fn init_check_sso_redirect_when_3p_cookies_blocked() {
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "enableLogging": true, "silentCheckSsoRedirectUri": format!("{APP}/silent-check-sso.html") })]);
+    let probe = w.frame("keycloak-3p-check-iframe").unwrap();
+    w.message(probe.id, ORIGIN, Some("unsupported"));
+    assert_eq!(w.settled(op), None);
+    let (how, url) = w.navigations.last().unwrap().clone();
+    assert_eq!(how, "assign");
+    assert_eq!(url_param(&url, "prompt").as_deref(), Some("none"));
+    assert_eq!(url_param(&url, "redirect_uri").as_deref(), Some("http://app.localhost:3000/"));
+    assert!(w.logs.iter().any(|l| l.starts_with("warn: [KEYCLOAK] Your browser is blocking access to 3rd-party cookies")));
+    assert_eq!(w.prop("silentCheckSsoRedirectUri"), Some(&json!({ "$undefined": true })));
+    assert!(w.frame("keycloak-session-iframe").is_none(), "no status iframe without cookies");
+    golden("init_check_sso_3p_blocked", &w);
+}
+
+#[test]
+fn init_probe_timeout() {
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso" })]);
+    w.advance(10_000.0);
+    assert_eq!(message(&err(&w, op)), "Timeout when waiting for 3rd party check iframe message.");
+    assert!(w.frames.is_empty(), "the probe frame is removed on timeout too");
+    golden("init_probe_timeout", &w);
+}
+
+#[test]
+fn init_with_tokens_and_forced_refresh() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let now = 1_700_000_000u64;
+    let tokens = realm_tokens(&mut realm, now);
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "checkLoginIframe": false, "token": tokens["access_token"], "refreshToken": tokens["refresh_token"], "idToken": tokens["id_token"], "timeSkew": 0 })]);
+    let f = w.fetches[0].clone();
+    assert_eq!(f.form("grant_type").as_deref(), Some("refresh_token"));
+    assert!(f.credentials);
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    assert_eq!(w.event_names(), ["onAuthRefreshSuccess", "onAuthSuccess", "onReady"]);
+    golden("init_with_tokens_forced_refresh", &w);
+}
+
+fn realm_tokens(realm: &mut Realm, now_s: u64) -> Value {
+    // A code issued and exchanged outside the page.
+    let url = format!("{ISSUER}/protocol/openid-connect/auth?redirect_uri=x&state=s");
+    let cb = realm.authorize(&url);
+    let code = url_param(&cb, "code").unwrap();
+    let f = super::world::Fetch { id: 0, url: String::new(), method: "POST".into(), body: Some(format!("code={code}&grant_type=authorization_code")), headers: vec![], credentials: true, timeout: 1.0, sent: 0.0 };
+    realm.token(&f, now_s as f64 * 1000.0).1
+}
+
+#[test]
+fn init_with_tokens_and_status_iframe() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let tokens = realm_tokens(&mut realm, 1_700_000_000);
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "token": tokens["access_token"], "refreshToken": tokens["refresh_token"], "timeSkew": 0 })]);
+    frames_ready(&mut w);
+    assert_eq!(w.posts.last().unwrap().1, "demo-app sid-1");
+    status_answer(&mut w, &realm);
+    assert_eq!(ok(&w, op), json!(true));
+    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
+    assert!(w.requests.is_empty(), "no request at all");
+    golden("init_with_tokens_status_iframe", &w);
+}
+
+#[test]
+fn update_token_shares_one_refresh_and_a_400_clears() {
+    let (mut w, mut realm) = logged_in(json!({ "checkLoginIframe": false }));
+    let a = w.call("updateToken", vec![json!(-1)]);
+    let b = w.call("updateToken", vec![json!(-1)]);
+    let c = w.call("updateToken", vec![json!(5)]);
+    assert_eq!(ok(&w, c), json!(false), "still valid: no request");
+    assert_eq!(w.fetches.len(), 1, "one refresh for both");
+    realm.serve_token(&mut w);
+    assert_eq!((ok(&w, a), ok(&w, b)), (json!(true), json!(true)));
+    // The session ends at the realm: the next refresh gets 400 and clears the tokens.
+    realm.session = false;
+    let d = w.call("updateToken", vec![json!(-1)]);
+    let e = w.call("updateToken", vec![json!(-1)]);
+    realm.serve_token(&mut w);
+    let (ed, ee) = (err(&w, d), err(&w, e));
+    assert_eq!(ed["type"], "NetworkError");
+    assert_eq!(ed, ee, "both callers see the same error");
+    assert_eq!(w.prop("authenticated"), Some(&json!(false)));
+    assert!(w.prop("token").is_none(), "the token property is deleted");
+    let after = w.call("updateToken", vec![json!(-1)]);
+    assert_eq!(message(&err(&w, after)), "Unable to update token, no refresh token available.");
+    let names = w.event_names();
+    assert_eq!(names[names.len() - 3..], ["onAuthRefreshSuccess", "onAuthLogout", "onAuthRefreshError"]);
+    assert!(w.live_handles().is_empty(), "every handle released: {:?}", w.live_handles());
+    golden("update_token_refresh", &w);
+}
+
+#[test]
+fn status_iframe_polling_notices_a_logout() {
+    let (mut w, mut realm) = logged_in(json!({}));
+    realm.session = false;
+    w.advance(5000.0);
+    status_answer(&mut w, &realm);
+    assert_eq!(w.prop("authenticated"), Some(&json!(false)));
+    assert_eq!(w.event_names().last().map(String::as_str), Some("onAuthLogout"));
+    w.advance(5000.0);
+    assert!(w.posts.is_empty(), "polling stopped");
+    golden("status_polling_logout", &w);
+}
+
+#[test]
+fn status_iframe_reply_timeout_rejects_update_token() {
+    let (mut w, _realm) = logged_in(json!({}));
+    let op = w.call("updateToken", vec![json!(5)]);
+    assert_eq!(w.posts.len(), 1);
+    w.advance(10_000.0);
+    assert_eq!(message(&err(&w, op)), "Timeout when waiting for the session status iframe message.");
+    golden("status_reply_timeout", &w);
+}
+
+#[test]
+fn login_logout_and_urls() {
+    let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
+    let logout_url = call_ok(&mut w, "createLogoutUrl", json!({ "redirectUri": "http://app.localhost:3000/bye" })).as_str().unwrap().to_string();
+    assert!(logout_url.starts_with(&format!("{ISSUER}/protocol/openid-connect/logout?client_id=demo-app&post_logout_redirect_uri=http%3A%2F%2Fapp.localhost%3A3000%2Fbye&id_token_hint=")));
+    let account = call_ok(&mut w, "createAccountUrl", json!(null));
+    assert_eq!(account, json!(format!("{ISSUER}/account?referrer=demo-app&referrer_uri=http%3A%2F%2Fapp.localhost%3A3000%2F")));
+    let post = w.call("logout", vec![json!({ "logoutMethod": "POST" })]);
+    assert_eq!(ok(&w, post), json!({ "$undefined": true }));
+    assert_eq!(w.forms.len(), 1);
+    let get = w.call("logout", vec![json!(null)]);
+    ok(&w, get);
+    assert_eq!(w.navigations.last().unwrap().0, "replace");
+    let reg = w.call("register", vec![json!({ "loginHint": "bob" })]);
+    assert_eq!(w.settled(reg), None);
+    let (how, url) = w.navigations.last().unwrap().clone();
+    assert_eq!(how, "assign");
+    assert!(url.starts_with(&format!("{ISSUER}/protocol/openid-connect/registrations?")));
+    assert_eq!(url_param(&url, "kc_action"), None);
+    golden("login_logout_urls", &w);
+}
+
+#[test]
+fn user_profile_and_userinfo() {
+    let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
+    let op = w.call("loadUserInfo", vec![]);
+    let f = w.take_fetch("/userinfo").unwrap();
+    assert!(f.headers.iter().any(|(k, v)| k == "Authorization" && v.starts_with("bearer ey")));
+    assert!(!f.credentials);
+    w.answer(&f, json!({ "sub": "alice-id" }));
+    assert_eq!(ok(&w, op), json!({ "sub": "alice-id" }));
+    assert_eq!(w.prop("userInfo"), Some(&json!({ "sub": "alice-id" })));
+    let op = w.call("loadUserProfile", vec![]);
+    let f = w.take_fetch("/account").unwrap();
+    w.answer_status(&f, 401, json!({}));
+    assert_eq!(err(&w, op)["type"], "NetworkError");
+    assert!(w.live_handles().is_empty());
+    golden("user_profile_userinfo", &w);
+}
+
+#[test]
+fn callback_errors() {
+    // An OAuth error (prompt not none): onAuthError({error, error_description}), init rejects with it.
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+    let state = url_param(&url, "state").unwrap();
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = format!("{APP}/#error=access_denied&state={state}");
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
+    assert_eq!(err(&page, op), json!({ "error": "access_denied", "error_description": { "$undefined": true } }));
+    assert_eq!(page.events[0], ("onAuthError".to_string(), vec![json!({ "error": "access_denied", "error_description": { "$undefined": true } })]));
+    golden("callback_oauth_error", &page);
+
+    // A callback naming another issuer: nothing in it is used.
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+    let state = url_param(&url, "state").unwrap();
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = format!("{APP}/#state={state}&iss=http%3A%2F%2Fevil&code=c1");
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
+    assert_eq!(message(&err(&page, op)), "The authorization response's issuer (iss) is not the expected issuer.");
+    assert!(page.requests.is_empty(), "the code goes nowhere");
+    golden("callback_issuer_mismatch", &page);
+
+    // An unknown state: stripped from the URL and ignored.
+    let mut page = app();
+    page.href = format!("{APP}/#state=unknown&code=c1");
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
+    assert_eq!(ok(&page, op), json!(false));
+    assert_eq!(page.history, [format!("{APP}/")]);
+}
+
+#[test]
+fn nonce_mismatch_keeps_no_tokens() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+    let forged = url.replace(&format!("nonce={}", url_param(&url, "nonce").unwrap()), "nonce=other");
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = realm.authorize(&forged);
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
+    realm.serve_token(&mut page);
+    assert_eq!(message(&err(&page, op)), "Invalid nonce.");
+    assert_eq!(page.prop("authenticated"), Some(&json!(false)));
+    assert_eq!(page.event_names(), ["onAuthLogout", "onAuthError"]);
+    golden("nonce_mismatch", &page);
+}
+
+#[test]
+fn implicit_and_hybrid_flows() {
+    let now_s = 1_700_000_000u64;
+    for flow in ["implicit", "hybrid"] {
+        let mut realm = Realm::new();
+        realm.session = true;
+        let mut w = app();
+        let init = w.call("init", vec![json!({ "flow": flow, "checkLoginIframe": false })]);
+        ok(&w, init);
+        let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+        let nonce = url_param(&url, "nonce").unwrap();
+        let state = url_param(&url, "state").unwrap();
+        let access = jwt(&json!({ "sub": "alice-id", "iat": now_s, "exp": now_s + 300, "gen": 0 }));
+        let id = jwt(&json!({ "sub": "alice-id", "iat": now_s, "exp": now_s + 300, "nonce": nonce, "typ": "ID", "gen": 0 }));
+        let mut page = app();
+        page.local = w.local.clone();
+        let code = if flow == "hybrid" { realm.authorize(&url).split("code=").nth(1).map(|c| format!("&code={c}")).unwrap() } else { String::new() };
+        page.href = format!("{APP}/#state={state}&access_token={access}&id_token={id}&token_type=Bearer{code}");
+        let op = page.call("init", vec![json!({ "flow": flow, "checkLoginIframe": false })]);
+        if flow == "hybrid" {
+            realm.serve_token(&mut page);
+        }
+        assert_eq!(ok(&page, op), json!(true), "{flow}");
+        assert_eq!(page.event_names(), ["onAuthSuccess", "onReady"], "{flow}: onAuthSuccess once");
+        let expired = page.call("isTokenExpired", vec![]);
+        assert_eq!(ok(&page, expired), json!(false));
+        golden(&format!("flow_{flow}"), &page);
+    }
+}
+
+#[test]
+fn callbacks_are_yield_points() {
+    // onAuthSuccess calls clearToken(): onReady then sees the instance logged out.
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = realm.authorize(&url);
+    page.hooks.insert(
+        "onAuthSuccess".into(),
+        Box::new(|w: &mut World| {
+            let op = w.call("clearToken", vec![]);
+            assert!(w.settled(op).is_some(), "clearToken settles inside the callback");
+            assert_eq!(w.prop("authenticated"), Some(&json!(false)));
+            None
+        }),
+    );
+    page.hooks.insert("onReady".into(), Box::new(|_: &mut World| Some(json!("boom"))));
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
+    realm.serve_token(&mut page);
+    assert_eq!(page.event_names(), ["onAuthSuccess", "onAuthLogout", "onReady"]);
+    assert_eq!(page.events[2].1, [json!(false)], "onReady(false)");
+    assert_eq!(err(&page, op), json!("boom"), "an exception from onReady rejects init, as in keycloak-js");
+    golden("yield_points", &page);
+}
+
+#[test]
+fn token_expired_timer() {
+    let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
+    w.props.insert("onTokenExpired".into(), json!({ "$fn": true }));
+    w.props.insert("enableLogging".into(), json!(true));
+    let op = w.call("updateToken", vec![json!(-1)]);
+    let mut realm = Realm::new();
+    realm.session = true;
+    // Answer with tokens the realm of this test issues (any valid JWTs do).
+    let f = w.take_fetch("/token").unwrap();
+    let body = realm_tokens(&mut realm, (w.now / 1000.0) as u64);
+    w.answer(&f, body);
+    ok(&w, op);
+    assert!(w.logs.iter().any(|l| l == "info: [KEYCLOAK] Token expires in 300 s"), "{:?}", w.logs);
+    w.advance(299_000.0);
+    assert!(!w.event_names().contains(&"onTokenExpired".to_string()));
+    w.advance(1_000.0);
+    assert_eq!(w.event_names().last().map(String::as_str), Some("onTokenExpired"));
+    golden("token_expired_timer", &w);
+}
+
+#[test]
+fn storage_purge_quota_and_cookie_fallback() {
+    let mut w = app();
+    w.local.insert("kc-callback-old".into(), r#"{"state":"old","expires":1}"#.into());
+    w.local.insert("kc-callback-bad".into(), "{not json".into());
+    w.local.insert("other".into(), "kept".into());
+    let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
+    ok(&w, init);
+    let op = w.call("createLoginUrl", vec![json!({ "prompt": "login" })]);
+    ok(&w, op);
+    let keys: Vec<_> = w.local.keys().cloned().collect();
+    assert_eq!(keys.len(), 2, "stale entries purged: {keys:?}");
+    let record: Value = serde_json::from_str(w.local.iter().find(|(k, _)| k.starts_with("kc-callback-")).unwrap().1).unwrap();
+    assert_eq!(record["prompt"], "login");
+    assert_eq!(record["expires"].as_f64(), Some(w.now + 3_600_000.0));
+    // A full storage: every callback entry goes, then one more try.
+    w.quota_failures = 1;
+    let op = w.call("createLoginUrl", vec![json!({})]);
+    ok(&w, op);
+    assert_eq!(w.local.keys().filter(|k| k.starts_with("kc-callback-")).count(), 1);
+    golden("storage_purge_quota", &w);
+
+    // localStorage that cannot be used: cookies carry the state.
+    let mut w = app();
+    w.local_broken = true;
+    let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
+    ok(&w, init);
+    let op = w.call("createLoginUrl", vec![json!({})]);
+    ok(&w, op);
+    assert_eq!(w.cookies.len(), 1);
+    golden("storage_cookie_fallback", &w);
+}
+
+#[test]
+fn custom_adapter() {
+    let mut w = app();
+    let adapter = w.keep(json!({ "adapter": true }));
+    let target = format!("#{adapter}");
+    w.answers.insert((target.clone(), "redirectUri".into()), Settled::Ok(json!("com.example.app://callback")));
+    w.answers.insert((target.clone(), "login".into()), Settled::Ok(json!("logged in")));
+    let init = w.call("init", vec![json!({ "adapter": { "$h": adapter }, "checkLoginIframe": false })]);
+    ok(&w, init);
+    let url = call_ok(&mut w, "createLoginUrl", json!({}));
+    assert_eq!(url_param(url.as_str().unwrap(), "redirect_uri").as_deref(), Some("com.example.app://callback"));
+    let login = w.call("login", vec![json!({ "scope": "x" })]);
+    assert_eq!(ok(&w, login), json!("logged in"));
+    let logout = w.call("logout", vec![json!(null)]);
+    assert_eq!(message(&err(&w, logout)), "adapter method missing");
+    golden("custom_adapter", &w);
+}
+
+#[test]
+fn cordova_inappbrowser_login_and_logout() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = app();
+    w.globals.insert("cordova".into(), 0);
+    w.globals.insert("cordova.InAppBrowser".into(), 0);
+    let win = json!({ "window": 1 });
+    w.answers.insert(("cordova.InAppBrowser".into(), "open".into()), Settled::Ok(win));
+    let init = w.call("init", vec![json!({})]);
+    assert_eq!(ok(&w, init), json!(false));
+    assert!(w.frames.is_empty(), "the status iframe is off for Cordova");
+    w.answers.insert(("#0".into(), "addEventListener".into()), Settled::Ok(json!(null)));
+    let login = w.call("login", vec![json!({ "cordovaOptions": { "zoom": "no" } })]);
+    let open = w.calls.iter().find(|c| c[4] == "open").cloned().unwrap();
+    assert_eq!(open[5][2], "zoom=no,location=no");
+    let url = open[5][0].as_str().unwrap().to_string();
+    assert_eq!(url_param(&url, "redirect_uri").as_deref(), Some("http://localhost"));
+    // The window's handle: its listeners.
+    let listeners: Vec<i64> = {
+        let mut l: Vec<_> = w.listeners.iter().map(|(id, (name, _))| (name.clone(), *id)).collect();
+        l.sort();
+        l.into_iter().map(|(_, id)| id).collect()
+    };
+    assert_eq!(listeners.len(), 3);
+    let loadstart = *w.listeners.iter().find(|(_, (n, _))| n == "loadstart").unwrap().0;
+    w.event(loadstart, "loadstart", Some(&url));
+    assert_eq!(w.settled(login), None);
+    let cb = realm.authorize(&url);
+    w.event(loadstart, "loadstart", Some(&cb));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, login), json!({ "$undefined": true }));
+    assert_eq!(w.prop("authenticated"), Some(&json!(true)));
+    assert!(w.listeners.is_empty(), "listeners removed");
+    golden("cordova_login", &w);
+}
+
+#[test]
+fn handle_callback_checks_the_state() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = app();
+    let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
+    ok(&w, init);
+    let foreign = w.call("handleCallback", vec![json!("com.example.app://callback#state=forged&code=c")]);
+    assert_eq!(message(&err(&w, foreign)), "Invalid OAuth state in login callback.");
+    let url = call_ok(&mut w, "createLoginUrl", json!({ "redirectUri": "com.example.app://callback" })).as_str().unwrap().to_string();
+    let op = w.call("handleCallback", vec![json!(realm.authorize(&url))]);
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    let replay = w.call("handleCallback", vec![json!(realm.authorize(&url))]);
+    assert_eq!(message(&err(&w, replay)), "Invalid OAuth state in login callback.", "a state is single use");
+    golden("handle_callback", &w);
+}
+
+#[test]
+fn no_web_crypto() {
+    let mut w = app();
+    w.crypto = false;
+    let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
+    ok(&w, init);
+    let op = w.call("createLoginUrl", vec![json!({})]);
+    assert_eq!(message(&err(&w, op)), "Web Crypto API is not available.");
+}
+
+#[test]
+fn generic_oidc_opaque_tokens() {
+    let mut w = World::new(json!({ "clientId": "app", "oidcProvider": "https://op.example" }));
+    let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
+    let f = w.take_fetch("/.well-known/openid-configuration").unwrap();
+    w.answer(&f, json!({ "issuer": "https://op.example", "authorization_endpoint": "https://op.example/auth", "token_endpoint": "https://op.example/token" }));
+    assert_eq!(ok(&w, init), json!(false));
+    assert!(w.frames.is_empty(), "no probe for a generic provider");
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+    let state = url_param(&url, "state").unwrap();
+    let nonce = url_param(&url, "nonce").unwrap();
+    let mut page = World::new(json!({ "clientId": "app", "oidcProvider": { "issuer": "https://op.example", "authorization_endpoint": "https://op.example/auth", "token_endpoint": "https://op.example/token" } }));
+    page.local = w.local.clone();
+    page.href = format!("{APP}/?x=1#state={state}&iss=https%3A%2F%2Fop.example&code=c1");
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
+    let f = page.take_fetch("/token").unwrap();
+    assert!(!f.credentials, "no credentials to a generic provider");
+    let now = (page.now / 1000.0) as u64;
+    let id = jwt(&json!({ "sub": "u1", "sid": "s1", "iat": now, "exp": now + 60, "nonce": nonce, "typ": "ID" }));
+    page.answer(&f, json!({ "access_token": "opaque-at", "refresh_token": "opaque-rt", "id_token": id, "expires_in": 60 }));
+    assert_eq!(ok(&page, op), json!(true));
+    assert_eq!(page.prop("token"), Some(&json!("opaque-at")));
+    assert_eq!(page.prop("tokenParsed"), Some(&json!({ "$undefined": true })));
+    assert_eq!(page.prop("subject"), Some(&json!("u1")));
+    let endpoints = page.prop("endpoints").unwrap().clone();
+    assert_eq!(endpoints["logout"]["$throws"][2], "Not supported by the OIDC server");
+    golden("generic_oidc", &page);
+}
