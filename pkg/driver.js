@@ -22,9 +22,6 @@ const decoder = new TextDecoder()
 const PROPS = ['redirectUri', 'scope', 'enableLogging', 'logoutMethod', 'messageReceiveTimeout', 'silentCheckSsoRedirectUri',
   'silentCheckSsoFallback', 'responseMode', 'responseType', 'pkceMethod', 'loginRequired', 'timeSkew']
 
-/** The value at a dotted global path ('' is the global object). */
-const global = (path) => path.split('.').reduce((o, k) => (k ? o?.[k] : o), globalThis)
-
 export class Driver {
   constructor (module, kc, config) {
     this.x = new WebAssembly.Instance(module, {}).exports
@@ -32,6 +29,7 @@ export class Driver {
     this.h = new Map() // JS values the machine refers to by number
     this.n = 0 // last handle
     this.frames = new Map()
+    this.wins = new Map() // InAppBrowser windows and system-browser tabs, by id
     this.ops = new Map() // op -> settle(ok, value)
     this.op = 0
     this.depth = 0
@@ -178,85 +176,124 @@ export class Driver {
           console[e[1]](e.slice(2).map(v).join(''))
           break
         case 'call': {
-          // [call, task, id, target, method, args, wait]: a method of a held value or a global.
-          const target = typeof e[3] === 'string' ? global(e[3]) : v(e[3])
-          const f = target?.[e[4]]
-          if (typeof f !== 'function') {
-            if (e[2]) ret(e[2], 0, 0)
-            break
-          }
-          if (!e[2]) {
-            // Fire and forget (closing a window, removing a listener): a failure changes nothing.
-            try {
-              f.apply(target, e[5].map(v))
-            } catch (x) {}
-            break
-          }
+          // [call, task, id, handle, method, args, wait]: a custom adapter's method.
+          const target = this.h.get(e[3])
           let r
           try {
-            r = f.apply(target, e[5].map(v))
+            if (typeof target?.[e[4]] !== 'function') {
+              ret(e[2], 0, 0)
+              break
+            }
+            r = target[e[4]](...e[5].map(v))
           } catch (x) {
             ret(e[2], 0, this.keep(x))
             break
           }
-          if (e[6]) {
-            Promise.resolve(r).then((value) => ret(e[2], 1, value === undefined ? 0 : this.keep(value)), (x) => ret(e[2], 0, this.keep(x)))
-          } else {
-            const object = (typeof r === 'object' && r !== null) || typeof r === 'function'
-            ret(e[2], 1, object ? this.keep(r) : 0, String(r))
-          }
+          if (e[6]) Promise.resolve(r).then((value) => ret(e[2], 1, value === undefined ? 0 : this.keep(value)), (x) => ret(e[2], 0, this.keep(x)))
+          else ret(e[2], 1, 0, String(r))
           break
         }
         case 'has':
-          ret(e[1], e[2].split('|').some((p) => global(p) != null), 0)
+          ret(e[1], e[2].split('|').some((name) => name in globalThis), 0)
           break
-        case 'ls': {
-          // The storage entries whose keys start with the prefix, as JSON.
-          let entries
+        case 'put': {
+          // [put, id, prefix, state, record, expires]: keycloak-js's callback storage.
+          const store = this.store()
+          const key = e[2] + e[3]
           try {
-            entries = []
-            for (let i = 0; i < localStorage.length; i++) {
-              const k = localStorage.key(i)
-              if (k?.startsWith(e[2])) entries.push([k, localStorage.getItem(k)])
+            if (store) {
+              this.purge(store, e[2])
+              const value = `${e[4].slice(0, -1)},"expires":${e[5]}}`
+              try {
+                store.setItem(key, value)
+              } catch (x) {
+                // Full: every callback entry goes, then one more try.
+                for (const k of Object.keys(store)) if (k.startsWith(e[2])) store.removeItem(k)
+                store.setItem(key, value)
+              }
+            } else {
+              document.cookie = `${key}=${e[4]}; expires=${new Date(e[5]).toUTCString()}; `
             }
+            ret(e[1], 1, 0)
           } catch (x) {
-            entries = []
+            ret(e[1], 0, this.keep(x))
           }
-          ret(e[1], 1, 0, JSON.stringify(entries))
           break
         }
-        case 'lset': {
-          // On failure: remove the listed keys, try once more.
-          let h = 0
-          for (const attempt of [0, 1]) {
-            try {
-              localStorage.setItem(e[2], e[3])
-              h = -1
-              break
-            } catch (x) {
-              if (attempt || !e[4].length) {
-                h = this.keep(x)
+        case 'take': {
+          // [take, id, prefix, state]: the record, read once.
+          let value = null
+          const store = this.store()
+          const key = e[2] + e[3]
+          if (!e[3]) {
+            // no state, no record
+          } else if (store) {
+            this.purge(store, e[2])
+            value = store.getItem(key)
+            if (value) store.removeItem(key)
+          } else {
+            for (const c of document.cookie.split(';')) {
+              const piece = c.trimStart()
+              if (piece.startsWith(key + '=')) {
+                value = piece.slice(key.length + 1)
                 break
               }
-              for (const k of e[4]) localStorage.removeItem(k)
             }
+            document.cookie = `${key}=; expires=${new Date(Date.now() - 6e6).toUTCString()}; `
           }
-          ret(e[1], h < 0 ? 1 : 0, h < 0 ? 0 : h)
+          ret(e[1], 1, 0, value || null)
           break
         }
-        case 'ldel':
-          for (const k of e.slice(1)) {
-            try {
-              localStorage.removeItem(k)
-            } catch (x) {}
+        case 'win': {
+          // [win, task, id, url, options]: an InAppBrowser window (window.open without the plugin).
+          const iab = globalThis.cordova?.InAppBrowser
+          const ref = (iab?.open ? iab : globalThis).open(e[3], '_blank', e[4])
+          if (typeof ref?.addEventListener !== 'function') {
+            ret(e[2], 0, 0)
+            break
           }
+          const listeners = ['loadstart', 'loaderror', 'exit'].map((type) => [type, (event) => this.send('event', e[2], type, event?.url ?? null)])
+          for (const [type, f] of listeners) ref.addEventListener(type, f)
+          this.wins.set(e[2], { ref, listeners })
+          ret(e[2], 1, 0)
           break
-        case 'cget':
-          ret(e[1], 1, 0, document.cookie)
+        }
+        case 'tab': {
+          // [tab, task, id, url, link]: the system browser; with `link`, the deep link back.
+          const tab = globalThis.cordova?.plugins?.browsertab
+          const links = globalThis.universalLinks
+          if (!tab) {
+            ret(e[2], 0, 0, 'tab')
+            break
+          }
+          if (e[4]) {
+            if (!links) {
+              ret(e[2], 0, 0, 'links')
+              break
+            }
+            links.subscribe(e[4], (event) => this.send('event', e[2], 'link', event?.url ?? null))
+            this.wins.set(e[2], { tab, links, name: e[4] })
+          }
+          tab.openUrl(e[3])
+          ret(e[2], 1, 0)
           break
-        case 'cset':
-          document.cookie = `${e[1]}; expires=${new Date(v(e[2])).toUTCString()}; `
+        }
+        case 'winclose': {
+          // [winclose, id, mode]: 0 forget (listeners go), 1 close too, 2 close and still report `exit`.
+          const w = this.wins.get(e[1])
+          if (!w) break
+          if (e[2] !== 2) this.wins.delete(e[1])
+          try {
+            if (w.ref) {
+              if (e[2]) w.ref.close()
+              if (e[2] !== 2) for (const [type, f] of w.listeners) w.ref.removeEventListener(type, f)
+            } else {
+              w.links.unsubscribe(w.name)
+              if (e[2]) w.tab.close()
+            }
+          } catch (x) {}
           break
+        }
         case 'memo':
           this.h.set(e[1], v(e[2]))
           break
@@ -271,7 +308,7 @@ export class Driver {
       }
     } catch (x) {
       // An effect that threw (a bad URL, no document body...): its task fails with it.
-      if (typeof e[1] === 'number' && e[1] > 0 && ['nav', 'hist', 'form', 'frame', 'post', 'call'].includes(e[0])) this.send('fail', e[1], this.keep(x))
+      if (typeof e[1] === 'number' && e[1] > 0 && ['nav', 'hist', 'form', 'frame', 'post', 'call', 'win', 'tab'].includes(e[0])) this.send('fail', e[1], this.keep(x))
       else throw x
     }
   }
@@ -294,12 +331,32 @@ export class Driver {
       case 8: return () => { throw this.val(x[1], nums) }
       case 9: return x.length > 3 ? new Error(x[2], { cause: new Error(x[3]) }) : new (x[1] ? TypeError : Error)(x[2])
       case 10: return new NetworkError(x[1], { response: this.h.get(x[2]) })
-      case 11: {
-        // A listener: calling it delivers an event to the machine.
-        let f = this.h.get(-x[1])
-        if (!f) this.h.set(-x[1], (f = (event) => this.send('event', x[1], x[2], event?.[x[3]])))
-        return f
+    }
+  }
+
+  /** localStorage when a test write works, else null (the callback state goes to cookies). */
+  store () {
+    if (this.ls === undefined) {
+      try {
+        localStorage.setItem('kc-test', 'test')
+        localStorage.removeItem('kc-test')
+        this.ls = localStorage
+      } catch (x) {
+        this.ls = null
       }
+    }
+    return this.ls
+  }
+
+  /** Removes callback entries whose `expires` is missing, not a number, or past. */
+  purge (store, prefix) {
+    for (const k of Object.keys(store)) {
+      if (!k.startsWith(prefix)) continue
+      let expires
+      try {
+        expires = JSON.parse(store.getItem(k)).expires
+      } catch (x) {}
+      if (typeof expires !== 'number' || expires < Date.now()) store.removeItem(k)
     }
   }
 

@@ -118,10 +118,10 @@ pub enum BrowserEvent {
 }
 
 impl BrowserEvent {
-    pub fn from_parts(kind: &str, url: Option<String>) -> BrowserEvent {
+    pub fn from_parts(kind: &str, url: Option<&str>) -> BrowserEvent {
         match (kind, url) {
-            ("loadstart", Some(u)) => BrowserEvent::LoadStart(u),
-            ("loaderror", Some(u)) => BrowserEvent::LoadError(u),
+            ("loadstart", Some(u)) => BrowserEvent::LoadStart(String::from(u)),
+            ("loaderror", Some(u)) => BrowserEvent::LoadError(String::from(u)),
             ("exit", _) => BrowserEvent::Exit,
             _ => BrowserEvent::Other,
         }
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn login_events() {
         let r = "http://localhost";
-        let ev = |k: &str, u: &str| BrowserEvent::from_parts(k, Some(u.into()));
+        let ev = |k: &str, u: &str| BrowserEvent::from_parts(k, Some(u));
         assert_eq!(
             login_step(&ev("loadstart", "https://idp/auth"), r),
             LoginStep::Wait
@@ -294,7 +294,7 @@ mod tests {
             LoginStep::Fail(CoreError::CordovaWindowClosed)
         );
         assert_eq!(
-            login_step(&BrowserEvent::from_parts("loadstop", Some("x".into())), r),
+            login_step(&BrowserEvent::from_parts("loadstop", Some("x")), r),
             LoginStep::Wait
         );
         assert_eq!(
@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn logout_events() {
         let r = "http://localhost";
-        let ev = |k: &str, u: &str| BrowserEvent::from_parts(k, Some(u.into()));
+        let ev = |k: &str, u: &str| BrowserEvent::from_parts(k, Some(u));
         assert_eq!(
             logout_step(&ev("loadstart", "https://idp/logout"), r),
             LogoutStep::Wait

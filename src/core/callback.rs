@@ -98,7 +98,10 @@ struct Split {
 fn split_params(input: &str, supported: &'static [&'static str]) -> Split {
     let mut params = OAuthParams::default();
     let mut rest = String::new();
-    for piece in input.split('&').rev() {
+    // keycloak-js walks the pieces backwards (the last occurrence wins) and rebuilds the
+    // rest front to back; the pieces are collected first and walked from the end.
+    let pieces: Vec<&str> = input.split('&').collect();
+    for piece in pieces.into_iter().rev() {
         let Some((key, value)) = first_pair(piece) else {
             rest.insert(0, '&');
             continue;
@@ -106,12 +109,10 @@ fn split_params(input: &str, supported: &'static [&'static str]) -> Split {
         match supported.iter().find(|s| **s == key) {
             Some(name) if !params.has(name) => params.0.push((name, value)),
             _ => {
-                if rest.is_empty() {
-                    rest.push_str(piece);
-                } else {
+                if !rest.is_empty() {
                     rest.insert(0, '&');
-                    rest.insert_str(0, piece);
                 }
+                rest.insert_str(0, piece);
             }
         }
     }

@@ -14,15 +14,16 @@ pub enum JsKind {
     TypeError = 1,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CoreError {
     /// `init()` called a second time.
     AlreadyInitialized,
     InvalidResponseMode,
     InvalidFlow,
     InvalidOnLoad,
-    /// `pkceMethod` was neither `'S256'` nor `false`; carries `String(value)`.
-    InvalidPkceMethod(String),
+    /// `pkceMethod` was neither `'S256'` nor `false` (`Settings::invalid_pkce` holds
+    /// `String(value)` for the message).
+    InvalidPkceMethod,
     /// The third-party-cookie probe did not answer within `messageReceiveTimeout`.
     ProbeTimeout,
     /// The session status iframe answered `error`.
@@ -71,7 +72,7 @@ pub enum CoreError {
 impl CoreError {
     pub fn kind(&self) -> JsKind {
         match self {
-            CoreError::InvalidPkceMethod(_) | CoreError::NotInitialized | CoreError::AdapterMethodMissing => JsKind::TypeError,
+            CoreError::InvalidPkceMethod | CoreError::NotInitialized | CoreError::AdapterMethodMissing => JsKind::TypeError,
             _ => JsKind::Error,
         }
     }
@@ -84,15 +85,12 @@ impl CoreError {
         }
     }
 
-    /// The exact message keycloak-js 26.2.4 uses.
-    pub fn message(&self) -> String {
-        let fixed: &str = match self {
-            CoreError::CordovaPluginMissing(plugin) => {
-                let mut s = String::from("The Cordova adapter needs the plugin ");
-                s.push_str(plugin);
-                s.push_str(", which is not installed.");
-                return s;
-            }
+    /// The exact message keycloak-js 26.2.4 uses. Two are completed by the caller: the
+    /// pkceMethod message ends with `String(value)` and `.`, the plugin message with the
+    /// plugin's name and `, which is not installed.`.
+    pub fn message(&self) -> &'static str {
+        match self {
+            CoreError::CordovaPluginMissing(_) => "The Cordova adapter needs the plugin ",
             CoreError::CordovaLoginFailed => "Unable to process login.",
             CoreError::CordovaWindowClosed => "User closed the login window.",
             CoreError::InvalidCallbackState { register: false } => "Invalid OAuth state in login callback.",
@@ -101,12 +99,7 @@ impl CoreError {
             CoreError::InvalidResponseMode => "Invalid value for responseMode",
             CoreError::InvalidFlow => "Invalid value for flow",
             CoreError::InvalidOnLoad => "Invalid value for onLoad",
-            CoreError::InvalidPkceMethod(got) => {
-                let mut s = String::from("Invalid value for pkceMethod', expected 'S256' or false but got ");
-                s.push_str(got);
-                s.push('.');
-                return s;
-            }
+            CoreError::InvalidPkceMethod => "Invalid value for pkceMethod', expected 'S256' or false but got ",
             CoreError::InvalidNonce => "Invalid nonce.",
             CoreError::ProbeTimeout => "Timeout when waiting for 3rd party check iframe message.",
             CoreError::SessionIframeError => "Error while checking login iframe",
@@ -116,31 +109,37 @@ impl CoreError {
             CoreError::SilentCheckSsoInvalid => "The silent check-sso iframe answered with an unknown or unexpected callback.",
             CoreError::IssuerMismatch => "The authorization response's issuer (iss) is not the expected issuer.",
             CoreError::TokenPayloadNotFound => "Unable to decode token, payload not found.",
-            CoreError::TokenPayloadNotBase64(_) => {
-                "Unable to decode token, payload is not a valid Base64URL value."
-            }
+            CoreError::TokenPayloadNotBase64(_) => "Unable to decode token, payload is not a valid Base64URL value.",
             CoreError::TokenPayloadNotJson => "Unable to decode token, payload is not a valid JSON value.",
             CoreError::NotAuthenticated => "Not authenticated",
             CoreError::InvalidMinValidity => "Invalid minValidity",
             CoreError::NoRefreshToken => "Unable to update token, no refresh token available.",
-            CoreError::NoTokenForHeader => {
-                "Unable to build authorization header, token is not set, make sure the user is authenticated."
-            }
+            CoreError::NoTokenForHeader => "Unable to build authorization header, token is not set, make sure the user is authenticated.",
             CoreError::WebCryptoUnavailable => "Web Crypto API is not available.",
             CoreError::NotInitialized => "Keycloak is not initialized: call and await init() first.",
             CoreError::NotSupportedByOidcServer => "Not supported by the OIDC server",
-            CoreError::AccountUrlInOidcMode => {
-                "Unable to create account URL, make sure the adapter is not configured using a generic OIDC provider."
-            }
-            CoreError::UserProfileInOidcMode => {
-                "Unable to load user profile, make sure the adapter is not configured using a generic OIDC provider."
-            }
+            CoreError::AccountUrlInOidcMode => "Unable to create account URL, make sure the adapter is not configured using a generic OIDC provider.",
+            CoreError::UserProfileInOidcMode => "Unable to load user profile, make sure the adapter is not configured using a generic OIDC provider.",
+            CoreError::RegisterInOidcMode => "Redirection to \"Register user\" page not supported in standard OIDC mode",
             CoreError::AdapterMethodMissing => "adapter method missing",
-            CoreError::RegisterInOidcMode => {
-                "Redirection to \"Register user\" page not supported in standard OIDC mode"
+        }
+    }
+
+    /// The whole message: [`CoreError::message`] completed with `value` where needed.
+    pub fn full_message(&self, value: &str) -> String {
+        let mut m = String::from(self.message());
+        match self {
+            CoreError::InvalidPkceMethod => {
+                m.push_str(value);
+                m.push('.');
             }
-        };
-        String::from(fixed)
+            CoreError::CordovaPluginMissing(plugin) => {
+                m.push_str(plugin);
+                m.push_str(", which is not installed.");
+            }
+            _ => {}
+        }
+        m
     }
 }
 
@@ -154,8 +153,9 @@ mod tests {
 
     #[test]
     fn pkce_message_keeps_keycloak_js_stray_quote() {
-        let e = CoreError::InvalidPkceMethod("S512".into());
-        assert_eq!(e.message(), "Invalid value for pkceMethod', expected 'S256' or false but got S512.");
+        let e = CoreError::InvalidPkceMethod;
+        assert_eq!(e.full_message("S512"), "Invalid value for pkceMethod', expected 'S256' or false but got S512.");
+        assert_eq!(CoreError::CordovaPluginMissing("x").full_message(""), "The Cordova adapter needs the plugin x, which is not installed.");
         assert_eq!(e.kind(), JsKind::TypeError);
     }
 

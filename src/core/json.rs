@@ -366,6 +366,18 @@ impl<'a> Val<'a> {
         }
     }
 
+    /// `String(value)` of the value as JavaScript would give it.
+    pub fn js_string(&self) -> String {
+        match self {
+            Val::Str(s) => s.clone(),
+            Val::Num(_, r) => String::from(*r),
+            Val::Bool(b) => String::from(if *b { "true" } else { "false" }),
+            Val::Null => String::from("null"),
+            Val::Arr(r) => String::from(&r[1..r.len() - 1]),
+            Val::Obj(_) => String::from("[object Object]"),
+        }
+    }
+
     /// The raw JSON text of the value (strings re-quoted).
     #[inline(never)]
     pub fn raw(&self) -> String {

@@ -1,108 +1,30 @@
 //! `init()` options: keycloak-js's defaults, its JavaScript-typed checks (truthy,
-//! `typeof`), and its exact validation errors (reference §1.4). The browser reads each
-//! option into an [`Opt`]; this module decides.
+//! `typeof`), and its exact validation errors (reference §1.4), read straight from the
+//! options object (JSON) the app passed.
 
 use alloc::string::String;
-
 use crate::core::callback::{Flow, ResponseMode};
 use crate::core::error::CoreError;
+use crate::core::json::Val;
 
-/// One option value as JavaScript sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Opt {
-    Undefined,
-    Null,
-    Bool(bool),
-    Number(f64),
-    Str(String),
-    /// Any other value (object, function...), with `String(value)`.
-    Other(String),
-}
-
-impl Opt {
-    pub fn truthy(&self) -> bool {
-        match self {
-            Opt::Undefined | Opt::Null => false,
-            Opt::Bool(b) => *b,
-            Opt::Number(n) => *n != 0.0 && !n.is_nan(),
-            Opt::Str(s) => !s.is_empty(),
-            Opt::Other(_) => true,
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Opt::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn truthy_str(&self) -> Option<String> {
-        self.as_str().filter(|s| !s.is_empty()).map(String::from)
-    }
-
-    /// `String(value)` for error messages.
-    pub fn display(&self) -> String {
-        match self {
-            Opt::Undefined => "undefined".into(),
-            Opt::Null => "null".into(),
-            Opt::Bool(true) => "true".into(),
-            Opt::Bool(false) => "false".into(),
-            // Never shown: options whose value appears in a message (`pkceMethod`) are
-            // read by the browser as `Other(String(value))` when they are numbers.
-            Opt::Number(_) => String::new(),
-            Opt::Str(s) | Opt::Other(s) => s.clone(),
-        }
+/// A truthy string (`options.x` used as `if (options.x)` for a string option).
+pub fn truthy_str(v: Option<Val<'_>>) -> Option<String> {
+    match v {
+        Some(Val::Str(s)) if !s.is_empty() => Some(s),
+        _ => None,
     }
 }
 
-/// The raw `init()` options, one field per option keycloak-js reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawInitOptions {
-    pub use_nonce: Opt,
-    pub check_login_iframe: Opt,
-    pub check_login_iframe_interval: Opt,
-    pub on_load: Opt,
-    pub response_mode: Opt,
-    pub flow: Opt,
-    pub time_skew: Opt,
-    pub redirect_uri: Opt,
-    pub silent_check_sso_redirect_uri: Opt,
-    pub silent_check_sso_fallback: Opt,
-    pub pkce_method: Opt,
-    pub enable_logging: Opt,
-    pub logout_method: Opt,
-    pub scope: Opt,
-    pub message_receive_timeout: Opt,
-    /// Ours: bound on the silent check-sso iframe (keycloak-js waits forever).
-    pub silent_check_sso_timeout: Opt,
-    /// Ours: bound on every HTTP request (keycloak-js waits forever).
-    pub request_timeout: Opt,
+fn number(v: &Option<Val<'_>>) -> Option<f64> {
+    v.as_ref().and_then(|v| v.num())
 }
 
-impl Default for RawInitOptions {
-    fn default() -> Self {
-        let u = Opt::Undefined;
-        RawInitOptions {
-            use_nonce: u.clone(),
-            check_login_iframe: u.clone(),
-            check_login_iframe_interval: u.clone(),
-            on_load: u.clone(),
-            response_mode: u.clone(),
-            flow: u.clone(),
-            time_skew: u.clone(),
-            redirect_uri: u.clone(),
-            silent_check_sso_redirect_uri: u.clone(),
-            silent_check_sso_fallback: u.clone(),
-            pkce_method: u.clone(),
-            enable_logging: u.clone(),
-            logout_method: u.clone(),
-            scope: u.clone(),
-            message_receive_timeout: u.clone(),
-            silent_check_sso_timeout: u.clone(),
-            request_timeout: u,
-        }
-    }
+fn positive(v: &Option<Val<'_>>) -> Option<f64> {
+    number(v).filter(|n| *n > 0.0)
+}
+
+fn truthy(v: &Option<Val<'_>>) -> bool {
+    v.as_ref().is_some_and(|v| v.truthy())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +78,8 @@ pub struct Settings {
     pub silent_check_sso_timeout: Option<f64>,
     /// Milliseconds any request may take.
     pub request_timeout: f64,
+    /// `String(value)` of a rejected `pkceMethod` (for the error message).
+    pub invalid_pkce: String,
 }
 
 impl Default for Settings {
@@ -180,84 +104,74 @@ impl Default for Settings {
             message_receive_timeout: 10000.0,
             silent_check_sso_timeout: None,
             request_timeout: 30000.0,
+            invalid_pkce: String::new(),
         }
     }
 }
 
-/// The public properties keycloak-js reads back at the moment of use, as an app may have
-/// assigned them after `init` (e.g. `keycloak.redirectUri = …` before `login()`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AssignedProperties {
-    pub redirect_uri: Opt,
-    pub scope: Opt,
-    pub enable_logging: Opt,
-    pub logout_method: Opt,
-    pub message_receive_timeout: Opt,
-    pub silent_check_sso_redirect_uri: Opt,
-    pub silent_check_sso_fallback: Opt,
-    pub response_mode: Opt,
-    pub response_type: Opt,
-    pub pkce_method: Opt,
-    pub login_required: Opt,
-}
-
 impl Settings {
-    /// Takes over the values an app assigned to the public properties, read as
-    /// keycloak-js reads them (`this.redirectUri || …`, `logoutMethod === 'POST'` …);
-    /// a value keycloak-js could not use leaves the setting as it was.
-    pub fn adopt(&mut self, p: &AssignedProperties) {
-        self.redirect_uri = p.redirect_uri.truthy_str();
-        self.scope = p.scope.truthy_str();
-        self.enable_logging = p.enable_logging.truthy();
-        self.logout_method = if p.logout_method.as_str() == Some("POST") { LogoutMethod::Post } else { LogoutMethod::Get };
-        if let Opt::Number(n) = p.message_receive_timeout {
+    /// Takes over the values an app assigned to the public properties `p` (the facade's
+    /// own fields), read as keycloak-js reads them (`this.redirectUri || …`,
+    /// `logoutMethod === 'POST'` …); a value keycloak-js could not use changes nothing.
+    pub fn adopt(&mut self, p: &Val<'_>) {
+        self.redirect_uri = truthy_str(p.get("redirectUri"));
+        self.scope = truthy_str(p.get("scope"));
+        self.enable_logging = truthy(&p.get("enableLogging"));
+        self.logout_method = if p.get("logoutMethod").as_ref().and_then(|v| v.str()) == Some("POST") { LogoutMethod::Post } else { LogoutMethod::Get };
+        if let Some(n) = number(&p.get("messageReceiveTimeout")) {
             self.message_receive_timeout = n;
         }
-        self.silent_check_sso_redirect_uri = p.silent_check_sso_redirect_uri.truthy_str();
-        self.silent_check_sso_fallback = p.silent_check_sso_fallback.truthy();
-        match p.response_mode.as_str() {
+        self.silent_check_sso_redirect_uri = truthy_str(p.get("silentCheckSsoRedirectUri"));
+        self.silent_check_sso_fallback = truthy(&p.get("silentCheckSsoFallback"));
+        match p.get("responseMode").as_ref().and_then(|v| v.str()) {
             Some("query") => self.response_mode = ResponseMode::Query,
             Some("fragment") => self.response_mode = ResponseMode::Fragment,
             _ => {}
         }
-        if let Some(t) = p.response_type.truthy_str() {
+        if let Some(t) = truthy_str(p.get("responseType")) {
             self.response_type = t;
         }
-        self.pkce_method = p.pkce_method.truthy_str();
-        self.login_required = p.login_required.truthy();
+        self.pkce_method = truthy_str(p.get("pkceMethod"));
+        self.login_required = truthy(&p.get("loginRequired"));
+        self.time_skew = number(&p.get("timeSkew"));
     }
 
     /// Applies `init()` options in keycloak-js's order; the first invalid one errors.
-    pub fn apply(&mut self, o: &RawInitOptions) -> Result<(), CoreError> {
-        if !matches!(o.use_nonce, Opt::Undefined) {
-            self.use_nonce = o.use_nonce.truthy();
+    pub fn apply(&mut self, o: &Val<'_>) -> Result<(), CoreError> {
+        let g = |k: &str| o.get(k);
+        if let Some(v) = g("useNonce") {
+            self.use_nonce = v.truthy();
         }
-        if !matches!(o.check_login_iframe, Opt::Undefined) {
-            self.check_login_iframe = o.check_login_iframe.truthy();
+        if let Some(v) = g("checkLoginIframe") {
+            self.check_login_iframe = v.truthy();
         }
-        if o.check_login_iframe_interval.truthy() {
-            if let Opt::Number(n) = o.check_login_iframe_interval {
-                self.check_login_iframe_interval = n;
-            }
+        if let Some(n) = number(&g("checkLoginIframeInterval")).filter(|n| *n != 0.0 && !n.is_nan()) {
+            self.check_login_iframe_interval = n;
         }
-        self.on_load = match (&o.on_load, o.on_load.truthy()) {
-            (_, false) => OnLoad::None,
-            (Opt::Str(s), true) if s == "login-required" => OnLoad::LoginRequired,
-            (Opt::Str(s), true) if s == "check-sso" => OnLoad::CheckSso,
-            _ => OnLoad::Invalid,
+        let on_load = g("onLoad");
+        self.on_load = match on_load.as_ref() {
+            Some(v) if !v.truthy() => OnLoad::None,
+            None => OnLoad::None,
+            Some(v) => match v.str() {
+                Some("login-required") => {
+                    self.login_required = true;
+                    OnLoad::LoginRequired
+                }
+                Some("check-sso") => OnLoad::CheckSso,
+                _ => OnLoad::Invalid,
+            },
         };
-        if self.on_load == OnLoad::LoginRequired {
-            self.login_required = true;
-        }
-        if o.response_mode.truthy() {
-            self.response_mode = match o.response_mode.as_str() {
+        let mode = g("responseMode");
+        if truthy(&mode) {
+            self.response_mode = match mode.as_ref().and_then(|v| v.str()) {
                 Some("query") => ResponseMode::Query,
                 Some("fragment") => ResponseMode::Fragment,
                 _ => return Err(CoreError::InvalidResponseMode),
             };
         }
-        if o.flow.truthy() {
-            self.flow = match o.flow.as_str() {
+        let flow = g("flow");
+        if truthy(&flow) {
+            self.flow = match flow.as_ref().and_then(|v| v.str()) {
                 Some("standard") => Flow::Standard,
                 Some("implicit") => Flow::Implicit,
                 Some("hybrid") => Flow::Hybrid,
@@ -265,47 +179,44 @@ impl Settings {
             };
             self.response_type = String::from(self.flow.response_type());
         }
-        if let Opt::Number(n) = o.time_skew {
+        if let Some(n) = number(&g("timeSkew")) {
             self.time_skew = Some(n);
         }
-        if let Some(s) = o.redirect_uri.truthy_str() {
+        if let Some(s) = truthy_str(g("redirectUri")) {
             self.redirect_uri = Some(s);
         }
-        if let Some(s) = o.silent_check_sso_redirect_uri.truthy_str() {
+        if let Some(s) = truthy_str(g("silentCheckSsoRedirectUri")) {
             self.silent_check_sso_redirect_uri = Some(s);
         }
-        if let Opt::Bool(b) = o.silent_check_sso_fallback {
+        if let Some(Val::Bool(b)) = g("silentCheckSsoFallback") {
             self.silent_check_sso_fallback = b;
         }
-        match &o.pkce_method {
-            Opt::Undefined => {}
-            Opt::Str(s) if s == "S256" => self.pkce_method = Some(s.clone()),
-            Opt::Bool(false) => self.pkce_method = None,
-            other => return Err(CoreError::InvalidPkceMethod(other.display())),
+        match g("pkceMethod") {
+            None => {}
+            Some(Val::Str(s)) if s == "S256" => self.pkce_method = Some(s),
+            Some(Val::Bool(false)) => self.pkce_method = None,
+            Some(other) => {
+                self.invalid_pkce = other.js_string();
+                return Err(CoreError::InvalidPkceMethod);
+            }
         }
-        if let Opt::Bool(b) = o.enable_logging {
+        if let Some(Val::Bool(b)) = g("enableLogging") {
             self.enable_logging = b;
         }
-        if o.logout_method.as_str() == Some("POST") {
+        if g("logoutMethod").as_ref().and_then(|v| v.str()) == Some("POST") {
             self.logout_method = LogoutMethod::Post;
         }
-        if let Opt::Str(s) = &o.scope {
-            self.scope = Some(s.clone());
+        if let Some(Val::Str(s)) = g("scope") {
+            self.scope = Some(s);
         }
-        if let Opt::Number(n) = o.message_receive_timeout {
-            if n > 0.0 {
-                self.message_receive_timeout = n;
-            }
+        if let Some(n) = positive(&g("messageReceiveTimeout")) {
+            self.message_receive_timeout = n;
         }
-        if let Opt::Number(n) = o.silent_check_sso_timeout {
-            if n > 0.0 {
-                self.silent_check_sso_timeout = Some(n);
-            }
+        if let Some(n) = positive(&g("silentCheckSsoTimeout")) {
+            self.silent_check_sso_timeout = Some(n);
         }
-        if let Opt::Number(n) = o.request_timeout {
-            if n > 0.0 {
-                self.request_timeout = n;
-            }
+        if let Some(n) = positive(&g("requestTimeout")) {
+            self.request_timeout = n;
         }
         Ok(())
     }
@@ -319,17 +230,16 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::json::parse;
 
-    fn apply(f: impl FnOnce(&mut RawInitOptions)) -> Result<Settings, CoreError> {
-        let mut raw = RawInitOptions::default();
-        f(&mut raw);
+    fn apply(options: &str) -> Result<Settings, CoreError> {
         let mut s = Settings::default();
-        s.apply(&raw).map(|_| s)
+        s.apply(&parse(options).unwrap()).map(|_| s)
     }
 
     #[test]
     fn defaults() {
-        let s = apply(|_| {}).unwrap();
+        let s = apply("{}").unwrap();
         assert_eq!(s, Settings::default());
         assert_eq!(s.response_type, "code");
         assert_eq!(s.pkce_method.as_deref(), Some("S256"));
@@ -339,78 +249,54 @@ mod tests {
 
     #[test]
     fn validation_errors() {
-        assert_eq!(apply(|o| o.response_mode = Opt::Str("form_post".into())), Err(CoreError::InvalidResponseMode));
-        assert_eq!(apply(|o| o.flow = Opt::Str("magic".into())), Err(CoreError::InvalidFlow));
-        assert_eq!(apply(|o| o.pkce_method = Opt::Str("plain".into())), Err(CoreError::InvalidPkceMethod("plain".into())));
-        assert_eq!(apply(|o| o.pkce_method = Opt::Bool(true)), Err(CoreError::InvalidPkceMethod("true".into())));
+        assert_eq!(apply(r#"{"responseMode":"form_post"}"#), Err(CoreError::InvalidResponseMode));
+        assert_eq!(apply(r#"{"flow":"magic"}"#), Err(CoreError::InvalidFlow));
+        let mut s = Settings::default();
+        assert_eq!(s.apply(&parse(r#"{"pkceMethod":"plain"}"#).unwrap()), Err(CoreError::InvalidPkceMethod));
+        assert_eq!(s.invalid_pkce, "plain");
+        assert_eq!(s.apply(&parse(r#"{"pkceMethod":true}"#).unwrap()), Err(CoreError::InvalidPkceMethod));
+        assert_eq!(s.invalid_pkce, "true");
+        assert_eq!(s.apply(&parse(r#"{"pkceMethod":1.50}"#).unwrap()), Err(CoreError::InvalidPkceMethod));
+        assert_eq!(s.invalid_pkce, "1.50", "numbers as JSON.stringify wrote them, which is String(n)");
         // falsy values are ignored, not rejected
-        assert!(apply(|o| o.response_mode = Opt::Str(String::new())).is_ok());
-        assert!(apply(|o| o.flow = Opt::Number(0.0)).is_ok());
+        assert!(apply(r#"{"responseMode":""}"#).is_ok());
+        assert!(apply(r#"{"flow":0}"#).is_ok());
     }
 
     #[test]
     fn on_load_is_validated_late() {
-        let s = apply(|o| o.on_load = Opt::Str("login-required".into())).unwrap();
+        let s = apply(r#"{"onLoad":"login-required"}"#).unwrap();
         assert_eq!(s.on_load, OnLoad::LoginRequired);
         assert!(s.login_required);
-        let s = apply(|o| o.on_load = Opt::Str("sometimes".into())).unwrap();
+        let s = apply(r#"{"onLoad":"sometimes"}"#).unwrap();
         assert_eq!(s.on_load, OnLoad::Invalid);
         assert!(!s.login_required);
     }
 
     #[test]
     fn typed_options() {
-        let s = apply(|o| {
-            o.flow = Opt::Str("implicit".into());
-            o.time_skew = Opt::Number(-3.0);
-            o.pkce_method = Opt::Bool(false);
-            o.logout_method = Opt::Str("post".into()); // only the exact 'POST' counts
-            o.scope = Opt::Str("email".into());
-            o.message_receive_timeout = Opt::Number(0.0);
-            o.check_login_iframe_interval = Opt::Number(0.0);
-            o.use_nonce = Opt::Bool(false);
-            o.silent_check_sso_fallback = Opt::Str("false".into());
-        })
-        .unwrap();
+        let s = apply(r#"{"flow":"implicit","timeSkew":-3,"pkceMethod":false,"logoutMethod":"post","scope":"email","messageReceiveTimeout":0,"checkLoginIframeInterval":0,"useNonce":false,"silentCheckSsoFallback":"false"}"#).unwrap();
         assert_eq!(s.response_type, "id_token token");
         assert_eq!(s.time_skew, Some(-3.0));
         assert_eq!(s.pkce_method, None);
-        assert_eq!(s.logout_method, LogoutMethod::Get);
+        assert_eq!(s.logout_method, LogoutMethod::Get, "only the exact 'POST' counts");
         assert_eq!(s.scope.as_deref(), Some("email"));
         assert_eq!(s.message_receive_timeout, 10000.0);
         assert_eq!(s.check_login_iframe_interval, 5.0);
         assert!(!s.use_nonce);
-        assert_eq!(s.silent_timeout_ms(), 10000.0);
-        let s = apply(|o| {
-            o.message_receive_timeout = Opt::Number(2000.0);
-        })
-        .unwrap();
-        assert_eq!(s.silent_timeout_ms(), 2000.0, "defaults to messageReceiveTimeout");
-        let s = apply(|o| o.silent_check_sso_timeout = Opt::Number(500.0)).unwrap();
-        assert_eq!(s.silent_timeout_ms(), 500.0);
-        assert_eq!(s.request_timeout, 30000.0);
-        assert_eq!(apply(|o| o.request_timeout = Opt::Number(1500.0)).unwrap().request_timeout, 1500.0);
-        assert_eq!(apply(|o| o.request_timeout = Opt::Number(-1.0)).unwrap().request_timeout, 30000.0);
         assert!(s.silent_check_sso_fallback);
+        assert_eq!(s.silent_timeout_ms(), 10000.0);
+        assert_eq!(apply(r#"{"messageReceiveTimeout":2000}"#).unwrap().silent_timeout_ms(), 2000.0, "defaults to messageReceiveTimeout");
+        assert_eq!(apply(r#"{"silentCheckSsoTimeout":500}"#).unwrap().silent_timeout_ms(), 500.0);
+        assert_eq!(apply("{}").unwrap().request_timeout, 30000.0);
+        assert_eq!(apply(r#"{"requestTimeout":1500}"#).unwrap().request_timeout, 1500.0);
+        assert_eq!(apply(r#"{"requestTimeout":-1}"#).unwrap().request_timeout, 30000.0);
     }
 
     #[test]
     fn assigned_properties_are_read_back_as_keycloak_js_reads_them() {
         let mut s = Settings::default();
-        let p = AssignedProperties {
-            redirect_uri: Opt::Str("https://app/after".into()),
-            scope: Opt::Str(String::new()),
-            enable_logging: Opt::Number(1.0),
-            logout_method: Opt::Str("post".into()),
-            message_receive_timeout: Opt::Str("5".into()),
-            silent_check_sso_redirect_uri: Opt::Undefined,
-            silent_check_sso_fallback: Opt::Bool(false),
-            response_mode: Opt::Str("query".into()),
-            response_type: Opt::Str("code".into()),
-            pkce_method: Opt::Bool(false),
-            login_required: Opt::Bool(true),
-        };
-        s.adopt(&p);
+        s.adopt(&parse(r#"{"redirectUri":"https://app/after","scope":"","enableLogging":1,"logoutMethod":"post","messageReceiveTimeout":"5","silentCheckSsoFallback":false,"responseMode":"query","responseType":"code","pkceMethod":false,"loginRequired":true,"timeSkew":null}"#).unwrap());
         assert_eq!(s.redirect_uri.as_deref(), Some("https://app/after"));
         assert_eq!(s.scope, None);
         assert!(s.enable_logging && s.login_required && !s.silent_check_sso_fallback);
@@ -418,5 +304,6 @@ mod tests {
         assert_eq!(s.message_receive_timeout, 10000.0, "a non-number keeps the setting");
         assert_eq!(s.response_mode, ResponseMode::Query);
         assert_eq!(s.pkce_method, None);
+        assert_eq!(s.time_skew, None);
     }
 }

@@ -1,16 +1,16 @@
 //! The app's calls: `init` (reference §1.5), `handleCallback`, logout and the URL
 //! methods, the account console, and the user profile and userinfo requests.
 
-use super::login::{js_string, parse_opt, Opened, Win};
+use super::login::{adapter_result, missing_plugin, parse_opt};
 use super::tokens::{http_fail, Update};
-use super::{get_opt, opt_text, truthy_number, Ev, Fail, Machine, Out, Parent, Res, Step, K};
+use super::{truthy_number, Ev, Fail, Machine, Out, Parent, Res, Step, K};
 use crate::core::adapter::{at_redirect, logout_step as cordova_logout_step, AdapterKind, AdapterOption, BrowserEvent, LogoutStep, CORDOVA_ACCOUNT_WINDOW, CORDOVA_LOGOUT_WINDOW};
 use crate::core::callback::{parse_callback_url, Flow, OAuthParams};
 use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
 use crate::core::error::CoreError;
 use crate::core::json::{self, Val, Writer};
 use crate::core::login_url::{build_account_url, build_logout_url};
-use crate::core::options::{LogoutMethod, OnLoad, RawInitOptions};
+use crate::core::options::{LogoutMethod, OnLoad};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -40,7 +40,7 @@ pub(crate) struct Logout {
     stage: u8,
     redirect: String,
     failed: bool,
-    win: Win,
+    win: u32,
 }
 
 pub(crate) struct UrlOp {
@@ -50,9 +50,8 @@ pub(crate) struct UrlOp {
 
 pub(crate) struct Account {
     stage: u8,
-    url: String,
     redirect: String,
-    win: Win,
+    win: u32,
 }
 
 pub(crate) struct Load {
@@ -62,18 +61,6 @@ pub(crate) struct Load {
 impl Init {
     pub(crate) fn held(self) -> Vec<Res> {
         [self.probe_res, self.child_res, self.frame_res, self.err.map(Err)].into_iter().flatten().collect()
-    }
-}
-
-impl Logout {
-    pub(crate) fn window(&self) -> i64 {
-        self.win.h
-    }
-}
-
-impl Account {
-    pub(crate) fn window(&self) -> i64 {
-        self.win.h
     }
 }
 
@@ -93,14 +80,14 @@ impl Machine {
             }
             "createLoginUrl" => K::LoginUrl(super::login::LoginUrl::new(arg)),
             "createRegisterUrl" => K::LoginUrl(super::login::LoginUrl::new(Some(super::login::register_options(arg.as_deref())))),
-            "logout" => K::Logout(Box::new(Logout { options: arg, stage: 0, redirect: String::new(), failed: false, win: Win::default() })),
+            "logout" => K::Logout(Box::new(Logout { options: arg, stage: 0, redirect: String::new(), failed: false, win: 0 })),
             "createLogoutUrl" | "createAccountUrl" => K::UrlOp(Box::new(UrlOp { logout: method == "createLogoutUrl", options: arg })),
-            "accountManagement" => K::Account(Box::new(Account { stage: 0, url: String::new(), redirect: String::new(), win: Win::default() })),
+            "accountManagement" => K::Account(Box::new(Account { stage: 0, redirect: String::new(), win: 0 })),
             "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load { profile: method == "loadUserProfile" })),
             "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
             "handleCallback" => {
-                let url = args.first().map(js_string).unwrap_or_default();
+                let url = args.first().map(Val::js_string).unwrap_or_default();
                 self.handle_callback(parent, url, false);
                 return;
             }
@@ -153,26 +140,6 @@ impl Machine {
                         m.w.str("didInitialize");
                         m.w.bool(true);
                     });
-                    // `createCallbackStorage()`: localStorage when a test write succeeds.
-                    x.stage = 1;
-                    let wid = self.next_id();
-                    self.wait(wid, id, super::W_RET);
-                    self.fx("lset");
-                    self.w.int(wid as u64);
-                    self.w.str("kc-test");
-                    self.w.str("test");
-                    self.w.raw("[]");
-                    self.end();
-                    return Step::Wait;
-                }
-                (1, Some(Ev::Ret { ok, h, .. })) => {
-                    self.drop_h(h);
-                    self.cookies = !ok;
-                    if ok {
-                        self.fx("ldel");
-                        self.w.str("kc-test");
-                        self.end();
-                    }
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     match opts.get("adapter") {
                         Some(Val::Obj(raw)) => {
@@ -199,27 +166,7 @@ impl Machine {
                 (3, None) => {
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     self.s.check_login_iframe &= !self.adapter.disables_session_iframe();
-                    let g = |k: &str| get_opt(&opts, k);
-                    let raw = RawInitOptions {
-                        use_nonce: g("useNonce"),
-                        check_login_iframe: g("checkLoginIframe"),
-                        check_login_iframe_interval: g("checkLoginIframeInterval"),
-                        on_load: g("onLoad"),
-                        response_mode: g("responseMode"),
-                        flow: g("flow"),
-                        time_skew: g("timeSkew"),
-                        redirect_uri: g("redirectUri"),
-                        silent_check_sso_redirect_uri: g("silentCheckSsoRedirectUri"),
-                        silent_check_sso_fallback: g("silentCheckSsoFallback"),
-                        pkce_method: opt_text(opts.get("pkceMethod")),
-                        enable_logging: g("enableLogging"),
-                        logout_method: g("logoutMethod"),
-                        scope: g("scope"),
-                        message_receive_timeout: g("messageReceiveTimeout"),
-                        silent_check_sso_timeout: g("silentCheckSsoTimeout"),
-                        request_timeout: g("requestTimeout"),
-                    };
-                    let applied = self.s.apply(&raw);
+                    let applied = self.s.apply(&opts);
                     self.sess.time_skew = self.s.time_skew;
                     self.mirror_settings();
                     if let Err(e) = applied {
@@ -252,25 +199,21 @@ impl Machine {
                             let state = String::from(cb.params.get("state").unwrap_or(""));
                             x.params = Some(cb.params);
                             x.stage = 6;
-                            x.child = self.spawn(Parent::Task(id), K::Take { key: state });
+                            self.store_take(id, &state);
                             return Step::Wait;
                         }
                         None => x.stage = 10,
                     }
                 }
-                (6, _) => match x.child_res.take() {
-                    None => return Step::Wait,
-                    Some(Ok(Out::Str(record))) => {
-                        // On a login callback the code exchange runs alongside the probe and the
-                        // status iframe's load (keycloak-js runs them one after another).
+                (6, Some(Ev::Ret { text, .. })) => match text.filter(|t| matches!(json::parse(t), Some(Val::Obj(_)))) {
+                    // On a login callback the code exchange runs alongside the probe and the
+                    // status iframe's load (keycloak-js runs them one after another).
+                    Some(record) => {
                         let params = x.params.take().unwrap_or_default();
-                        x.child = self.process_callback(Parent::Task(id), params, record);
+                        x.child = self.process_callback(Parent::Task(id), params, String::from(record));
                         x.stage = 7;
                     }
-                    Some(_) => {
-                        x.child = 0;
-                        x.stage = 10;
-                    }
+                    None => x.stage = 10,
                 },
                 (7, _) => {
                     // The probe's error wins, then the status iframe's, then the callback's.
@@ -308,8 +251,8 @@ impl Machine {
                     let token = opts.get("token").filter(|v| v.truthy());
                     let refresh = opts.get("refreshToken").filter(|v| v.truthy());
                     if let (Some(t), Some(r)) = (token, refresh) {
-                        let id_token = opts.get("idToken").filter(|v| v.truthy()).map(|v| js_string(&v));
-                        match self.decode_set(Some(&js_string(&t)), Some(&js_string(&r)), id_token.as_deref(), None) {
+                        let id_token = opts.get("idToken").filter(|v| v.truthy()).map(|v| v.js_string());
+                        match self.decode_set(Some(&t.js_string()), Some(&r.js_string()), id_token.as_deref(), None) {
                             Err(e) => return Step::Done(Err(e.into())),
                             Ok(set) => {
                                 x.stage = 11;
@@ -487,7 +430,7 @@ impl Machine {
 
     /// The settings-derived public properties, after the `init` options.
     fn mirror_settings(&mut self) {
-        let s = self.s.clone();
+        let s = core::mem::take(&mut self.s);
         self.set(|m| {
             m.w.str("loginRequired");
             m.w.bool(s.login_required);
@@ -519,6 +462,7 @@ impl Machine {
             m.w.str("messageReceiveTimeout");
             m.w.num(s.message_receive_timeout);
         });
+        self.s = s;
     }
 
     /// `#loadConfig()`: a request for a `keycloak.json` or a discovery document (the step
@@ -559,7 +503,7 @@ impl Machine {
     }
 
     fn use_keycloak(&mut self, server: Option<Val<'_>>, realm: Option<Val<'_>>, client: Option<Val<'_>>) {
-        let text = |v: &Option<Val<'_>>| v.as_ref().map(js_string).unwrap_or_else(|| String::from("undefined"));
+        let text = |v: &Option<Val<'_>>| v.as_ref().map(Val::js_string).unwrap_or_else(|| String::from("undefined"));
         let (server_s, realm_s) = (text(&server), text(&realm));
         self.ep = Some(Endpoints::Keycloak { realm_url: realm_url(&server_s, &realm_s) });
         self.set(|m| {
@@ -586,7 +530,7 @@ impl Machine {
     }
 
     fn use_client(&mut self, client: Option<Val<'_>>) {
-        self.client_id = client.as_ref().map(js_string).unwrap_or_default();
+        self.client_id = client.as_ref().map(Val::js_string).unwrap_or_default();
         let ep = self.ep.clone();
         self.set(|m| {
             m.w.str("endpoints");
@@ -662,16 +606,18 @@ impl Machine {
                 let state = String::from(cb.params.get("state").unwrap_or(""));
                 x.params = Some(cb.params);
                 x.stage = 1;
-                self.spawn(Parent::Task(id), K::Take { key: state });
+                self.store_take(id, &state);
                 Step::Wait
             }
-            (1, Ev::Child(_, Ok(Out::Str(record)))) => {
-                x.stage = 2;
-                let params = x.params.take().unwrap_or_default();
-                self.process_callback(Parent::Task(id), params, record);
-                Step::Wait
-            }
-            (1, Ev::Child(..)) => invalid(),
+            (1, Ev::Ret { text, .. }) => match text.filter(|t| matches!(json::parse(t), Some(Val::Obj(_)))) {
+                Some(record) => {
+                    x.stage = 2;
+                    let params = x.params.take().unwrap_or_default();
+                    self.process_callback(Parent::Task(id), params, String::from(record));
+                    Step::Wait
+                }
+                None => invalid(),
+            },
             (2, Ev::Child(_, Err(e))) => Step::Done(Err(e)),
             (2, Ev::Child(..)) => {
                 if self.s.flow != Flow::Implicit {
@@ -692,7 +638,7 @@ impl Machine {
     fn logout_method(&self, options: &Val<'_>) -> String {
         match options.get("logoutMethod") {
             None | Some(Val::Null) => String::from(self.s.logout_method.as_str()),
-            Some(v) => js_string(&v),
+            Some(v) => v.js_string(),
         }
     }
 
@@ -721,11 +667,10 @@ impl Machine {
                         };
                         if self.adapter == AdapterKind::Cordova {
                             x.stage = 10;
-                            self.open_window(id, &mut x.win, url, String::from(CORDOVA_LOGOUT_WINDOW));
+                            x.win = self.open_window(id, &url, CORDOVA_LOGOUT_WINDOW);
                         } else {
                             x.stage = 20;
-                            x.redirect = url;
-                            self.has(id, super::login::BROWSERTAB);
+                            x.win = self.open_tab(id, &url, true);
                         }
                         Step::Wait
                     }
@@ -769,64 +714,37 @@ impl Machine {
                     }
                 }
             }
-            (1, Ev::Ret { ok, h, .. }) => Self::adapter_result(ok, h),
+            (1, Ev::Ret { ok, h, .. }) => adapter_result(ok, h),
             // InAppBrowser: a hidden window loads the logout URL; reaching the redirect URI
             // (or the user closing it) ends it, and the tokens are cleared.
-            (10, Ev::Ret { ok, h, .. }) => match self.window_answer(id, &mut x.win, ok, h) {
-                Opened::Pending => Step::Wait,
-                Opened::Ready => {
-                    x.stage = 11;
-                    Step::Wait
-                }
-                Opened::Failed(e) => Step::Done(Err(e)),
-            },
-            (11, Ev::Event { name, value }) => match cordova_logout_step(&BrowserEvent::from_parts(&name, value), &x.redirect) {
+            (10, Ev::Ret { ok: false, .. }) => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            (10, Ev::Event { name, value }) => match cordova_logout_step(&BrowserEvent::from_parts(name, value), &x.redirect) {
                 LogoutStep::Wait => Step::Wait,
                 LogoutStep::Close { failed } => {
                     x.failed = failed;
                     x.stage = 12;
-                    if x.win.h != 0 {
-                        self.invoke(id, Ok(x.win.h), "close", |_| {}, false, false);
-                    }
                     // The plugin answers close() with `exit`; do not wait for it forever.
+                    self.close_window(x.win, 2);
                     self.arm(id, self.s.message_receive_timeout);
                     Step::Wait
                 }
                 LogoutStep::Done => self.cordova_logged_out(id, x),
             },
-            (12, Ev::Event { name, .. }) if name == "exit" => self.cordova_logged_out(id, x),
-            (12, Ev::Timer) => self.cordova_logged_out(id, x),
-            (13 | 24, Ev::Child(_, r)) => {
+            (12, Ev::Event { name: "exit", .. }) | (12, Ev::Timer) => self.cordova_logged_out(id, x),
+            (13, Ev::Child(_, r)) => {
                 self.report(r);
                 Step::Done(Ok(Out::Undefined))
             }
             // The system browser, and the deep link back
-            (20, Ev::Ret { ok, .. }) => {
-                if !ok {
-                    return Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-browsertab").into()));
-                }
-                x.stage = 21;
-                self.subscribe_link(id);
-                Step::Wait
-            }
-            (21, Ev::Ret { ok, .. }) => {
-                if !ok {
-                    return Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-deeplinks").into()));
-                }
-                x.stage = 22;
-                let url = core::mem::take(&mut x.redirect);
-                self.invoke(id, Err(super::login::BROWSERTAB), "openUrl", |m| m.w.str(&url), false, false);
-                Step::Wait
-            }
-            (22, Ev::Event { .. }) => {
-                self.unsubscribe_link(id);
-                self.invoke(id, Err(super::login::BROWSERTAB), "close", |_| {}, false, false);
-                x.stage = 24;
+            (20, Ev::Ret { ok: false, text, .. }) => Step::Done(Err(missing_plugin(text))),
+            (20, Ev::Event { .. }) => {
+                self.close_window(core::mem::take(&mut x.win), 1);
+                x.stage = 13;
                 self.spawn(Parent::Task(id), K::Clear { stage: 0 });
                 Step::Wait
             }
-            (_, e) => {
-                self.lost(e);
+            e => {
+                self.lose(e);
                 Step::Wait
             }
         }
@@ -834,7 +752,7 @@ impl Machine {
 
     fn cordova_logged_out(&mut self, id: u32, x: &mut Logout) -> Step {
         self.disarm(id);
-        self.forget_window(&mut x.win);
+        self.close_window(core::mem::take(&mut x.win), 0);
         if x.failed {
             return Step::Done(Err(CoreError::CordovaWindowClosed.into()));
         }
@@ -859,7 +777,7 @@ impl Machine {
                 };
                 let options = parse_opt(&x.options);
                 if x.logout && self.logout_method(&options) == LogoutMethod::Post.as_str() {
-                    return Step::Done(Ok(Out::Str(endpoint)));
+                    return Step::Done(self.give_text(id, endpoint));
                 }
                 if self.adapter == AdapterKind::Custom {
                     let o = x.options.clone();
@@ -867,11 +785,12 @@ impl Machine {
                     return Step::Wait;
                 }
                 let redirect = self.redirect_uri(&options);
-                Step::Done(Ok(Out::Str(self.url_with(x.logout, &endpoint, &redirect))))
+                let url = self.url_with(x.logout, &endpoint, &redirect);
+                Step::Done(self.give_text(id, url))
             }
             Ev::Ret { ok, h, text } => {
                 if !ok {
-                    return Self::adapter_result(false, h);
+                    return adapter_result(false, h);
                 }
                 self.drop_h(h);
                 let endpoint = if x.logout {
@@ -879,7 +798,8 @@ impl Machine {
                 } else {
                     self.endpoints().ok().and_then(|e| e.account())
                 };
-                Step::Done(Ok(Out::Str(self.url_with(x.logout, &endpoint.unwrap_or_default(), &text.unwrap_or_default()))))
+                let url = self.url_with(x.logout, &endpoint.unwrap_or_default(), text.unwrap_or_default());
+                Step::Done(self.give_text(id, url))
             }
             e => {
                 self.lost(e);
@@ -911,67 +831,50 @@ impl Machine {
                     Err(e) => return Step::Done(Err(e)),
                 };
                 x.redirect = self.redirect_uri(&Val::Null);
-                x.url = build_account_url(&account, &self.client_id, &x.redirect);
+                let url = build_account_url(&account, &self.client_id, &x.redirect);
                 match self.adapter {
                     AdapterKind::Cordova => {
                         x.stage = 10;
-                        let url = core::mem::take(&mut x.url);
-                        self.open_window(id, &mut x.win, url, String::from(CORDOVA_ACCOUNT_WINDOW));
+                        x.win = self.open_window(id, &url, CORDOVA_ACCOUNT_WINDOW);
                         Step::Wait
                     }
                     AdapterKind::CordovaNative => {
                         x.stage = 20;
-                        self.has(id, super::login::BROWSERTAB);
+                        self.open_tab(id, &url, false);
                         Step::Wait
                     }
                     _ => {
-                        let url = core::mem::take(&mut x.url);
                         self.navigate(id, "href", &url);
                         Step::Vanish
                     }
                 }
             }
-            (1, Ev::Ret { ok, h, .. }) => Self::adapter_result(ok, h),
-            (10, Ev::Ret { ok, h, .. }) => match self.window_answer(id, &mut x.win, ok, h) {
-                Opened::Pending => Step::Wait,
-                // Resolves at once; the window closes itself when it reaches the app again.
-                Opened::Ready => {
-                    let win = core::mem::take(&mut x.win);
-                    let redirect = core::mem::take(&mut x.redirect);
-                    let watcher = self.spawn_idle(Parent::Detached, K::Watch { win: win.h, redirect });
-                    self.hand_over(id, watcher);
-                    Step::Done(Ok(Out::Undefined))
-                }
-                Opened::Failed(e) => Step::Done(Err(e)),
-            },
-            (20, Ev::Ret { ok, .. }) => {
-                if !ok {
-                    return Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-browsertab").into()));
-                }
-                let url = core::mem::take(&mut x.url);
-                self.invoke(id, Err(super::login::BROWSERTAB), "openUrl", |m| m.w.str(&url), false, false);
+            (1, Ev::Ret { ok, h, .. }) => adapter_result(ok, h),
+            (10, Ev::Ret { ok: false, .. }) => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            // Resolves at once; the window closes itself when it reaches the app again.
+            (10, Ev::Ret { .. }) => {
+                let redirect = core::mem::take(&mut x.redirect);
+                let watcher = self.spawn_idle(Parent::Detached, K::Watch { win: x.win, redirect });
+                self.hand_over(id, watcher);
                 Step::Done(Ok(Out::Undefined))
             }
-            (_, e) => {
-                self.lost(e);
+            (20, Ev::Ret { ok, text, .. }) => Step::Done(if ok { Ok(Out::Undefined) } else { Err(missing_plugin(text)) }),
+            e => {
+                self.lose(e);
                 Step::Wait
             }
         }
     }
 
     /// The account window watcher: closes the window at the redirect URI; ends on `exit`.
-    pub(crate) fn watch_step(&mut self, win: i64, redirect: &str, ev: Ev) -> Step {
+    pub(crate) fn watch_step(&mut self, win: u32, redirect: &str, ev: Ev) -> Step {
         match ev {
-            Ev::Event { name, value } => match BrowserEvent::from_parts(&name, value) {
+            Ev::Event { name, value } => match BrowserEvent::from_parts(name, value) {
                 BrowserEvent::LoadStart(u) if at_redirect(&u, redirect) => {
-                    self.invoke(0, Ok(win), "close", |_| {}, false, false);
-                    self.drop_h(win);
+                    self.close_window(win, 1);
                     Step::Done(Ok(Out::Undefined))
                 }
-                BrowserEvent::Exit => {
-                    self.drop_h(win);
-                    Step::Done(Ok(Out::Undefined))
-                }
+                BrowserEvent::Exit => Step::Done(Ok(Out::Undefined)),
                 _ => Step::Wait,
             },
             e => {

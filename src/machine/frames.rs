@@ -34,7 +34,7 @@ impl Machine {
                 Step::Wait
             }
             // The probe page posts to '*': only the source frame is checked, not the origin.
-            Ev::Msg { data, .. } => match data.as_deref().and_then(parse_probe) {
+            Ev::Msg { data, .. } => match data.and_then(parse_probe) {
                 None => Step::Wait,
                 Some(supported) => {
                     if !supported {
@@ -233,7 +233,8 @@ impl Machine {
                 self.spawn(Parent::Task(id), K::LoginUrl(super::login::LoginUrl::new(Some(o.s))));
                 Step::Wait
             }
-            (1, Ev::Child(_, Ok(Out::Str(src)))) => {
+            (1, Ev::Child(_, Ok(Out::Str(t)))) => {
+                let src = self.take_text(t);
                 x.frame = self.frame(id, &src, TITLE_SILENT);
                 x.stage = 2;
                 self.arm(id, self.s.silent_timeout_ms());
@@ -247,23 +248,25 @@ impl Machine {
                 let Some(href) = data else { return Step::Wait };
                 self.remove_frame(x.frame);
                 self.disarm(id);
-                let Some(cb) = parse_callback_url(&href, self.s.flow, self.s.response_mode) else {
+                let Some(cb) = parse_callback_url(href, self.s.flow, self.s.response_mode) else {
                     return Step::Done(Err(CoreError::SilentCheckSsoInvalid.into()));
                 };
                 let state = String::from(cb.params.get("state").unwrap_or(""));
                 x.params = Some(cb.params);
                 x.stage = 3;
-                self.spawn(Parent::Task(id), K::Take { key: state });
+                self.store_take(id, &state);
                 Step::Wait
             }
             (2, Ev::Timer) => Step::Done(Err(CoreError::SilentCheckSsoTimeout.into())),
-            (3, Ev::Child(_, Ok(Out::Str(record)))) => {
-                x.stage = 4;
-                let params = x.params.take().unwrap_or_default();
-                self.process_callback(Parent::Task(id), params, record);
-                Step::Wait
-            }
-            (3, Ev::Child(_, _)) => Step::Done(Err(CoreError::SilentCheckSsoInvalid.into())),
+            (3, Ev::Ret { text, .. }) => match text.filter(|t| matches!(crate::core::json::parse(t), Some(crate::core::json::Val::Obj(_)))) {
+                Some(record) => {
+                    x.stage = 4;
+                    let params = x.params.take().unwrap_or_default();
+                    self.process_callback(Parent::Task(id), params, String::from(record));
+                    Step::Wait
+                }
+                None => Step::Done(Err(CoreError::SilentCheckSsoInvalid.into())),
+            },
             (4, Ev::Child(_, Err(e))) => Step::Done(Err(e)),
             (4, Ev::Child(_, _)) => {
                 if self.s.flow != Flow::Implicit {

@@ -25,7 +25,7 @@ use crate::core::adapter::AdapterKind;
 use crate::core::endpoints::Endpoints;
 use crate::core::error::CoreError;
 use crate::core::json::{self, Val, Writer};
-use crate::core::options::{AssignedProperties, Opt, Settings};
+use crate::core::options::Settings;
 use crate::core::session::Session;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -37,26 +37,29 @@ use frames::{Poll, Silent};
 use login::{Login, LoginUrl};
 use tokens::{Callback, Refresh, Update};
 
-/// A value the machine hands back to the app (resolve value).
-#[derive(Debug, Clone, PartialEq)]
+/// A value the machine hands back to the app (resolve value). `Copy`: texts wait in
+/// [`Machine::texts`] under the id of the task that produced them.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Out {
     Undefined,
     Bool(bool),
-    Str(String),
+    /// The text task `id` left in [`Machine::texts`].
+    Str(u32),
     /// A JavaScript value the driver holds.
     H(i64),
 }
 
 /// Why something failed, as the app will see it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fail {
     Core(CoreError),
     /// A JavaScript value thrown somewhere (a callback, a custom adapter, `fetch`).
     H(i64),
     /// `NetworkError('Server responded with an invalid status.')` with this `Response`.
     Net { status: u16, response: i64 },
-    /// An OAuth error response: the plain object `{ error, error_description }`.
-    OAuth { error: String, description: Option<String> },
+    /// An OAuth error response: the plain object `{ error, error_description }` (its
+    /// texts in [`Machine::oauth`]).
+    OAuth,
     /// A JavaScript value several waiters receive; whoever shared it releases it.
     Shared(i64),
 }
@@ -88,38 +91,39 @@ pub(crate) enum Parent {
     Detached,
 }
 
-/// A completion delivered to a task.
+/// A completion delivered to a task. Inputs' texts are borrowed from the input; only
+/// events without text (start, a child's result, a timer) are ever queued.
 #[derive(Debug)]
-pub(crate) enum Ev {
+pub(crate) enum Ev<'a> {
     Start,
     /// An HTTP answer: `status` 0 is a thrown error (`h` holds it); a non-2xx status has
     /// the `Response` in `h`; a 2xx one has the body text and its parsed value in `h`.
-    Http { status: u16, text: Option<String>, h: i64 },
+    Http { status: u16, text: Option<&'a str>, h: i64 },
     /// A synchronous answer (storage, a plugin or adapter call).
-    Ret { ok: bool, h: i64, text: Option<String> },
+    Ret { ok: bool, h: i64, text: Option<&'a str> },
     /// The app's callback returned (`err` 0) or threw (`err` holds the exception).
     Resumed(i64),
     Load,
-    Msg { origin: String, data: Option<String> },
+    Msg { origin: &'a str, data: Option<&'a str> },
     Timer,
     Child(u32, Res),
     /// A listener fired: its name and the field it forwards (e.g. an InAppBrowser `url`).
-    Event { name: String, value: Option<String> },
+    Event { name: &'a str, value: Option<&'a str> },
 }
 
 /// What a task's catch-all arm received: the event, or a `(stage, event)` pair.
-pub(crate) trait IntoEv {
-    fn into_ev(self) -> Ev;
+pub(crate) trait IntoEv<'a> {
+    fn into_ev(self) -> Ev<'a>;
 }
 
-impl IntoEv for Ev {
-    fn into_ev(self) -> Ev {
+impl<'a> IntoEv<'a> for Ev<'a> {
+    fn into_ev(self) -> Ev<'a> {
         self
     }
 }
 
-impl IntoEv for (u8, Ev) {
-    fn into_ev(self) -> Ev {
+impl<'a> IntoEv<'a> for (u8, Ev<'a>) {
+    fn into_ev(self) -> Ev<'a> {
         self.1
     }
 }
@@ -137,8 +141,6 @@ pub(crate) enum K {
     LoginUrl(Box<LoginUrl>),
     Callback(Box<Callback>),
     Silent(Box<Silent>),
-    Take { key: String },
-    Put { key: String, value: String, stage: u8 },
     Handle(Box<Handle>),
     Logout(Box<Logout>),
     UrlOp(Box<UrlOp>),
@@ -147,7 +149,7 @@ pub(crate) enum K {
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
-    Watch { win: i64, redirect: String },
+    Watch { win: u32, redirect: String },
 }
 
 pub(crate) struct Task {
@@ -163,11 +165,12 @@ pub(crate) struct StatusFrame {
     pub ready: bool,
 }
 
-/// Subscriptions: frames and listener functions whose events go to a task.
+/// Subscriptions: frames, and windows or system browsers (driver services), whose
+/// events go to a task.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Sub {
     Frame,
-    Listener,
+    Window,
 }
 
 /// The kinds of completion a task waits for by id.
@@ -195,8 +198,6 @@ pub struct Machine {
     pub(crate) adapter: AdapterKind,
     /// The custom adapter object (a handle), when `adapter` is `Custom`.
     pub(crate) adapter_h: i64,
-    /// The callback store: localStorage, or cookies when it is unusable.
-    pub(crate) cookies: bool,
     pub(crate) sess: Session,
     /// Whether the app has assigned `onTokenExpired` (read with each input).
     pub(crate) on_expired: bool,
@@ -212,41 +213,20 @@ pub struct Machine {
     pub(crate) sf_checks: Vec<u32>,
     pub(crate) refreshing: u32,
     pub(crate) polling: u32,
-    queue: Vec<(u32, Ev)>,
+    queue: Vec<(u32, Ev<'static>)>,
     stepping: bool,
     /// Handles several results refer to, with how many still hold them.
     shared: Vec<(i64, u32)>,
+    /// Texts results refer to ([`Out::Str`]), by the id of the task that produced them.
+    pub(crate) texts: Vec<(u32, String)>,
+    /// The `error` and `error_description` of the last OAuth error ([`Fail::OAuth`]).
+    pub(crate) oauth: (String, Option<String>),
 }
 
 impl Default for AdapterKind {
     fn default() -> Self {
         AdapterKind::Default
     }
-}
-
-fn opt(v: Option<Val<'_>>) -> Opt {
-    match v {
-        None => Opt::Undefined,
-        Some(Val::Null) => Opt::Null,
-        Some(Val::Bool(b)) => Opt::Bool(b),
-        Some(Val::Num(n, _)) => Opt::Number(n),
-        Some(Val::Str(s)) => Opt::Str(s),
-        Some(Val::Arr(r)) => Opt::Other(String::from(&r[1..r.len() - 1])),
-        Some(Val::Obj(_)) => Opt::Other(String::from("[object Object]")),
-    }
-}
-
-/// Reads an option the way `opt` does, but numbers keep their text (`String(n)`), for
-/// options whose value appears in an error message.
-pub(crate) fn opt_text(v: Option<Val<'_>>) -> Opt {
-    match v {
-        Some(Val::Num(_, raw)) => Opt::Other(String::from(raw)),
-        v => opt(v),
-    }
-}
-
-pub(crate) fn get_opt(obj: &Val<'_>, key: &str) -> Opt {
-    opt(obj.get(key))
 }
 
 /// JavaScript's `Number(v)` for the values an app passes as `minValidity`; `None` for a
@@ -256,17 +236,11 @@ pub(crate) fn truthy_number(v: &Option<Val<'_>>) -> Option<f64> {
     Some(match v {
         Val::Num(n, _) => *n,
         Val::Bool(_) => 1.0,
-        Val::Str(s) => {
-            let t = s.trim();
-            match json::parse(t) {
-                Some(Val::Num(n, _)) if !t.starts_with('-') || t.len() > 1 => n,
-                _ => match t {
-                    "Infinity" | "+Infinity" => f64::INFINITY,
-                    "-Infinity" => f64::NEG_INFINITY,
-                    _ => f64::NAN,
-                },
-            }
-        }
+        // `Number(" 30 ")` is 30; anything that is not a JSON number (rare) is NaN.
+        Val::Str(s) => match json::parse(s.trim()) {
+            Some(Val::Num(n, _)) => n,
+            _ => f64::NAN,
+        },
         _ => f64::NAN,
     })
 }
@@ -307,7 +281,7 @@ impl Machine {
 
     fn dispatch(&mut self, kind: &str, a: &[Val<'_>]) {
         let num = |i: usize| a.get(i).and_then(|v| v.num()).unwrap_or(0.0);
-        let text = |i: usize| a.get(i).and_then(|v| v.str()).map(String::from);
+        let text = |i: usize| a.get(i).and_then(|v| v.str());
         match kind {
             "new" => self.config = a.first().map(|v| v.raw()).unwrap_or_default(),
             "call" => {
@@ -326,16 +300,14 @@ impl Machine {
             "load" => self.deliver_sub(num(0) as u32, Ev::Load),
             "msg" => {
                 let frame = num(0) as u32;
-                let ev = Ev::Msg { origin: text(1).unwrap_or_default(), data: text(2) };
+                let (origin, data) = (text(1).unwrap_or(""), text(2));
                 if self.sf.as_ref().is_some_and(|f| f.frame == frame) {
-                    if let Ev::Msg { origin, data } = ev {
-                        self.status_message(&origin, data.as_deref());
-                    }
+                    self.status_message(origin, data);
                 } else {
-                    self.deliver_sub(frame, ev);
+                    self.deliver_sub(frame, Ev::Msg { origin, data });
                 }
             }
-            "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or_default(), value: text(2) }),
+            "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or(""), value: text(2) }),
             "tick" => self.tick(),
             "fail" => {
                 let (task, h) = (num(0) as u32, num(1) as i64);
@@ -349,24 +321,11 @@ impl Machine {
         }
     }
 
-    /// Reads back the option properties (see `AssignedProperties`).
+    /// Reads back the option properties (see `Settings::adopt`) and whether the app has
+    /// an `onTokenExpired` handler.
     fn adopt(&mut self, props: &Val<'_>) {
-        let g = |k: &str| get_opt(props, k);
-        let p = AssignedProperties {
-            redirect_uri: g("redirectUri"),
-            scope: g("scope"),
-            enable_logging: g("enableLogging"),
-            logout_method: g("logoutMethod"),
-            message_receive_timeout: g("messageReceiveTimeout"),
-            silent_check_sso_redirect_uri: g("silentCheckSsoRedirectUri"),
-            silent_check_sso_fallback: g("silentCheckSsoFallback"),
-            response_mode: g("responseMode"),
-            response_type: g("responseType"),
-            pkce_method: g("pkceMethod"),
-            login_required: g("loginRequired"),
-        };
-        self.s.adopt(&p);
-        self.sess.time_skew = props.get("timeSkew").and_then(|v| v.num());
+        self.s.adopt(props);
+        self.sess.time_skew = self.s.time_skew;
         self.on_expired = props.get("onTokenExpired").is_some_and(|v| v.truthy());
     }
 
@@ -391,7 +350,7 @@ impl Machine {
     }
 
     /// Delivers a completion to the task waiting for exactly that id and kind.
-    fn deliver_wait(&mut self, id: u32, ev: Ev) {
+    fn deliver_wait(&mut self, id: u32, ev: Ev<'_>) {
         let kind = match ev {
             Ev::Http { .. } => W_HTTP,
             Ev::Ret { .. } => W_RET,
@@ -400,26 +359,26 @@ impl Machine {
         match self.waits.iter().position(|w| w.0 == id && w.2 == kind) {
             Some(i) => {
                 let task = self.waits.swap_remove(i).1;
-                self.step(task, ev);
+                self.deliver(task, ev);
             }
             None => self.lost(ev),
         }
     }
 
-    fn deliver_sub(&mut self, id: u32, ev: Ev) {
+    fn deliver_sub(&mut self, id: u32, ev: Ev<'_>) {
         match self.subs.iter().find(|s| s.0 == id) {
-            Some(&(_, task, _)) => self.step(task, ev),
+            Some(&(_, task, _)) => self.deliver(task, ev),
             None => self.lost(ev),
         }
     }
 
     /// An input nobody waits for: release what it carried.
     /// An event the task's stage does not wait for: released like a lost input.
-    pub(crate) fn lose(&mut self, e: impl IntoEv) {
+    pub(crate) fn lose<'a>(&mut self, e: impl IntoEv<'a>) {
         self.lost(e.into_ev());
     }
 
-    pub(crate) fn lost(&mut self, ev: Ev) {
+    pub(crate) fn lost(&mut self, ev: Ev<'_>) {
         match ev {
             Ev::Http { h, .. } | Ev::Ret { h, .. } | Ev::Resumed(h) => self.drop_h(h),
             Ev::Child(_, r) => self.release(&r),
@@ -427,14 +386,26 @@ impl Machine {
         }
     }
 
-    /// Delivers `ev` to task `id`. Deliveries are queued and run one after the other, so
-    /// a child that ends while its parent is being stepped reaches the parent afterwards.
-    pub(crate) fn step(&mut self, id: u32, ev: Ev) {
-        self.queue.push((id, ev));
-        if self.stepping {
-            return;
-        }
+    /// Delivers an input's event to task `id` (no task is being stepped when an input
+    /// arrives), then whatever that queued.
+    fn deliver(&mut self, id: u32, ev: Ev<'_>) {
         self.stepping = true;
+        self.step_now(id, ev);
+        self.drain();
+    }
+
+    /// Delivers an internal event to task `id`. Deliveries are queued and run one after
+    /// the other, so a child that ends while its parent is being stepped reaches the
+    /// parent afterwards.
+    pub(crate) fn step(&mut self, id: u32, ev: Ev<'static>) {
+        self.queue.push((id, ev));
+        if !self.stepping {
+            self.stepping = true;
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
         while !self.queue.is_empty() {
             let (id, ev) = self.queue.remove(0);
             self.step_now(id, ev);
@@ -442,7 +413,7 @@ impl Machine {
         self.stepping = false;
     }
 
-    fn step_now(&mut self, id: u32, ev: Ev) {
+    fn step_now(&mut self, id: u32, ev: Ev<'_>) {
         let Some(i) = self.tasks.iter().position(|t| t.id == id) else {
             return self.lost(ev);
         };
@@ -460,8 +431,6 @@ impl Machine {
             K::LoginUrl(x) => self.login_url_step(id, x, ev),
             K::Callback(x) => self.callback_step(id, x, ev),
             K::Silent(x) => self.silent_step(id, x, ev),
-            K::Take { key } => self.take_step(id, key, ev),
-            K::Put { key, value, stage } => self.put_step(id, key, value, stage, ev),
             K::Handle(x) => self.handle_step(id, x, ev),
             K::Logout(x) => self.logout_step(id, x, ev),
             K::UrlOp(x) => self.url_op_step(id, x, ev),
@@ -504,7 +473,7 @@ impl Machine {
                 let (sub, _, kind) = self.subs.swap_remove(i);
                 match kind {
                     Sub::Frame => self.unframe(sub),
-                    Sub::Listener => self.drop_h(-(sub as i64)),
+                    Sub::Window => self.close_window(sub, 0),
                 }
             } else {
                 i += 1;
@@ -549,9 +518,6 @@ impl Machine {
             K::Init(x) => x.held(),
             K::Refresh(x) => x.held(),
             K::Callback(x) => x.held(),
-            K::Login(x) => alloc::vec![Ok(Out::H(x.window()))],
-            K::Logout(x) => alloc::vec![Ok(Out::H(x.window()))],
-            K::Account(x) => alloc::vec![Ok(Out::H(x.window()))],
             _ => Vec::new(),
         };
         for r in held {
@@ -559,9 +525,26 @@ impl Machine {
         }
     }
 
+    /// Stores a text result of task `id`.
+    pub(crate) fn give_text(&mut self, id: u32, text: String) -> Res {
+        self.texts.push((id, text));
+        Ok(Out::Str(id))
+    }
+
+    /// Takes the text a result refers to.
+    pub(crate) fn take_text(&mut self, id: u32) -> String {
+        match self.texts.iter().position(|t| t.0 == id) {
+            Some(i) => self.texts.swap_remove(i).1,
+            None => String::new(),
+        }
+    }
+
     /// Releases the handles a result holds (a shared one when its last holder lets go).
     pub(crate) fn release(&mut self, r: &Res) {
         match r {
+            Ok(Out::Str(id)) => {
+                self.take_text(*id);
+            }
             Ok(Out::H(h)) | Err(Fail::H(h)) | Err(Fail::Net { response: h, .. }) => self.drop_h(*h),
             Err(Fail::Shared(h)) => {
                 if let Some(i) = self.shared.iter().position(|e| e.0 == *h) {
@@ -645,7 +628,10 @@ impl Machine {
         match r {
             Ok(Out::Undefined) => self.undefined(),
             Ok(Out::Bool(b)) => self.w.bool(*b),
-            Ok(Out::Str(s)) => self.w.str(s),
+            Ok(Out::Str(id)) => {
+                let t = self.take_text(*id);
+                self.w.str(&t);
+            }
             Ok(Out::H(h)) | Err(Fail::H(h)) | Err(Fail::Shared(h)) => self.handle_v(*h),
             Err(Fail::Core(e)) => self.error_v(e),
             Err(Fail::Net { response, .. }) => {
@@ -655,19 +641,17 @@ impl Machine {
                 self.w.num(*response as f64);
                 self.w.close();
             }
-            Err(Fail::OAuth { error, description }) => {
+            Err(Fail::OAuth) => {
+                let (error, description) = self.oauth.clone();
                 self.w.open();
                 self.w.int(2);
                 self.w.open();
                 self.w.str("error");
-                self.w.str(error);
+                self.w.str(&error);
                 self.w.close();
                 self.w.open();
                 self.w.str("error_description");
-                match description {
-                    Some(d) => self.w.str(d),
-                    None => self.undefined(),
-                }
+                self.set_value_str(description.as_deref());
                 self.w.close();
                 self.w.close();
             }
@@ -689,7 +673,8 @@ impl Machine {
         self.w.open();
         self.w.int(9);
         self.w.int(e.kind() as u64);
-        self.w.str(&e.message());
+        let m = e.full_message(&self.s.invalid_pkce);
+        self.w.str(&m);
         if let Some(cause) = e.cause() {
             self.w.str(cause);
         }
@@ -849,41 +834,21 @@ impl Machine {
         self.end();
     }
 
-    /// Calls `method` on a driver-held value (`target` a handle) or a global path
-    /// (`path`, e.g. `cordova.InAppBrowser`); `answer` asks for a `ret` (a synchronous
-    /// answer, or with `wait` the promise's outcome).
-    pub(crate) fn invoke(&mut self, task: u32, target: Result<i64, &str>, method: &str, args: impl FnOnce(&mut Machine), answer: bool, wait: bool) -> u32 {
-        let id = if answer { self.next_id() } else { 0 };
-        if answer {
-            self.wait(id, task, W_RET);
-        }
+    /// Calls `method` of a value the driver holds (a custom adapter) with `args`; the
+    /// outcome comes back as a `ret`: at once, or (`wait`) when its promise settles.
+    pub(crate) fn invoke(&mut self, task: u32, target: i64, method: &str, args: impl FnOnce(&mut Machine), wait: bool) {
+        let id = self.next_id();
+        self.wait(id, task, W_RET);
         self.fx("call");
         self.w.int(task as u64);
         self.w.int(id as u64);
-        match target {
-            Ok(h) => self.handle_v(h),
-            Err(path) => self.w.str(path),
-        }
+        self.w.num(target as f64);
         self.w.str(method);
         self.w.open();
         args(self);
         self.w.close();
         self.w.bool(wait);
         self.end();
-        id
-    }
-
-    /// A listener function the driver creates: calling it delivers `event` to `task`.
-    pub(crate) fn listener(&mut self, task: u32, name: &str, field: &str) -> u32 {
-        let id = self.next_id();
-        self.subscribe(id, task, Sub::Listener);
-        self.w.open();
-        self.w.int(11);
-        self.w.int(id as u64);
-        self.w.str(name);
-        self.w.str(field);
-        self.w.close();
-        id
     }
 
     /// The page's origin, from `location.href`.

@@ -432,10 +432,10 @@ impl Machine {
                             self.start_login(Parent::Task(id), options, false);
                             return Step::Wait;
                         }
-                        c.err = Some(Fail::OAuth { error: String::from(error), description });
+                        self.oauth = (String::from(error), description);
+                        c.err = Some(Fail::OAuth);
                         c.stage = 99;
-                        let err = c.err.clone();
-                        self.emit(id, "onAuthError", true, |m| m.value(&Err(err.unwrap_or(Fail::Core(CoreError::InvalidNonce)))));
+                        self.emit(id, "onAuthError", true, |m| m.value(&Err(Fail::OAuth)));
                         return Step::Wait;
                     }
                     let has_tokens = c.params.get("access_token").is_some() || c.params.get("id_token").is_some();

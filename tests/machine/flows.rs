@@ -547,34 +547,59 @@ fn cordova_inappbrowser_login_and_logout() {
     let mut w = app();
     w.globals.insert("cordova".into(), 0);
     w.globals.insert("cordova.InAppBrowser".into(), 0);
-    let win = json!({ "window": 1 });
-    w.answers.insert(("cordova.InAppBrowser".into(), "open".into()), Settled::Ok(win));
     let init = w.call("init", vec![json!({})]);
     assert_eq!(ok(&w, init), json!(false));
     assert!(w.frames.is_empty(), "the status iframe is off for Cordova");
-    w.answers.insert(("#0".into(), "addEventListener".into()), Settled::Ok(json!(null)));
     let login = w.call("login", vec![json!({ "cordovaOptions": { "zoom": "no" } })]);
-    let open = w.calls.iter().find(|c| c[4] == "open").cloned().unwrap();
-    assert_eq!(open[5][2], "zoom=no,location=no");
-    let url = open[5][0].as_str().unwrap().to_string();
+    let (win, url, options) = w.windows.last().cloned().unwrap();
+    assert_eq!(options, "zoom=no,location=no");
     assert_eq!(url_param(&url, "redirect_uri").as_deref(), Some("http://localhost"));
-    // The window's handle: its listeners.
-    let listeners: Vec<i64> = {
-        let mut l: Vec<_> = w.listeners.iter().map(|(id, (name, _))| (name.clone(), *id)).collect();
-        l.sort();
-        l.into_iter().map(|(_, id)| id).collect()
-    };
-    assert_eq!(listeners.len(), 3);
-    let loadstart = *w.listeners.iter().find(|(_, (n, _))| n == "loadstart").unwrap().0;
-    w.event(loadstart, "loadstart", Some(&url));
+    w.event(win, "loadstart", Some(&url));
     assert_eq!(w.settled(login), None);
     let cb = realm.authorize(&url);
-    w.event(loadstart, "loadstart", Some(&cb));
+    w.event(win, "loadstart", Some(&cb));
+    assert!(w.closed.contains(&win), "closed before the code exchange");
     realm.serve_token(&mut w);
     assert_eq!(ok(&w, login), json!({ "$undefined": true }));
     assert_eq!(w.prop("authenticated"), Some(&json!(true)));
-    assert!(w.listeners.is_empty(), "listeners removed");
+    // A late event from the closed window changes nothing.
+    let before = w.transcript.len();
+    w.event(win, "exit", None);
+    assert_eq!(w.transcript.len(), before + 1);
+
+    let logout = w.call("logout", vec![json!(null)]);
+    let (win, url, options) = w.windows.last().cloned().unwrap();
+    assert_eq!(options, "location=no,hidden=yes,clearcache=yes");
+    w.event(win, "loadstart", Some("http://localhost/"));
+    assert_eq!(w.settled(logout), None, "waits for the window's exit");
+    w.event(win, "exit", None);
+    assert_eq!(ok(&w, logout), json!({ "$undefined": true }));
+    assert_eq!(w.prop("authenticated"), Some(&json!(false)));
+    assert!(url.contains("/logout?client_id=demo-app&post_logout_redirect_uri=http%3A%2F%2Flocalhost&id_token_hint="));
     golden("cordova_login", &w);
+}
+
+#[test]
+fn cordova_native_missing_plugins_and_deep_link() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = app();
+    let init = w.call("init", vec![json!({ "adapter": "cordova-native" })]);
+    ok(&w, init);
+    let op = w.call("login", vec![json!(null)]);
+    assert_eq!(message(&err(&w, op)), "The Cordova adapter needs the plugin cordova-plugin-browsertab, which is not installed.");
+    w.globals.insert("cordova.plugins.browsertab".into(), 0);
+    let op = w.call("login", vec![json!(null)]);
+    assert_eq!(message(&err(&w, op)), "The Cordova adapter needs the plugin cordova-plugin-deeplinks, which is not installed.");
+    w.globals.insert("universalLinks".into(), 0);
+    let op = w.call("login", vec![json!({ "redirectUri": "http://localhost/app" })]);
+    let (tab, url, _) = w.windows.last().cloned().unwrap();
+    w.event(tab, "link", Some(&realm.authorize(&url)));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!({ "$undefined": true }));
+    assert_eq!(w.prop("authenticated"), Some(&json!(true)));
+    assert!(w.closed.contains(&tab));
+    golden("cordova_native", &w);
 }
 
 #[test]

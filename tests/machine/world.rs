@@ -111,13 +111,15 @@ pub struct World {
     pub transcript: Vec<String>,
     /// App callbacks: called when the machine emits that event.
     pub hooks: HashMap<String, Hook>,
-    /// Globals the `has` and `call` effects find (e.g. Cordova plugins): path -> handle.
+    /// Globals the `has`, `win` and `tab` effects find (e.g. Cordova plugins): path -> handle.
     pub globals: HashMap<String, i64>,
     /// How a custom adapter's or plugin's methods answer: (target, method) -> result.
     pub answers: HashMap<(String, String), Settled>,
     pub calls: Vec<Value>,
-    /// Listeners the machine handed out: id -> (name, field).
-    pub listeners: HashMap<i64, (String, String)>,
+    /// Windows and system-browser tabs the machine opened: (id, url, options).
+    pub windows: Vec<(u64, String, String)>,
+    /// Windows the machine closed or forgot.
+    pub closed: Vec<u64>,
     /// Checks that failed.
     pub violations: Vec<String>,
     pub depth: u32,
@@ -172,7 +174,8 @@ impl World {
             globals: HashMap::new(),
             answers: HashMap::new(),
             calls: Vec::new(),
-            listeners: HashMap::new(),
+            windows: Vec::new(),
+            closed: Vec::new(),
             violations: Vec::new(),
             depth: 0,
         };
@@ -308,13 +311,6 @@ impl World {
                 }
                 json!({ "error": a[1], "type": "NetworkError", "response": r })
             }
-            Some(11) => {
-                let id = a[1].as_i64().unwrap();
-                if a.len() > 2 {
-                    self.listeners.insert(id, (a[2].as_str().unwrap().into(), a[3].as_str().unwrap().into()));
-                }
-                json!({ "$listener": id })
-            }
             _ => v.clone(),
         }
     }
@@ -402,87 +398,89 @@ impl World {
             }
             "call" => {
                 self.calls.push(e.clone());
-                let target = if a[3].is_string() { s(3) } else { format!("#{}", a[3][1]) };
+                let target = format!("#{}", a[3]);
                 let method = s(4);
                 let id = &a[2];
-                let args: Vec<Value> = a[5].as_array().unwrap().iter().map(|v| self.val(v, nums)).collect();
-                let _ = args;
-                let exists = a[3].is_array() || self.globals.contains_key(&target);
-                if id.as_u64().unwrap_or(0) == 0 {
-                    return;
-                }
-                // A window's own methods work unless a test says otherwise.
-                let default = (a[3].is_array() && matches!(method.as_str(), "addEventListener" | "removeEventListener" | "close")).then(|| Settled::Ok(Value::Null));
                 let wait = a[6] == json!(true);
-                match (exists, self.answers.get(&(target.clone(), method.clone())).cloned().or(default)) {
-                    (true, Some(Settled::Ok(v))) => {
+                match self.answers.get(&(target, method)).cloned() {
+                    Some(Settled::Ok(v)) => {
                         let h = if v.is_object() || (wait && !v.is_null()) { self.keep(v.clone()) } else { 0 };
                         let text = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
                         self.ret(id, true, h, Some(text));
                     }
-                    (true, Some(Settled::Err(v))) => {
+                    Some(Settled::Err(v)) => {
                         let h = self.keep(v);
                         self.ret(id, false, h, None);
                     }
-                    _ => self.ret(id, false, 0, None),
+                    None => self.ret(id, false, 0, None),
                 }
             }
             "has" => {
                 let found = s(2).split('|').any(|p| self.globals.contains_key(p));
                 self.ret(&a[1], found, 0, None);
             }
-            "ls" => {
-                let prefix = s(2);
-                let entries: Vec<Value> = if self.local_broken {
-                    vec![]
-                } else {
-                    self.local.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(k, v)| json!([k, v])).collect()
-                };
-                self.ret(&a[1], true, 0, Some(Value::Array(entries).to_string()));
-            }
-            "lset" => {
-                let fail = self.local_broken || self.quota_failures > 0;
-                if !fail {
-                    self.local.insert(s(2), s(3));
+            "put" => {
+                let key = format!("{}{}", s(2), s(3));
+                let at = self.val(&a[5], nums).as_f64().unwrap_or(0.0);
+                if self.local_broken {
+                    self.cookies.insert(key, (s(4), at));
                     self.ret(&a[1], true, 0, None);
                     return;
                 }
-                if self.local_broken || a[4].as_array().unwrap().is_empty() {
-                    let h = self.keep(json!({ "DOMException": "QuotaExceededError" }));
-                    self.ret(&a[1], false, h, None);
-                    return;
-                }
-                self.quota_failures -= 1;
-                for k in a[4].as_array().unwrap() {
-                    self.local.remove(k.as_str().unwrap());
-                }
+                self.purge(&s(2));
+                let record = s(4);
+                let value = format!("{},\"expires\":{at}}}", &record[..record.len() - 1]);
                 if self.quota_failures > 0 {
                     self.quota_failures -= 1;
-                    let h = self.keep(json!({ "DOMException": "QuotaExceededError" }));
-                    self.ret(&a[1], false, h, None);
+                    let prefix = s(2);
+                    self.local.retain(|k, _| !k.starts_with(&prefix));
+                    if self.quota_failures > 0 {
+                        self.quota_failures -= 1;
+                        let h = self.keep(json!({ "DOMException": "QuotaExceededError" }));
+                        self.ret(&a[1], false, h, None);
+                        return;
+                    }
+                }
+                self.local.insert(key, value);
+                self.ret(&a[1], true, 0, None);
+            }
+            "take" => {
+                let key = format!("{}{}", s(2), s(3));
+                let value = if s(3).is_empty() {
+                    None
+                } else if self.local_broken {
+                    let now = self.now;
+                    self.cookies.remove(&key).filter(|(_, exp)| *exp > now).map(|(v, _)| v)
                 } else {
-                    self.local.insert(s(2), s(3));
-                    self.ret(&a[1], true, 0, None);
+                    self.purge(&s(2));
+                    self.local.remove(&key)
+                };
+                self.ret(&a[1], true, 0, value);
+            }
+            "win" => {
+                let id = a[2].as_u64().unwrap();
+                if self.globals.contains_key("cordova.InAppBrowser") {
+                    self.windows.push((id, s(3), s(4)));
+                    self.ret(&a[2], true, 0, None);
+                } else {
+                    self.ret(&a[2], false, 0, None);
                 }
             }
-            "ldel" => {
-                for k in &a[1..] {
-                    self.local.remove(k.as_str().unwrap());
+            "tab" => {
+                let id = a[2].as_u64().unwrap();
+                if !self.globals.contains_key("cordova.plugins.browsertab") {
+                    self.ret(&a[2], false, 0, Some("tab".into()));
+                } else if !a[4].is_null() && !self.globals.contains_key("universalLinks") {
+                    self.ret(&a[2], false, 0, Some("links".into()));
+                } else {
+                    self.windows.push((id, s(3), String::new()));
+                    self.ret(&a[2], true, 0, None);
                 }
             }
-            "cget" => {
-                let now = self.now;
-                let text: Vec<String> = self.cookies.iter().filter(|(_, (_, exp))| *exp > now).map(|(k, (v, _))| format!("{k}={v}")).collect();
-                self.ret(&a[1], true, 0, Some(text.join("; ")));
-            }
-            "cset" => {
-                let text = s(1);
-                let at = self.val(&a[2], nums).as_f64().unwrap_or(0.0);
-                let (k, v) = text.split_once('=').unwrap();
-                if at <= self.now {
-                    self.cookies.remove(k);
-                } else {
-                    self.cookies.insert(k.into(), (v.into(), at));
+            "winclose" => {
+                let id = a[1].as_u64().unwrap();
+                if a[2] != json!(2) {
+                    self.closed.push(id);
                 }
             }
             "memo" => {
@@ -496,7 +494,6 @@ impl World {
                 }
                 if h < 0 {
                     self.handles.remove(&h);
-                    self.listeners.remove(&-h);
                 }
             }
             "report" => {
@@ -569,8 +566,16 @@ impl World {
         }
     }
 
-    pub fn event(&mut self, listener: i64, name: &str, value: Option<&str>) {
-        self.send("event", vec![json!(listener), json!(name), json!(value)]);
+    pub fn event(&mut self, window: u64, name: &str, value: Option<&str>) {
+        self.send("event", vec![json!(window), json!(name), json!(value)]);
+    }
+
+    /// keycloak-js's purge of callback entries: `expires` missing, not a number, or past.
+    fn purge(&mut self, prefix: &str) {
+        let now = self.now;
+        self.local.retain(|k, v| {
+            !k.starts_with(prefix) || serde_json::from_str::<Value>(v).ok().and_then(|v| v.get("expires").and_then(|e| e.as_f64())).is_some_and(|e| e >= now)
+        });
     }
 
     pub fn event_names(&self) -> Vec<String> {
