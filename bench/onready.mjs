@@ -1,14 +1,26 @@
 // Time from navigation to onReady in headless Chromium, keycloak-wasm vs keycloak-js,
 // interleaved (A B A B ...) after a warm-up, third-party cookies allowed; and the requests
 // each adapter sends to the realm before onReady, with the least a scenario needs.
+//
+// Two network profiles: loopback as it is, and a throttled one as Lighthouse's slow 4G
+// (150 ms round trip, 1.6 Mbit/s down, 750 kbit/s up, cache off) through Chromium's
+// network emulation. Emulation applies per renderer target, and under site isolation the
+// realm's cross-site iframes are targets of their own; the throttled runs therefore use a
+// browser without site isolation, so the page's emulation covers its iframes too.
 import { launchProfile, profilePage } from '../tests/support/browser.mjs'
-import { ensureRealmBuilt } from '../tests/support/realm.mjs'
+import { ensureRealmBuilt } from '../scripts/serve/realm.mjs'
 import { IMPLS, startStack } from '../tests/support/fixture.mjs'
 
 const quantile = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] }
 const median = (xs) => quantile(xs, 0.5)
 
-export async function measureOnReady ({ runs = 15 } = {}) {
+export const PROFILES = {
+  loopback: null,
+  throttled: { latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 }
+}
+
+export async function measureOnReady ({ runs = 15, profile = 'loopback' } = {}) {
+  const network = PROFILES[profile]
   await ensureRealmBuilt()
   const stack = await startStack()
   const realmHost = new URL(stack.realmUrl).host
@@ -42,8 +54,17 @@ export async function measureOnReady ({ runs = 15 } = {}) {
     await page.close()
   }
 
+  async function throttle (page) {
+    if (!network) return
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true })
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, ...network })
+  }
+
   async function once (context, impl, sc) {
     const page = await profilePage(context)
+    await throttle(page)
     await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
     await page.evaluate((o) => { sessionStorage.clear(); sessionStorage.setItem('demo.init', JSON.stringify(o)) }, sc.options(impl))
     let t0
@@ -78,7 +99,7 @@ export async function measureOnReady ({ runs = 15 } = {}) {
   const results = []
   try {
     for (const withSession of [true, false]) {
-      const context = await launchProfile({ thirdPartyCookies: true })
+      const context = await launchProfile({ thirdPartyCookies: true, args: network ? ['--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'] : [] })
       if (withSession) for (const impl of IMPLS) await login(context, impl)
       for (const sc of scenarios.filter((s) => s.session === withSession)) {
         const samples = { 'keycloak-wasm': [], 'keycloak-js': [] }
@@ -86,7 +107,7 @@ export async function measureOnReady ({ runs = 15 } = {}) {
         for (let i = 0; i < runs; i++) {
           for (const impl of i % 2 ? [...IMPLS].reverse() : IMPLS) samples[impl].push(await once(context, impl, sc))
         }
-        const row = { scenario: sc.name, runs, minimumRequests: sc.minimum, minimumWhy: sc.why }
+        const row = { scenario: sc.name, profile, runs, minimumRequests: sc.minimum, minimumWhy: sc.why }
         for (const impl of IMPLS) {
           const ms = samples[impl].map((s) => s.ms)
           row[impl] = { median: median(ms), p90: quantile(ms, 0.9), requests: median(samples[impl].map((s) => s.requests)) }
@@ -103,7 +124,7 @@ export async function measureOnReady ({ runs = 15 } = {}) {
 }
 
 export function printOnReady (rows) {
-  console.log(`\nTime from navigation to onReady (ms, ${rows[0]?.runs} interleaved runs each after a warm-up; third-party cookies allowed)`)
+  console.log(`\nTime from navigation to onReady, ${rows[0]?.profile} (ms, ${rows[0]?.runs} interleaved runs each after a warm-up; third-party cookies allowed)`)
   console.log('  ' + 'scenario'.padEnd(45) + 'wasm med/p90'.padStart(14) + 'kjs med/p90'.padStart(13) + 'ratio'.padStart(7) + '  realm requests wasm/kjs (least)')
   for (const r of rows) {
     const w = r['keycloak-wasm']

@@ -22,12 +22,16 @@ function fromBase64 (text) {
 }
 
 // The wasm ships inlined (deflate-raw, base64): no bundler plugin, asset copy or server
-// MIME type. It is inflated and compiled on the first construction, not at import time.
+// MIME type. It is inflated and compiled on the first construction, not at import time;
+// where the browser can, it compiles while it inflates.
 function loadWasm () {
-  loading ??= new Response(new Response(fromBase64(wasmBase64)).body.pipeThrough(new DecompressionStream('deflate-raw')))
-    .arrayBuffer()
-    .then((bytes) => WebAssembly.compile(bytes))
-    .then((m) => { module = m })
+  if (!loading) {
+    const wasm = new Response(fromBase64(wasmBase64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
+    loading = (WebAssembly.compileStreaming
+      ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
+      : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes))
+    ).then((m) => { module = m })
+  }
   return loading
 }
 

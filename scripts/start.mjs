@@ -6,9 +6,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { setup } from './setup.mjs'
 import { build } from './build.mjs'
-import { startAppServer } from '../tests/support/app-server.mjs'
-import { ensureRealmBuilt, startRealm } from '../tests/support/realm.mjs'
-import { demoRealm } from '../tests/support/fixture.mjs'
+import { startAppServer } from './serve/app-server.mjs'
+import { ensureRealmBuilt, startRealm } from './serve/realm.mjs'
+import { demoRealm } from './serve/demo-realm.mjs'
 import { step } from './lib.mjs'
 
 const arg = (name, dflt) => {

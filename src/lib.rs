@@ -17,4 +17,6 @@ pub mod core;
 pub mod machine;
 
 #[cfg(target_arch = "wasm32")]
+mod heap;
+#[cfg(target_arch = "wasm32")]
 mod wasm;

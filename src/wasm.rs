@@ -30,8 +30,7 @@ fn state() -> &'static mut State {
 }
 
 #[global_allocator]
-static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+static ALLOC: crate::heap::SizeClasses = crate::heap::SizeClasses::new();
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -11,29 +11,22 @@
 // Cordova scenarios run against both packages. Where we differ on purpose, the test says
 // why: keycloak-js 26.2.4 does not validate the callback's state in Cordova (fixed in
 // 26.2.5, #306), and its Cordova registration ignores the options.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { ALICE, TOKEN_ENDPOINT, apiRealm, eventNames, fillLogin, openApp, recordRequests, startApiStack, until } from '../support/api-helpers.mjs'
+import { ALICE, TOKEN_ENDPOINT, apiRealm, eventNames, fillLogin, openApp, recordRequests, until } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
 const APP_URL = 'com.example.app://callback'
 
-let stack, browser
-before(async () => {
-  // The Cordova adapters come back on http://localhost; the Capacitor app on its scheme.
-  const realmFor = (appOrigin, extra) => {
-    const realm = apiRealm(appOrigin, extra)
-    realm.clients[0].redirectUris.push('http://localhost', 'http://localhost/*', APP_URL)
-    return realm
-  }
-  stack = await startApiStack({ realmFor })
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+// The Cordova adapters come back on http://localhost; the Capacitor app on its scheme.
+const realmFor = (appOrigin, extra) => {
+  const realm = apiRealm(appOrigin, extra)
+  realm.clients[0].redirectUris.push('http://localhost', 'http://localhost/*', APP_URL)
+  return realm
+}
+const { stack, browser } = useStack({ api: true, realmFor })
 
 // Runs in the app page before its scripts: window.cordova with the InAppBrowser and
 // browsertab plugins, and the deeplinks plugin's window.universalLinks.

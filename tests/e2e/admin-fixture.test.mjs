@@ -3,7 +3,7 @@
 // No browser needed.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ensureRealmBuilt, startRealm } from '../support/realm.mjs'
+import { ensureRealmBuilt, startRealm } from '../../scripts/serve/realm.mjs'
 import { AdminError, adminClient, freshRealm } from '../support/admin.mjs'
 
 const ADMIN = { username: 'fixture-admin', password: 'fixture pw' }

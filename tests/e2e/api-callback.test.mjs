@@ -1,21 +1,14 @@
 // Callback handling (reference §1.5, §2.1, §2.6, §2.11, §2.12): OAuth errors in the
 // callback, the query response mode, the implicit and hybrid flows, and login without
 // PKCE. Each runs through the real realm server with the demo app, for both adapters.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { TOKEN_ENDPOINT, eventNames, events, fillLogin, logInThroughApp, openApp, recordRequests, settled, startApiStack, text } from '../support/api-helpers.mjs'
+import { TOKEN_ENDPOINT, eventNames, events, fillLogin, logInThroughApp, openApp, recordRequests, settled, text } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-before(async () => {
-  stack = await startApiStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack({ api: true })
 
 /** Top-level URLs the page visits from now on. */
 function recordNavigations (page) {

@@ -3,31 +3,29 @@
 // own), and a generic OIDC provider given as a discovery base URL or as metadata.
 // A small page of our own (on harness.localhost, a registered redirect origin) builds
 // the instance; each form logs in.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { TOKEN_ENDPOINT, fillLogin, openHarness, recordRequests, settled, startApiStack, startJsonServer, text } from '../support/api-helpers.mjs'
+import { TOKEN_ENDPOINT, fillLogin, openHarness, recordRequests, settled, startJsonServer, text } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser, json
-before(async () => {
-  stack = await startApiStack()
-  browser = await launchBrowser()
-  json = await startJsonServer({
-    '/keycloak.json': {
-      realm: 'demo',
-      'auth-server-url': `${stack.realmUrl}/`,
-      'ssl-required': 'external',
-      resource: 'demo-app',
-      'public-client': true,
-      'confidential-port': 0
-    }
-  })
-})
-after(async () => {
-  await browser?.close()
-  await json?.stop()
-  await stack?.stop()
+let json
+const { stack, browser } = useStack({
+  api: true,
+  async setup ({ stack }) {
+    json = await startJsonServer({
+      '/keycloak.json': {
+        realm: 'demo',
+        'auth-server-url': `${stack.realmUrl}/`,
+        'ssl-required': 'external',
+        resource: 'demo-app',
+        'public-client': true,
+        'confidential-port': 0
+      }
+    })
+  },
+  teardown: () => json?.stop()
 })
 
 const harnessPage = () => newPage(browser)

@@ -1,20 +1,13 @@
 // More checklist rows through the realm server, both packages (reference keycloak-js
 // §2.4 cookie fallback, §2.6 authentication_expired, §2.8 nonce, §7 accountManagement).
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { eventNames, fillLogin, logInThroughApp, openApp, recordRequests, settled, startApiStack } from '../support/api-helpers.mjs'
+import { eventNames, fillLogin, logInThroughApp, openApp, recordRequests, settled } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-before(async () => {
-  stack = await startApiStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack({ api: true })
 
 for (const impl of IMPLS) {
   describe(`more API rows [${impl}]`, { timeout: 60000 }, () => {

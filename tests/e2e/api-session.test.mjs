@@ -1,21 +1,14 @@
 // Session-level API through the real realm server, for both adapters: register() on the
 // registration page, logout by POST, loadUserProfile / loadUserInfo, and methods used
 // after destructuring them from the instance (reference §1.6, §7, §9 #15).
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { eventNames, fillLogin, logInThroughApp, openApp, recordRequests, settled, startApiStack, text } from '../support/api-helpers.mjs'
+import { eventNames, fillLogin, logInThroughApp, openApp, recordRequests, settled, text } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-before(async () => {
-  stack = await startApiStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack({ api: true })
 
 const NO_TOKEN = 'Unable to build authorization header, token is not set, make sure the user is authenticated.'
 

@@ -2,21 +2,14 @@
 // §1.10, §2.10, §2.12): onTokenExpired with 3-second access tokens, updateToken's
 // decisions and its shared in-flight refresh, a refresh answered with HTTP 400 after
 // the realm session ended, and the [KEYCLOAK] log lines of enableLogging.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { TOKEN_ENDPOINT, eventNames, events, logInThroughApp, openApp, recordKeycloakLog, recordRequests, settled, startApiStack, text, until } from '../support/api-helpers.mjs'
+import { TOKEN_ENDPOINT, eventNames, events, logInThroughApp, openApp, recordKeycloakLog, recordRequests, settled, text, until } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-before(async () => {
-  stack = await startApiStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack({ api: true })
 
 const ms = (hhmmss) => { const [h, m, s] = hhmmss.split(':'); return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 }
 

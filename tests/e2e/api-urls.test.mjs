@@ -4,21 +4,14 @@
 // Only the random values (state, nonce, code_challenge) may differ; they are checked
 // for shape and then masked. Each test collects both adapters' URLs and compares them;
 // a second set of tests checks keycloak-js's documented output on each adapter alone.
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
+import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { openApp, settled, startApiStack } from '../support/api-helpers.mjs'
+import { openApp, settled } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-before(async () => {
-  stack = await startApiStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack({ api: true })
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 const CHALLENGE = /^[A-Za-z0-9_-]{43}$/

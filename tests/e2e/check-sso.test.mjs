@@ -6,11 +6,10 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { launchProfile, profilePage, thirdPartyCookies } from '../support/browser.mjs'
-import { IMPLS, startStack } from '../support/fixture.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack
-before(async () => { stack = await startStack() })
-after(async () => { await stack?.stop() })
+const { stack } = useStack({ browser: false })
 
 const text = (page, id) => page.locator(`#${id}`).textContent()
 const silentUri = (impl) => new URL('/silent-check-sso.html', stack.appUrl(impl)).href

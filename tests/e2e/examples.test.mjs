@@ -1,20 +1,12 @@
 // The www/examples pages a user copies, served as they are (the React and Capacitor
 // examples are exercised by tests/package/bundlers.test.mjs and adapters.test.mjs).
-import { after, before, test } from 'node:test'
-import { launchBrowser, newPage } from '../support/browser.mjs'
-import { startStack } from '../support/fixture.mjs'
+import { test } from 'node:test'
+import { newPage } from '../support/browser.mjs'
 import { fillLogin } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 import assert from 'node:assert/strict'
 
-let stack, browser
-before(async () => {
-  stack = await startStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack()
 
 test('plain HTML with the classic script (window.Keycloak): check-sso, login, logout', async () => {
   const page = await newPage(browser)

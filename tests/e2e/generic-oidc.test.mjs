@@ -20,7 +20,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startAppServer } from '../support/app-server.mjs'
+import { startAppServer } from '../../scripts/serve/app-server.mjs'
 import { launchBrowser, newPage } from '../support/browser.mjs'
 import { eventNames, events, recordRequests, text } from '../support/api-helpers.mjs'
 

@@ -2,20 +2,19 @@
 // cookies are SameSite=None; Secure as on a real deployment. Third-party cookies
 // allowed, app on http://app.localhost (a secure context), realm on
 // https://idp.localhost. Both adapters.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchProfile, profilePage, thirdPartyCookies } from '../support/browser.mjs'
-import { IMPLS, startStack } from '../support/fixture.mjs'
+import { profilePage, thirdPartyCookies } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, context
-before(async () => {
-  stack = await startStack({ tls: true })
-  context = await launchProfile({ thirdPartyCookies: true, ignoreHTTPSErrors: true })
-  assert.equal(await thirdPartyCookies(context, stack.appUrl('keycloak-wasm'), stack.realmUrl), 'supported')
-})
-after(async () => {
-  await context?.close()
-  await stack?.stop()
+const { stack, context } = useStack({
+  tls: true,
+  browser: false,
+  profile: { thirdPartyCookies: true, ignoreHTTPSErrors: true },
+  async setup ({ stack, context }) {
+    assert.equal(await thirdPartyCookies(context, stack.appUrl('keycloak-wasm'), stack.realmUrl), 'supported')
+  }
 })
 
 const text = (page, id) => page.locator(`#${id}`).textContent()

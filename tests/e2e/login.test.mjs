@@ -1,22 +1,13 @@
 // The first login, end to end: the demo app on app.localhost, the realm on idp.localhost,
 // real redirects, the realm's login form, code exchange with PKCE, refresh and logout.
 // Every scenario runs against keycloak-wasm and keycloak-js; they must agree.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
-import { IMPLS, startStack } from '../support/fixture.mjs'
+import { newPage } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-
-before(async () => {
-  stack = await startStack()
-  browser = await launchBrowser()
-})
-
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack()
 
 const text = (page, id) => page.locator(`#${id}`).textContent()
 

@@ -5,27 +5,22 @@
 // cancel reported through onActionUpdate(status, action) before onAuthSuccess, an action
 // the realm does not run ('error'), and the new password working on the next login. Each
 // test gets its own realm through the Admin API (freshRealm), since it changes a password.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
-import { IMPLS, startStack } from '../support/fixture.mjs'
+import { newPage } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
 import { adminClient, freshRealm } from '../support/admin.mjs'
-import { ensureRealmBuilt } from '../support/realm.mjs'
+import { ensureRealmBuilt } from '../../scripts/serve/realm.mjs'
 import { events, fillLogin, openApp, settled } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser, admin
-
-before(async () => {
-  await ensureRealmBuilt() // so a changed realm server is what runs
-  stack = await startStack()
-  browser = await launchBrowser()
-  // Node may not resolve *.localhost: the admin API on plain localhost (same server).
-  admin = adminClient(stack.realmUrl.replace('//idp.localhost:', '//localhost:'), { username: 'admin', password: 'admin' })
-})
-
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
+await ensureRealmBuilt() // before the stack starts, so a changed realm server is what runs
+let admin
+const { stack, browser } = useStack({
+  setup ({ stack }) {
+    // Node may not resolve *.localhost: the admin API on plain localhost (same server).
+    admin = adminClient(stack.realmUrl.replace('//idp.localhost:', '//localhost:'), { username: 'admin', password: 'admin' })
+  }
 })
 
 const INIT = { checkLoginIframe: false, pkceMethod: 'S256' }

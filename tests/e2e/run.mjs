@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ensureRealmBuilt } from '../support/realm.mjs'
+import { ensureRealmBuilt } from '../../scripts/serve/realm.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 await ensureRealmBuilt()

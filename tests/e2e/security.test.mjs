@@ -1,19 +1,12 @@
 // Where keycloak-js is unsafe we differ on purpose (see the README's compatibility
 // table); these scenarios show the difference to a user. Both adapters run each one.
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, newPage } from '../support/browser.mjs'
-import { IMPLS, startStack } from '../support/fixture.mjs'
+import { newPage } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser
-before(async () => {
-  stack = await startStack()
-  browser = await launchBrowser()
-})
-after(async () => {
-  await browser?.close()
-  await stack?.stop()
-})
+const { stack, browser } = useStack()
 
 for (const impl of IMPLS) {
   describe(impl, () => {

@@ -2,26 +2,24 @@
 // refresh them (status iframe off), so it talks to that server: keycloak-wasm gives up
 // after `requestTimeout` and rejects; keycloak-js waits forever (asserted as a known,
 // deliberate difference).
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import { launchBrowser, newPage } from '../support/browser.mjs'
-import { IMPLS, startStack } from '../support/fixture.mjs'
+import { newPage } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { useStack } from '../support/use-stack.mjs'
 
-let stack, browser, silent
+let silent
 const sockets = new Set()
-
-before(async () => {
-  stack = await startStack()
-  browser = await launchBrowser()
-  silent = net.createServer((s) => { sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)) })
-  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
-})
-after(async () => {
-  for (const s of sockets) s.destroy()
-  silent?.close()
-  await browser?.close()
-  await stack?.stop()
+const { stack, browser } = useStack({
+  async setup () {
+    silent = net.createServer((s) => { sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)) })
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  },
+  teardown () {
+    for (const s of sockets) s.destroy()
+    silent?.close()
+  }
 })
 
 const b64url = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')

@@ -53,9 +53,15 @@ fn normalize(lines: &[String]) -> String {
     out
 }
 
-/// Compares a world's transcript with its golden file (or writes it with BLESS=1).
+/// Compares a world's transcript with its golden file (or writes it with BLESS=1), and
+/// writes its exact inputs and effects to `target/machine-replay/<name>.jsonl` for the
+/// package test that replays them through the shipped wasm.
 pub fn golden(name: &str, w: &World) {
     assert!(w.violations.is_empty(), "{name}: {:#?}", w.violations);
+    let replay = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/machine-replay");
+    std::fs::create_dir_all(&replay).unwrap();
+    let lines: Vec<String> = w.replay.iter().map(|v| v.to_string()).collect();
+    std::fs::write(replay.join(format!("{name}.jsonl")), lines.join("\n") + "\n").unwrap();
     let text = normalize(&w.transcript);
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/machine/golden").join(format!("{name}.trace"));
     if std::env::var("BLESS").is_ok() {

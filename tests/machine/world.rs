@@ -109,6 +109,9 @@ pub struct World {
     pub reports: Vec<Value>,
     /// Every batch of effects, as text (the golden traces print these).
     pub transcript: Vec<String>,
+    /// Every input exactly as the machine got it, with its random bytes and effects (the
+    /// package tests replay these through the shipped wasm).
+    pub replay: Vec<Value>,
     /// App callbacks: called when the machine emits that event.
     pub hooks: HashMap<String, Hook>,
     /// Globals the `has`, `win` and `tab` effects find (e.g. Cordova plugins): path -> handle.
@@ -170,6 +173,7 @@ impl World {
             logs: Vec::new(),
             reports: Vec::new(),
             transcript: Vec::new(),
+            replay: Vec::new(),
             hooks: HashMap::new(),
             globals: HashMap::new(),
             answers: HashMap::new(),
@@ -218,6 +222,7 @@ impl World {
         let w = self.m.handle(&text, rand);
         let out = w.s.clone();
         let nums = w.nums.clone();
+        self.replay.push(json!({ "input": text, "rand": rand.map(|r| r.to_vec()), "effects": out, "nums": nums }));
         let effects: Value = match serde_json::from_str(&out) {
             Ok(v) => v,
             Err(e) => {

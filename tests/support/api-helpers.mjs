@@ -8,9 +8,9 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startAppServer } from './app-server.mjs'
-import { demoRealm } from './fixture.mjs'
-import { startRealm } from './realm.mjs'
+import { startAppServer } from '../../scripts/serve/app-server.mjs'
+import { demoRealm } from '../../scripts/serve/demo-realm.mjs'
+import { startRealm } from '../../scripts/serve/realm.mjs'
 
 export const ALICE = { username: 'alice', password: 'alice' }
 

@@ -53,12 +53,12 @@ export async function newPage (browser, opts = {}) {
  * context; `close()` also deletes the profile. Callers should confirm the state with
  * `thirdPartyCookies()` rather than assume it.
  */
-export async function launchProfile ({ thirdPartyCookies, ignoreHTTPSErrors = false }) {
+export async function launchProfile ({ thirdPartyCookies, ignoreHTTPSErrors = false, args = [] }) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-profile-'))
   mkdirSync(path.join(dir, 'Default'))
   writeFileSync(path.join(dir, 'Default', 'Preferences'), JSON.stringify({ profile: { cookie_controls_mode: thirdPartyCookies ? 0 : 1 } }))
   // ignoreHTTPSErrors: the realm server's --tls certificate is self-signed, made at start.
-  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, ignoreHTTPSErrors })
+  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, ...args], ignoreHTTPSErrors })
   context.setDefaultTimeout(15000)
   context.setDefaultNavigationTimeout(15000)
   const close = context.close.bind(context)

@@ -3,30 +3,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { startAppServer } from './app-server.mjs'
-import { startRealm } from './realm.mjs'
+import { startAppServer } from '../../scripts/serve/app-server.mjs'
+import { demoRealm } from '../../scripts/serve/demo-realm.mjs'
+import { startRealm } from '../../scripts/serve/realm.mjs'
 
 export const IMPLS = ['keycloak-wasm', 'keycloak-js']
-
-export function demoRealm (appOrigin) {
-  return {
-    realm: 'demo',
-    enabled: true,
-    roles: { realm: [{ name: 'user' }], client: { 'demo-app': [{ name: 'viewer' }] } },
-    clients: [{
-      clientId: 'demo-app',
-      enabled: true,
-      publicClient: true,
-      redirectUris: [`${appOrigin}/*`],
-      webOrigins: ['+'],
-      attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' }
-    }],
-    users: [
-      { username: 'alice', enabled: true, email: 'alice@example.com', firstName: 'Alice', lastName: 'Liddell', emailVerified: true, credentials: [{ type: 'password', value: 'alice' }], realmRoles: ['user'], clientRoles: { 'demo-app': ['viewer'] } },
-      { username: 'bob', enabled: true, email: 'bob@example.com', firstName: 'Bob', lastName: 'Builder', credentials: [{ type: 'password', value: 'bob' }] }
-    ]
-  }
-}
 
 export async function startStack ({ tls = false } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-e2e-'))

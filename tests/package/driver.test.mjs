@@ -1,0 +1,158 @@
+// pkg/driver.js in Chromium, with the real wasm and a realm played by the test (Playwright
+// routes): the services it keeps for the machine (the callback store with keycloak-js's
+// purge, quota and cookie rules; frames and their messages; failing effects; handles).
+// The flows themselves are the machine's, tested natively and end to end.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { launchBrowser, newPage } from '../support/browser.mjs'
+import { startAppServer } from '../../scripts/serve/app-server.mjs'
+
+const REALM = 'http://idp.localhost:9'
+const b64url = (s) => Buffer.from(s).toString('base64url')
+const jwt = (claims) => `${b64url('{"alg":"RS256"}')}.${b64url(JSON.stringify(claims))}.sig`
+
+let app, browser
+before(async () => {
+  app = await startAppServer()
+  browser = await launchBrowser()
+})
+after(async () => {
+  await browser?.close()
+  await app?.stop()
+})
+
+/** A page with a Driver on window.d (a plain object stands in for the Keycloak instance). */
+async function driverPage (setup = '') {
+  const page = await newPage(browser)
+  await page.route(`${REALM}/**`, (route) => route.fulfill({ status: 404, body: 'no' }))
+  await page.goto(`${app.baseUrl}/app.css`)
+  await page.evaluate(async ([realm, setup]) => {
+    if (setup) new Function(setup)() // eslint-disable-line no-new-func
+    const { Driver } = await import('/pkg/driver.js')
+    const bytes = await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer())
+    const module = await WebAssembly.compile(bytes)
+    window.kc = { responseMode: 'fragment', responseType: 'code', pkceMethod: 'S256', logoutMethod: 'GET', messageReceiveTimeout: 10000, silentCheckSsoFallback: true, timeSkew: null }
+    window.inputs = []
+    window.d = new Driver(module, window.kc, { url: realm, realm: 'demo', clientId: 'app' })
+    const send = window.d.send.bind(window.d)
+    window.d.send = (kind, ...args) => { window.inputs.push(kind); return send(kind, ...args) }
+  }, [REALM, setup])
+  return page
+}
+
+const callbackKeys = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kc-callback-')).sort())
+
+describe('the callback store', () => {
+  test('a record per login URL, with a one-hour expiry; stale and malformed entries are purged', async () => {
+    const page = await driverPage()
+    await page.evaluate(async () => {
+      localStorage.clear()
+      localStorage.setItem('kc-callback-old', JSON.stringify({ state: 'old', expires: Date.now() - 1 }))
+      localStorage.setItem('kc-callback-noexpiry', JSON.stringify({ state: 'x' }))
+      localStorage.setItem('kc-callback-bad', '{not json')
+      localStorage.setItem('kc-other', 'kept')
+      await window.d.call('init', false, { checkLoginIframe: false })
+    })
+    const url = await page.evaluate(() => window.d.call('createLoginUrl', false, { scope: 'email' }))
+    const state = new URL(url).searchParams.get('state')
+    assert.deepEqual(await callbackKeys(page), [`kc-callback-${state}`])
+    const record = JSON.parse(await page.evaluate((k) => localStorage.getItem(k), `kc-callback-${state}`))
+    assert.deepEqual(Object.keys(record), ['state', 'nonce', 'redirectUri', 'loginOptions', 'pkceCodeVerifier', 'expires'])
+    assert.ok(Math.abs(record.expires - Date.now() - 3600000) < 10000, 'expires in an hour')
+    assert.equal(await page.evaluate(() => localStorage.getItem('kc-other')), 'kept')
+    await page.context().close()
+  })
+
+  test('a full storage: every callback entry goes, then one more try', async () => {
+    const page = await driverPage()
+    await page.evaluate(async () => {
+      localStorage.clear()
+      await window.d.call('init', false, { checkLoginIframe: false })
+      await window.d.call('createLoginUrl', false)
+      const setItem = Storage.prototype.setItem
+      let failures = 1
+      Storage.prototype.setItem = function (k, v) {
+        if (k.startsWith('kc-callback-') && failures-- > 0) throw new DOMException('full', 'QuotaExceededError')
+        return setItem.call(this, k, v)
+      }
+    })
+    await page.evaluate(() => window.d.call('createLoginUrl', false))
+    assert.equal((await callbackKeys(page)).length, 1, 'the earlier entry was cleared for the retry')
+    const e = await page.evaluate(() => {
+      const setItem = Storage.prototype.setItem
+      Storage.prototype.setItem = function (k, v) {
+        if (k.startsWith('kc-callback-')) throw new DOMException('full', 'QuotaExceededError')
+        return setItem.call(this, k, v)
+      }
+      return window.d.call('createLoginUrl', false).then(() => 'stored', (x) => x.name)
+    })
+    assert.equal(e, 'QuotaExceededError', 'a second failure rejects createLoginUrl with the browser\'s error')
+    await page.context().close()
+  })
+
+  test('localStorage that cannot be reached: the record goes to a cookie, is read once and expired', async () => {
+    const page = await driverPage("Object.defineProperty(window, 'localStorage', { get () { throw new DOMException('denied', 'SecurityError') } })")
+    const now = Math.floor(Date.now() / 1000)
+    await page.route(`${REALM}/realms/demo/protocol/openid-connect/token`, (route) => {
+      const nonce = JSON.parse(decodeURIComponent(route.request().postData().match(/code=([^&]*)/)[1]))
+      route.fulfill({ contentType: 'application/json', headers: { 'access-control-allow-origin': app.baseUrl, 'access-control-allow-credentials': 'true' }, body: JSON.stringify({ access_token: jwt({ sub: 'u', iat: now, exp: now + 60 }), refresh_token: jwt({ typ: 'Refresh' }), id_token: jwt({ sub: 'u', iat: now, exp: now + 60, nonce }) }) })
+    })
+    await page.evaluate(() => window.d.call('init', false, { checkLoginIframe: false }))
+    const url = new URL(await page.evaluate(() => window.d.call('createLoginUrl', false)))
+    const [state, nonce] = ['state', 'nonce'].map((k) => url.searchParams.get(k))
+    assert.ok((await page.evaluate(() => document.cookie)).includes(`kc-callback-${state}=`), 'the state waits in a cookie')
+    // The nonce travels back as the code, and the route puts it into the ID token.
+    const callback = `${app.baseUrl}/#state=${state}&code=${encodeURIComponent(JSON.stringify(nonce))}`
+    assert.equal(await page.evaluate((u) => window.d.call('handleCallback', false, u), callback), true)
+    assert.ok(!(await page.evaluate(() => document.cookie)).includes('kc-callback-'), 'read once: the cookie is expired')
+    await page.context().close()
+  })
+})
+
+describe('effects and completions', () => {
+  test('only messages from the machine\'s own frames reach it', async () => {
+    const page = await driverPage()
+    const kinds = await page.evaluate(async () => {
+      await window.d.call('init', false, { checkLoginIframe: false })
+      const foreign = document.createElement('iframe')
+      document.body.append(foreign)
+      window.inputs.length = 0
+      foreign.contentWindow.parent.postMessage('changed', '*') // from the page itself (source = window)
+      window.postMessage('changed', '*')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      return window.inputs
+    })
+    assert.deepEqual(kinds, [])
+    await page.context().close()
+  })
+
+  test('an effect the browser refuses fails the call it belongs to', async () => {
+    const page = await driverPage()
+    const r = await page.evaluate(async () => {
+      document.body.remove() // no body: the probe frame cannot be appended
+      return window.d.call('init', false, { onLoad: 'check-sso' }).then(() => 'resolved', (e) => `${e.name}: ${e.message}`)
+    })
+    assert.match(r, /^TypeError: /)
+    await page.context().close()
+  })
+
+  test('handles are released: a failed refresh shared by two callers leaves none behind', async () => {
+    const page = await driverPage()
+    const now = Math.floor(Date.now() / 1000)
+    // init's forced refresh succeeds; the next refresh is refused.
+    let refreshes = 0
+    await page.route(`${REALM}/realms/demo/protocol/openid-connect/token`, (route) => {
+      const headers = { 'access-control-allow-origin': app.baseUrl, 'access-control-allow-credentials': 'true' }
+      if (refreshes++ === 0) return route.fulfill({ headers, contentType: 'application/json', body: JSON.stringify({ access_token: jwt({ sub: 'u', iat: now, exp: now + 60 }), refresh_token: jwt({ typ: 'Refresh' }) }) })
+      route.fulfill({ status: 400, headers, contentType: 'application/json', body: '{"error":"invalid_grant"}' })
+    })
+    const r = await page.evaluate(async ([token, refresh]) => {
+      await window.d.call('init', false, { checkLoginIframe: false, token, refreshToken: refresh, timeSkew: 0 })
+      const before = window.d.h.size
+      const [a, b] = await Promise.allSettled([window.d.call('updateToken', false, -1), window.d.call('updateToken', false, -1)])
+      return { before, after: window.d.h.size, same: a.reason === b.reason, status: a.reason?.response?.status, message: a.reason?.message }
+    }, [jwt({ sub: 'u', iat: now, exp: now + 60 }), jwt({ typ: 'Refresh' })])
+    assert.deepEqual(r, { before: 0, after: 0, same: true, status: 400, message: 'Server responded with an invalid status.' })
+    await page.context().close()
+  })
+})
