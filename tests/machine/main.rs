@@ -60,7 +60,7 @@ pub fn golden(name: &str, w: &World) {
     assert!(w.violations.is_empty(), "{name}: {:#?}", w.violations);
     let replay = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/machine-replay");
     std::fs::create_dir_all(&replay).unwrap();
-    let lines: Vec<String> = w.replay.iter().map(|v| v.to_string()).collect();
+    let lines: Vec<String> = w.replay.iter().map(world::canon).collect();
     std::fs::write(replay.join(format!("{name}.jsonl")), lines.join("\n") + "\n").unwrap();
     let text = normalize(&w.transcript);
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/machine/golden").join(format!("{name}.trace"));

@@ -17,7 +17,7 @@ pub fn config() -> Value {
 }
 
 pub fn jwt(payload: &Value) -> String {
-    format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(payload.to_string()))
+    format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(crate::world::canon(&payload)))
 }
 
 /// The payload of one of our tokens.

@@ -217,7 +217,7 @@ impl World {
         props.insert("onTokenExpired".into(), json!(expired));
         let mut input = vec![json!(kind), json!(self.now), json!(self.href), Value::Object(props)];
         input.extend(args);
-        let text = serde_json::to_string(&Value::Array(input)).unwrap();
+        let text = canon(&Value::Array(input));
         let rand = self.rand();
         let w = self.m.handle(&text, rand);
         let out = w.s.clone();
@@ -234,7 +234,7 @@ impl World {
         self.check_batch(&effects);
         self.depth += 1;
         for e in effects.as_array().cloned().unwrap_or_default() {
-            self.transcript.push(format!("< {}", serde_json::to_string(&e).unwrap()));
+            self.transcript.push(format!("< {}", canon(&e)));
             self.run(&e, &nums);
         }
         self.depth -= 1;
@@ -397,7 +397,7 @@ impl World {
             "log" => {
                 let text: String = a[2..].iter().map(|v| match self.val(v, nums) {
                     Value::String(s) => s,
-                    other => other.to_string(),
+                    other => canon(&other),
                 }).collect();
                 self.logs.push(format!("{}: {text}", s(1)));
             }
@@ -410,7 +410,7 @@ impl World {
                 match self.answers.get(&(target, method)).cloned() {
                     Some(Settled::Ok(v)) => {
                         let h = if v.is_object() || (wait && !v.is_null()) { self.keep(v.clone()) } else { 0 };
-                        let text = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+                        let text = v.as_str().map(String::from).unwrap_or_else(|| canon(&v));
                         self.ret(id, true, h, Some(text));
                     }
                     Some(Settled::Err(v)) => {
@@ -518,7 +518,7 @@ impl World {
 
     /// A 2xx answer with a JSON body.
     pub fn answer(&mut self, f: &Fetch, body: Value) {
-        let text = body.to_string();
+        let text = canon(&body);
         let h = self.keep(body);
         self.send("http", vec![json!(f.id), json!(200), json!(text), json!(h)]);
     }
@@ -603,5 +603,21 @@ fn short_input(text: &str) -> String {
     let a = v.as_array().unwrap();
     let mut rest = vec![a[0].clone()];
     rest.extend(a[4..].iter().cloned());
-    serde_json::to_string(&Value::Array(rest)).unwrap()
+    canon(&Value::Array(rest))
+}
+
+/// JSON text with every object's keys in sorted order, whatever serde_json's map type is:
+/// `cargo test --workspace` builds serde_json with `preserve_order` (the realm server asks
+/// for it), and the machine's inputs and the traces must not depend on that.
+pub fn canon(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(canon).collect::<Vec<_>>().join(",")),
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canon(&o[k.as_str()]))).collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        other => other.to_string(),
+    }
 }

@@ -288,27 +288,39 @@ fn main() {
                 }
             }
         }
+        // The handlers go in before the ready line: a SIGTERM sent as soon as a caller
+        // reads it must reach them, not the default action (death by signal, no exit 0).
+        let stop = shutdown_signal();
         let scheme = if opts.tls { "https" } else { "http" };
         let mut out = std::io::stdout();
         let _ = writeln!(out, "listening on {scheme}://localhost:{port}");
         let _ = out.flush();
-        shutdown_signal().await;
+        stop.await;
     });
     let _ = std::io::stdout().flush();
     std::process::exit(0);
 }
 
-async fn shutdown_signal() {
+/// Registers SIGTERM and SIGINT handlers now (synchronously) and returns the wait for either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        match (term, int) {
+            (Some(mut t), Some(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
+            }
+            (Some(mut t), None) => {
+                t.recv().await;
+            }
+            (None, Some(mut i)) => {
+                i.recv().await;
+            }
+            (None, None) => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
