@@ -26,7 +26,7 @@ const realmPort = arg('--realm-port', 8080)
 
 try {
   setup()
-  build({ quiet: true })
+  await build({ quiet: true })
   step('Building the realm server')
   await ensureRealmBuilt()
 } catch (e) {

@@ -41,7 +41,7 @@ function count (text) {
 async function main () {
   const started = Date.now()
   setup({ browser: true })
-  build({ quiet: true })
+  await build({ quiet: true })
   const results = []
   results.push(await runSuite('Native tests: core, state machine (golden traces, explored schedules), realm server (cargo test)', 'cargo', ['test', '--workspace', '-q']))
   results.push(await runSuite('Package tests: the driver and the shipped wasm, npm pack, no-bundler page, bundlers (Chromium), TypeScript, bytes', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))

@@ -2,7 +2,8 @@
 // `/keycloak-js/` the same app against keycloak-js: only the injected import map differs.
 // Listens on loopback only (127.0.0.1 and ::1, so app.localhost reaches it).
 import http from 'node:http'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
+import { gzipSync } from 'node:zlib'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -50,8 +51,19 @@ function listen (server, port, host) {
  * another site than the realm (`idp.localhost`), as in a real deployment.
  * @returns {Promise<{ baseUrl: string, port: number, setConfig: (cfg: object) => void, stop: () => Promise<void> }>}
  */
-export async function startAppServer ({ port = 0, host = 'app.localhost', config = {} } = {}) {
+export async function startAppServer ({ port = 0, host = 'app.localhost', config = {}, keycloakJs = null } = {}) {
   let current = { ...config }
+  // As a production host does: gzip (-9, cached per file version) to clients that accept it.
+  const packed = new Map()
+  async function send (req, res, file, type) {
+    const body = await readFile(file)
+    const headers = { 'Content-Type': type, Vary: 'Accept-Encoding' }
+    if (!/\bgzip\b/.test(req.headers['accept-encoding'] ?? '') || body.length < 1024) { res.writeHead(200, headers).end(body); return }
+    const { mtimeMs, size } = await stat(file)
+    const key = `${file} ${mtimeMs} ${size}`
+    if (!packed.has(key)) packed.set(key, gzipSync(body, { level: 9 }))
+    res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' }).end(packed.get(key))
+  }
   const handler = async (req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     try {
@@ -64,10 +76,11 @@ export async function startAppServer ({ port = 0, host = 'app.localhost', config
         res.writeHead(200, { 'Content-Type': TYPES['.html'] }).end(appPage(html, impl, current))
         return
       }
-      const file = resolveFile(decoded.startsWith('/keycloak-js/') ? decoded.slice('/keycloak-js'.length) : decoded)
+      const rel = decoded.startsWith('/keycloak-js/') ? decoded.slice('/keycloak-js'.length) : decoded
+      // `keycloakJs`: another build of keycloak-js to serve (the benchmark's minified bundle).
+      const file = keycloakJs && rel === IMPLS['keycloak-js'] ? keycloakJs : resolveFile(rel)
       if (!file) throw new Error('outside the served directories')
-      const body = await readFile(file)
-      res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(body)
+      await send(req, res, file, TYPES[path.extname(file)] ?? 'application/octet-stream')
     } catch {
       if (!res.headersSent) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found')
     }

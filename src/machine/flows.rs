@@ -26,6 +26,16 @@ pub struct Init {
     frame_res: Option<Res>,
     params: Option<OAuthParams>,
     err: Option<Fail>,
+    /// The status iframe is on for this init (`checkLoginIframe`, the adapter, the probe).
+    iframe: bool,
+    /// check-sso with the status iframe and silent check-sso: the iframe is asked as soon
+    /// as it loads, and a `changed` starts silent check-sso, both beside the probe.
+    early: bool,
+    /// The early question went out; its answer.
+    asked: bool,
+    check_res: Option<Res>,
+    /// `child` is a silent check-sso started early (held until the probe agrees).
+    gated: bool,
 }
 
 pub(crate) struct Handle {
@@ -60,7 +70,16 @@ pub(crate) struct Load {
 
 impl Init {
     pub(crate) fn held(self) -> Vec<Res> {
-        [self.probe_res, self.child_res, self.frame_res, self.err.map(Err)].into_iter().flatten().collect()
+        [self.probe_res, self.child_res, self.frame_res, self.check_res, self.err.map(Err)].into_iter().flatten().collect()
+    }
+
+    /// The early silent check-sso, if one may still be running.
+    pub(crate) fn gated(&self) -> u32 {
+        if self.gated {
+            self.child
+        } else {
+            0
+        }
     }
 }
 
@@ -73,7 +92,7 @@ impl Machine {
         let arg = args.first().filter(|v| !matches!(v, Val::Null)).map(|v| v.raw());
         let parent = Parent::Op(op);
         let k = match method {
-            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None })),
+            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false })),
             "login" | "register" => {
                 self.start_login(parent, arg, method == "register");
                 return;
@@ -126,8 +145,13 @@ impl Machine {
                     &mut x.frame_res
                 };
                 *slot = Some(r);
+            } else if x.asked && x.check_res.is_none() {
+                // The only other child reports are the status iframe's answers.
+                let Some(Ev::Child(_, r)) = ev.take() else { return Step::Wait };
+                x.check_res = Some(r);
             }
         }
+        self.ask_early(id, x);
         loop {
             let e = ev.take();
             match (x.stage, e) {
@@ -167,6 +191,7 @@ impl Machine {
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     self.s.check_login_iframe &= !self.adapter.disables_session_iframe();
                     let applied = self.s.apply(&opts);
+                    x.iframe = self.s.check_login_iframe;
                     self.sess.time_skew = self.s.time_skew;
                     self.mirror_settings();
                     if let Err(e) = applied {
@@ -190,7 +215,20 @@ impl Machine {
                 }
                 (5, None) => {
                     x.probe = self.spawn(Parent::Task(id), K::Probe);
-                    match parse_callback_url(&self.href, self.s.flow, self.s.response_mode) {
+                    let cb = parse_callback_url(&self.href, self.s.flow, self.s.response_mode);
+                    // What comes after the probe in keycloak-js starts beside it: the status
+                    // iframe's load (callback, tokens or check-sso), and for check-sso with
+                    // silent check-sso the iframe's question and, on `changed`, the silent
+                    // check itself, held until the probe agrees. A probe that finds
+                    // third-party cookies blocked takes them back.
+                    let opts = json::parse(&x.opts).unwrap_or(Val::Null);
+                    let tokens = opts.get("token").is_some_and(|v| v.truthy()) && opts.get("refreshToken").is_some_and(|v| v.truthy());
+                    let check_sso = self.s.on_load == OnLoad::CheckSso;
+                    if x.iframe && (cb.is_some() || tokens || check_sso) {
+                        x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                    }
+                    x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
+                    match cb {
                         Some(cb) => {
                             self.fx("hist");
                             self.w.int(id as u64);
@@ -219,10 +257,17 @@ impl Machine {
                     // The probe's error wins, then the status iframe's, then the callback's.
                     match x.probe_res.take() {
                         None => return Step::Wait,
-                        Some(Err(e)) => return Step::Done(Err(e)),
-                        Some(Ok(_)) => {
+                        Some(Err(e)) => {
+                            // keycloak-js would not have started the status iframe yet.
+                            if x.frame != 0 {
+                                self.drop_status_frame(x.frame);
+                            }
+                            return Step::Done(Err(e));
+                        }
+                        Some(Ok(r)) => {
+                            self.probe_said(id, x, r);
                             x.stage = 8;
-                            x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                            self.need_frame(id, x);
                         }
                     }
                 }
@@ -244,8 +289,14 @@ impl Machine {
                 (10, _) => {
                     match x.probe_res.take() {
                         None => return Step::Wait,
-                        Some(Err(e)) => return Step::Done(Err(e)),
-                        Some(Ok(_)) => {}
+                        Some(Err(e)) => {
+                            // keycloak-js would not have started the status iframe yet.
+                            if x.frame != 0 {
+                                self.drop_status_frame(x.frame);
+                            }
+                            return Step::Done(Err(e));
+                        }
+                        Some(Ok(r)) => self.probe_said(id, x, r),
                     }
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     let token = opts.get("token").filter(|v| v.truthy());
@@ -273,9 +324,9 @@ impl Machine {
                             return Step::Done(Err(Fail::H(err)));
                         }
                     }
-                    if self.s.check_login_iframe {
+                    if x.iframe {
                         x.stage = 12;
-                        x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                        self.need_frame(id, x);
                     } else {
                         // Without the status iframe the tokens are validated by a forced refresh.
                         x.stage = 15;
@@ -344,9 +395,9 @@ impl Machine {
                     x.stage = 20;
                 }
                 (20, None) => match self.s.on_load {
-                    OnLoad::CheckSso if self.s.check_login_iframe => {
+                    OnLoad::CheckSso if x.iframe => {
                         x.stage = 21;
-                        x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+                        self.need_frame(id, x);
                     }
                     OnLoad::CheckSso => x.stage = 23,
                     OnLoad::LoginRequired => {
@@ -360,22 +411,44 @@ impl Machine {
                     None => return Step::Wait,
                     Some(Err(e)) => return Step::Done(Err(e)),
                     Some(Ok(_)) => {
+                        if x.asked {
+                            x.stage = 22;
+                            continue;
+                        }
                         if self.check_frame(id) {
+                            x.asked = true;
                             x.stage = 22;
                             return Step::Wait;
                         }
                         x.stage = 23;
                     }
                 },
-                (22, Some(Ev::Child(_, r))) => match r {
-                    Err(e) => return Step::Done(Err(e)),
-                    Ok(Out::Bool(true)) => x.stage = 30,
-                    _ => x.stage = 23,
-                },
+                (22, e) => {
+                    let r = match (x.check_res.take(), e) {
+                        (Some(r), _) | (None, Some(Ev::Child(_, r))) => r,
+                        (None, None) => return Step::Wait,
+                        (None, Some(e)) => {
+                            self.lost(e);
+                            return Step::Wait;
+                        }
+                    };
+                    x.asked = false;
+                    match r {
+                        Err(e) => return Step::Done(Err(e)),
+                        Ok(Out::Bool(true)) => x.stage = 30,
+                        _ => x.stage = 23,
+                    }
+                }
                 (23, None) => {
-                    if self.s.silent_check_sso_redirect_uri.is_some() {
+                    if x.gated && self.s.silent_check_sso_redirect_uri.is_some() {
+                        // The early silent check goes on (or has already ended).
+                        x.gated = false;
                         x.stage = 25;
-                        x.child = self.start_silent(Parent::Task(id));
+                        self.step(x.child, Ev::Go);
+                        continue;
+                    } else if self.s.silent_check_sso_redirect_uri.is_some() {
+                        x.stage = 25;
+                        x.child = self.start_silent(Parent::Task(id), false);
                     } else {
                         x.stage = 25;
                         self.do_login(id, x, false);
@@ -407,6 +480,63 @@ impl Machine {
                     return Step::Wait;
                 }
                 (_, None) => return Step::Wait,
+            }
+        }
+    }
+
+    /// The status iframe's setup, unless it started early.
+    fn need_frame(&mut self, id: u32, x: &mut Init) {
+        if x.frame == 0 {
+            x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
+        }
+    }
+
+    /// check-sso's early steps while the probe runs: ask the loaded status iframe; on
+    /// `changed`, start silent check-sso held at its answer.
+    fn ask_early(&mut self, id: u32, x: &mut Init) {
+        if !x.early || x.stage != 10 {
+            return;
+        }
+        if !x.asked && matches!(x.frame_res, Some(Ok(_))) {
+            x.asked = self.check_frame(id);
+            x.early = x.asked;
+        }
+        if !x.gated && matches!(x.check_res, Some(Ok(Out::Bool(false)))) {
+            x.gated = true;
+            x.child = self.start_silent(Parent::Task(id), true);
+        }
+    }
+
+    /// The probe's answer (`Bool(supported)`). Blocked third-party cookies turn the status
+    /// iframe off (and silent check-sso too, with `silentCheckSsoFallback`): what started
+    /// early for them is taken back, as if it had never started.
+    fn probe_said(&mut self, id: u32, x: &mut Init, r: Out) {
+        if r != Out::Bool(false) {
+            return;
+        }
+        x.iframe = false;
+        x.early = false;
+        if x.frame != 0 {
+            self.drop_status_frame(x.frame);
+            if let Some(r) = x.frame_res.replace(Ok(Out::Undefined)) {
+                self.release(&r);
+            }
+        }
+        if x.asked {
+            x.asked = false;
+            self.sf_checks.retain(|&c| c != id);
+            if self.sf_checks.is_empty() {
+                self.disarm(super::STATUS_REPLY);
+            }
+            if let Some(r) = x.check_res.take() {
+                self.release(&r);
+            }
+        }
+        if x.gated && self.s.silent_check_sso_redirect_uri.is_none() {
+            x.gated = false;
+            self.cancel(x.child);
+            if let Some(r) = x.child_res.take() {
+                self.release(&r);
             }
         }
     }

@@ -19,6 +19,22 @@ pub(crate) struct Silent {
     stage: u8,
     frame: u32,
     params: Option<OAuthParams>,
+    /// Started ahead of keycloak-js's order: the answer is held (stage 5) until `Ev::Go`.
+    gated: bool,
+    /// The state of the stored callback record while it is ours to remove.
+    state: String,
+    record: Option<String>,
+}
+
+impl Silent {
+    /// A cancelled check leaves no callback record behind.
+    pub(crate) fn stored_state(self) -> String {
+        if self.stage == 2 {
+            self.state
+        } else {
+            String::new()
+        }
+    }
 }
 
 impl Machine {
@@ -28,7 +44,7 @@ impl Machine {
         match ev {
             Ev::Start => {
                 let src = self.ep.as_ref().and_then(|e| e.third_party_cookies_iframe()).filter(|_| needs_probe(&self.s, true));
-                let Some(src) = src else { return Step::Done(Ok(Out::Undefined)) };
+                let Some(src) = src else { return Step::Done(Ok(Out::Bool(true))) };
                 self.frame(id, &src, TITLE_3P);
                 self.arm(id, self.s.message_receive_timeout);
                 Step::Wait
@@ -44,7 +60,7 @@ impl Machine {
                             self.set(|m| m.set_str("silentCheckSsoRedirectUri", None));
                         }
                     }
-                    Step::Done(Ok(Out::Undefined))
+                    Step::Done(Ok(Out::Bool(supported)))
                 }
             },
             Ev::Timer => Step::Done(Err(CoreError::ProbeTimeout.into())),
@@ -213,8 +229,21 @@ impl Machine {
         Step::Wait
     }
 
-    pub(crate) fn start_silent(&mut self, parent: Parent) -> u32 {
-        self.spawn(parent, K::Silent(alloc::boxed::Box::new(Silent { stage: 0, frame: 0, params: None })))
+    /// Silent check-sso; `gated`: started early, its answer waits for `Ev::Go`.
+    pub(crate) fn start_silent(&mut self, parent: Parent, gated: bool) -> u32 {
+        self.spawn(parent, K::Silent(alloc::boxed::Box::new(Silent { stage: 0, frame: 0, params: None, gated, state: String::new(), record: None })))
+    }
+
+    /// Removes the status iframe an `init` started before the probe said third-party
+    /// cookies are blocked (keycloak-js never creates it then).
+    pub(crate) fn drop_status_frame(&mut self, setup: u32) {
+        let sf = self.sf.take();
+        // A setup still running removes its frame itself; a loaded frame is on its own.
+        if !self.cancel(setup) {
+            if let Some(f) = sf {
+                self.unframe(f.frame);
+            }
+        }
     }
 
     /// `#checkSsoSilently()`, bounded: a missing or silent page rejects after the timeout,
@@ -235,6 +264,8 @@ impl Machine {
             }
             (1, Ev::Child(_, Ok(Out::Str(t)))) => {
                 let src = self.take_text(t);
+                // The stored record's key (uuid states need no decoding).
+                x.state = String::from(src.split(['?', '&']).find_map(|p| p.strip_prefix("state=")).unwrap_or(""));
                 x.frame = self.frame(id, &src, TITLE_SILENT);
                 x.stage = 2;
                 self.arm(id, self.s.silent_timeout_ms());
@@ -260,13 +291,20 @@ impl Machine {
             (2, Ev::Timer) => Step::Done(Err(CoreError::SilentCheckSsoTimeout.into())),
             (3, Ev::Ret { text, .. }) => match text.filter(|t| matches!(crate::core::json::parse(t), Some(crate::core::json::Val::Obj(_)))) {
                 Some(record) => {
-                    x.stage = 4;
-                    let params = x.params.take().unwrap_or_default();
-                    self.process_callback(Parent::Task(id), params, String::from(record));
-                    Step::Wait
+                    x.record = Some(String::from(record));
+                    x.stage = 5;
+                    if x.gated {
+                        return Step::Wait;
+                    }
+                    self.silent_go(id, x)
                 }
                 None => Step::Done(Err(CoreError::SilentCheckSsoInvalid.into())),
             },
+            (5, Ev::Go) => self.silent_go(id, x),
+            (_, Ev::Go) => {
+                x.gated = false;
+                Step::Wait
+            }
             (4, Ev::Child(_, Err(e))) => Step::Done(Err(e)),
             (4, Ev::Child(_, _)) => {
                 if self.s.flow != Flow::Implicit {
@@ -279,5 +317,13 @@ impl Machine {
                 Step::Wait
             }
         }
+    }
+
+    fn silent_go(&mut self, id: u32, x: &mut Silent) -> Step {
+        x.stage = 4;
+        let params = x.params.take().unwrap_or_default();
+        let record = x.record.take().unwrap_or_default();
+        self.process_callback(Parent::Task(id), params, record);
+        Step::Wait
     }
 }

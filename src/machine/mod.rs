@@ -107,6 +107,8 @@ pub(crate) enum Ev<'a> {
     Msg { origin: &'a str, data: Option<&'a str> },
     Timer,
     Child(u32, Res),
+    /// A parent lets a task it started early go on.
+    Go,
     /// A listener fired: its name and the field it forwards (e.g. an InAppBrowser `url`).
     Event { name: &'a str, value: Option<&'a str> },
 }
@@ -513,9 +515,41 @@ impl Machine {
     }
 
     /// Releases what an ended task still held (results it had not used, a window).
+    /// Ends task `id` and the tasks it started, wherever they are: their waits, timers,
+    /// frames and windows go, and whatever they held is released.
+    pub(crate) fn cancel(&mut self, id: u32) -> bool {
+        let Some(i) = self.tasks.iter().position(|t| t.id == id) else { return false };
+        let t = self.tasks.swap_remove(i);
+        self.cleanup(id);
+        self.release_state(t.k);
+        while let Some(c) = self.tasks.iter().find(|t| t.parent == Parent::Task(id)).map(|t| t.id) {
+            self.cancel(c);
+        }
+        true
+    }
+
     fn release_state(&mut self, k: K) {
         let held: Vec<Res> = match k {
-            K::Init(x) => x.held(),
+            K::Silent(x) => {
+                let state = x.stored_state();
+                if !state.is_empty() {
+                    // Nobody waits for the answer: it is released when it comes.
+                    let id = self.next_id();
+                    self.fx("take");
+                    self.w.int(id as u64);
+                    self.w.str(crate::core::storage::STORAGE_KEY_PREFIX);
+                    self.w.str(&state);
+                    self.end();
+                }
+                Vec::new()
+            }
+            K::Init(x) => {
+                let gated = x.gated();
+                if gated != 0 {
+                    self.cancel(gated);
+                }
+                x.held()
+            }
             K::Refresh(x) => x.held(),
             K::Callback(x) => x.held(),
             _ => Vec::new(),

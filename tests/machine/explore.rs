@@ -236,6 +236,36 @@ struct Reached {
     refresh_failed: u32,
     logged_out: u32,
     timeouts: u32,
+    /// A silent check-sso frame created while the third-party-cookie probe still ran.
+    early_silent: u32,
+    /// A status iframe removed again (the probe found cookies blocked, or it timed out).
+    status_frame_dropped: u32,
+}
+
+/// (early_silent, status_frame_dropped) read from the effects in a transcript.
+fn early_paths(transcript: &[String]) -> (u32, u32) {
+    let (mut probe, mut status): (Option<String>, Vec<String>) = (None, Vec::new());
+    let (mut early, mut dropped) = (0, 0);
+    for l in transcript.iter().filter_map(|l| l.strip_prefix("< ")) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else { continue };
+        let id = v[2].to_string();
+        match v[0].as_str() {
+            Some("frame") if l.contains("keycloak-3p-check-iframe") => probe = Some(id),
+            Some("frame") if l.contains("keycloak-session-iframe") => status.push(id),
+            Some("frame") if l.contains("keycloak-silent-check-sso") && probe.is_some() => early = 1,
+            Some("unframe") => {
+                let id = v[1].to_string();
+                if probe.as_ref() == Some(&id) {
+                    probe = None;
+                }
+                if status.contains(&id) {
+                    dropped = 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    (early, dropped)
 }
 
 fn run_seed(seed: u64, verbose: bool) -> Reached {
@@ -355,7 +385,10 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
     }
     let names = w.event_names();
     let has = |n: &str| names.iter().any(|e| e == n) as u32;
+    let (early_silent, status_frame_dropped) = early_paths(&w.transcript);
     Reached {
+        early_silent,
+        status_frame_dropped,
         authenticated: has("onAuthSuccess"),
         init_resolved: matches!(w.settled(1), Some(super::world::Settled::Ok(_))) as u32,
         init_rejected: matches!(w.settled(1), Some(super::world::Settled::Err(_))) as u32,
@@ -386,6 +419,8 @@ fn explore() {
                 total.refresh_failed += r.refresh_failed;
                 total.logged_out += r.logged_out;
                 total.timeouts += r.timeouts;
+                total.early_silent += r.early_silent;
+                total.status_frame_dropped += r.status_frame_dropped;
             }
             Err(e) => {
                 let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
@@ -399,6 +434,10 @@ fn explore() {
         let floor = (seeds / 50) as u32;
         for (what, n) in [("authenticated", total.authenticated), ("init resolved", total.init_resolved), ("init rejected", total.init_rejected), ("navigated", total.navigated), ("refreshed", total.refreshed), ("refresh failed", total.refresh_failed), ("logged out", total.logged_out), ("timed out", total.timeouts)] {
             assert!(n >= floor, "only {n} of {seeds} seeds {what}: {total:?}");
+        }
+        // Rarer paths (they need one configuration and one order of answers).
+        for (what, n) in [("started silent check-sso beside the probe", total.early_silent), ("dropped a status iframe", total.status_frame_dropped)] {
+            assert!(n >= floor / 10, "only {n} of {seeds} seeds {what}: {total:?}");
         }
     }
 }

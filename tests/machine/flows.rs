@@ -180,6 +180,63 @@ fn init_silent_check_sso_logged_in() {
     golden("init_silent_check_sso_logged_in", &w);
 }
 
+/// The status iframe loads and answers while the third-party-cookie probe still runs; its
+/// `changed` starts silent check-sso at once, but the answer waits for the probe: no code
+/// exchange, no event before it says cookies work (keycloak-js's order, fewer round trips).
+#[test]
+fn init_silent_check_sso_beside_the_probe() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = app();
+    let silent = format!("{APP}/silent-check-sso.html");
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })]);
+    let probe = w.frame("keycloak-3p-check-iframe").expect("probe");
+    let status = w.frame("keycloak-session-iframe").expect("the status iframe loads beside the probe");
+    assert!(w.frame("keycloak-silent-check-sso").is_none(), "no silent check before the status iframe says `changed`");
+    w.load(status.id);
+    status_answer(&mut w, &realm);
+    let frame = w.frame("keycloak-silent-check-sso").expect("silent check-sso starts on `changed`");
+    let callback = realm.authorize(&frame.src);
+    w.message(frame.id, APP, Some(&callback));
+    assert!(w.fetches.is_empty(), "the answer is held until the probe agrees");
+    assert!(w.events.is_empty());
+    w.message(probe.id, ORIGIN, Some("supported"));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
+    golden("init_silent_check_sso_beside_the_probe", &w);
+}
+
+/// The same start, but the probe finds third-party cookies blocked: the status iframe and
+/// the held silent check are taken back (frame removed, callback record deleted) and
+/// check-sso falls back to a redirect, as keycloak-js does.
+#[test]
+fn init_early_silent_check_taken_back_when_cookies_are_blocked() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = app();
+    let silent = format!("{APP}/silent-check-sso.html");
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })]);
+    let probe = w.frame("keycloak-3p-check-iframe").unwrap();
+    let status = w.frame("keycloak-session-iframe").unwrap();
+    w.load(status.id);
+    status_answer(&mut w, &realm);
+    assert!(w.frame("keycloak-silent-check-sso").is_some());
+    let records = || w.local.keys().filter(|k| k.starts_with("kc-callback-")).count();
+    assert_eq!(records(), 1);
+    w.message(probe.id, ORIGIN, Some("unsupported"));
+    assert!(w.frame("keycloak-silent-check-sso").is_none());
+    assert!(w.frame("keycloak-session-iframe").is_none());
+    let (how, url) = w.navigations.last().unwrap().clone();
+    assert_eq!((how.as_str(), url_param(&url, "prompt").as_deref()), ("assign", Some("none")));
+    // Only the redirect's record is left.
+    let state = url_param(&url, "state").unwrap();
+    assert_eq!(w.local.keys().filter(|k| k.starts_with("kc-callback-")).cloned().collect::<Vec<_>>(), [format!("kc-callback-{state}")]);
+    assert_eq!(w.settled(op), None);
+    assert!(w.events.is_empty());
+    golden("init_early_silent_taken_back", &w);
+}
+
 #[test]
 fn init_silent_check_sso_timeout() {
     let mut w = app();

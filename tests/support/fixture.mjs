@@ -9,9 +9,9 @@ import { startRealm } from '../../scripts/serve/realm.mjs'
 
 export const IMPLS = ['keycloak-wasm', 'keycloak-js']
 
-export async function startStack ({ tls = false } = {}) {
+export async function startStack ({ tls = false, keycloakJs = null } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-e2e-'))
-  const app = await startAppServer()
+  const app = await startAppServer({ keycloakJs })
   let realm
   try {
     const file = path.join(dir, 'realm.json')
