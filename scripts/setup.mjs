@@ -1,6 +1,6 @@
 // Installs what the build and the tests need and is missing on this machine:
-// the wasm32 target, the npm dev dependencies (esbuild, binaryen's wasm-opt, the
-// reference keycloak-js, playwright-core), and (with --browser) Debian's Chromium.
+// the wasm32 target, the npm dev dependencies (esbuild, binaryen's wasm-opt, zopfli, the
+// reference keycloak-js, playwright-core, typescript), and (with --browser) Debian's Chromium.
 // Each step is skipped when already satisfied, so running it again is cheap.
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'

@@ -255,17 +255,10 @@ impl Machine {
                 },
                 (7, _) => {
                     // The probe's error wins, then the status iframe's, then the callback's.
-                    match x.probe_res.take() {
+                    match self.probe_done(id, x) {
                         None => return Step::Wait,
-                        Some(Err(e)) => {
-                            // keycloak-js would not have started the status iframe yet.
-                            if x.frame != 0 {
-                                self.drop_status_frame(x.frame);
-                            }
-                            return Step::Done(Err(e));
-                        }
-                        Some(Ok(r)) => {
-                            self.probe_said(id, x, r);
+                        Some(Err(e)) => return Step::Done(Err(e)),
+                        Some(Ok(())) => {
                             x.stage = 8;
                             self.need_frame(id, x);
                         }
@@ -287,16 +280,10 @@ impl Machine {
                     }
                 },
                 (10, _) => {
-                    match x.probe_res.take() {
+                    match self.probe_done(id, x) {
                         None => return Step::Wait,
-                        Some(Err(e)) => {
-                            // keycloak-js would not have started the status iframe yet.
-                            if x.frame != 0 {
-                                self.drop_status_frame(x.frame);
-                            }
-                            return Step::Done(Err(e));
-                        }
-                        Some(Ok(r)) => self.probe_said(id, x, r),
+                        Some(Err(e)) => return Step::Done(Err(e)),
+                        Some(Ok(())) => {}
                     }
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     let token = opts.get("token").filter(|v| v.truthy());
@@ -505,6 +492,23 @@ impl Machine {
             x.gated = true;
             x.child = self.start_silent(Parent::Task(id), true);
         }
+    }
+
+    /// The probe's end, once: `None` while it runs. Its error ends `init` (and takes back
+    /// the status iframe keycloak-js would not have started yet).
+    fn probe_done(&mut self, id: u32, x: &mut Init) -> Option<Result<(), Fail>> {
+        Some(match x.probe_res.take()? {
+            Err(e) => {
+                if x.frame != 0 {
+                    self.drop_status_frame(x.frame);
+                }
+                Err(e)
+            }
+            Ok(r) => {
+                self.probe_said(id, x, r);
+                Ok(())
+            }
+        })
     }
 
     /// The probe's answer (`Bool(supported)`). Blocked third-party cookies turn the status
@@ -827,12 +831,7 @@ impl Machine {
                         self.w.int(id as u64);
                         self.w.str(&action);
                         self.w.open();
-                        let field = |m: &mut Machine, k: &str, v: &str| {
-                            m.w.open();
-                            m.w.str(k);
-                            m.w.str(v);
-                            m.w.close();
-                        };
+                        let field = Machine::pair;
                         if let Some(t) = &id_token {
                             field(self, "id_token_hint", t);
                         }

@@ -248,6 +248,11 @@ impl Machine {
     pub(crate) fn store_take(&mut self, task: u32, state: &str) {
         let id = self.next_id();
         self.wait(id, task, W_RET);
+        self.take_record(id, state);
+    }
+
+    /// The `take` effect alone: with no wait for `id`, its answer is released.
+    pub(crate) fn take_record(&mut self, id: u32, state: &str) {
         self.fx("take");
         self.w.int(id as u64);
         self.w.str(STORAGE_KEY_PREFIX);

@@ -533,13 +533,8 @@ impl Machine {
             K::Silent(x) => {
                 let state = x.stored_state();
                 if !state.is_empty() {
-                    // Nobody waits for the answer: it is released when it comes.
                     let id = self.next_id();
-                    self.fx("take");
-                    self.w.int(id as u64);
-                    self.w.str(crate::core::storage::STORAGE_KEY_PREFIX);
-                    self.w.str(&state);
-                    self.end();
+                    self.take_record(id, &state);
                 }
                 Vec::new()
             }
@@ -796,6 +791,14 @@ impl Machine {
         self.end();
     }
 
+    /// Writes `[k, v]`.
+    pub(crate) fn pair(&mut self, k: &str, v: &str) {
+        self.w.open();
+        self.w.str(k);
+        self.w.str(v);
+        self.w.close();
+    }
+
     pub(crate) fn set_str(&mut self, name: &str, v: Option<&str>) {
         self.w.str(name);
         match v {
@@ -847,12 +850,7 @@ impl Machine {
             None => self.w.null(),
         }
         self.w.open();
-        let header = |m: &mut Machine, k: &str, v: &str| {
-            m.w.open();
-            m.w.str(k);
-            m.w.str(v);
-            m.w.close();
-        };
+        let header = Machine::pair;
         header(self, "Accept", "application/json");
         if form.is_some() {
             header(self, "Content-Type", "application/x-www-form-urlencoded;charset=UTF-8");
