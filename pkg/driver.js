@@ -74,12 +74,28 @@ export class Driver {
     const len = x.kw_step(written, rand)
     const effects = JSON.parse(decoder.decode(new Uint8Array(x.memory.buffer, x.kw_out(), len)))
     const nums = new Float64Array(x.memory.buffer, x.kw_nums(), x.kw_numc()).slice()
+    // What the batch answers at once (storage, plugins, app callbacks) goes in after the
+    // whole batch ran: the machine never hears of an effect's outcome before the effects
+    // it emitted after it are carried out.
+    const outer = this.batch
+    const batch = (this.batch = [])
     this.depth++
     try {
       for (const e of effects) this.run(e, nums)
     } finally {
-      if (--this.depth === 0) this.arm()
+      this.batch = outer
+      try {
+        for (const a of batch) this.send(...a)
+      } finally {
+        if (--this.depth === 0) this.arm()
+      }
     }
+  }
+
+  /** An answer to an effect: after the running batch, or now when none runs. */
+  answer (...a) {
+    if (this.batch) this.batch.push(a)
+    else this.send(...a)
   }
 
   /** One timer for every slot of the machine: armed for its earliest deadline. */
@@ -99,7 +115,7 @@ export class Driver {
   run (e, nums) {
     const kc = this.kc
     const v = (x) => this.val(x, nums)
-    const ret = (id, ok, h, text) => this.send('ret', id, ok, h, text)
+    const ret = (id, ok, h, text) => this.answer('ret', id, ok, h, text)
     try {
       switch (e[0]) {
         case 'set':
@@ -119,7 +135,7 @@ export class Driver {
               err = this.keep(x)
             }
           }
-          this.send('resume', e[1], err)
+          this.answer('resume', e[1], err)
           break
         }
         case 'settle': {
@@ -308,7 +324,7 @@ export class Driver {
       }
     } catch (x) {
       // An effect that threw (a bad URL, no document body...): its task fails with it.
-      if (typeof e[1] === 'number' && e[1] > 0 && ['nav', 'hist', 'form', 'frame', 'post', 'call', 'win', 'tab'].includes(e[0])) this.send('fail', e[1], this.keep(x))
+      if (typeof e[1] === 'number' && e[1] > 0 && ['nav', 'hist', 'form', 'frame', 'post', 'call', 'win', 'tab'].includes(e[0])) this.answer('fail', e[1], this.keep(x))
       else throw x
     }
   }

@@ -36,6 +36,8 @@ pub struct Init {
     check_res: Option<Res>,
     /// `child` is a silent check-sso started early (held until the probe agrees).
     gated: bool,
+    /// The status iframe is due even without a login callback (tokens or check-sso).
+    later: bool,
 }
 
 pub(crate) struct Handle {
@@ -92,7 +94,7 @@ impl Machine {
         let arg = args.first().filter(|v| !matches!(v, Val::Null)).map(|v| v.raw());
         let parent = Parent::Op(op);
         let k = match method {
-            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false })),
+            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false, later: false })),
             "login" | "register" => {
                 self.start_login(parent, arg, method == "register");
                 return;
@@ -224,7 +226,8 @@ impl Machine {
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     let tokens = opts.get("token").is_some_and(|v| v.truthy()) && opts.get("refreshToken").is_some_and(|v| v.truthy());
                     let check_sso = self.s.on_load == OnLoad::CheckSso;
-                    if x.iframe && (cb.is_some() || tokens || check_sso) {
+                    x.later = tokens || check_sso;
+                    if x.iframe && (cb.is_some() || x.later) {
                         x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
                     }
                     x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
@@ -251,7 +254,18 @@ impl Machine {
                         x.child = self.process_callback(Parent::Task(id), params, String::from(record));
                         x.stage = 7;
                     }
-                    None => x.stage = 10,
+                    None => {
+                        // Not our callback after all: without tokens or check-sso keycloak-js
+                        // sets up no status iframe, so the early one goes.
+                        if x.frame != 0 && !x.later {
+                            self.drop_status_frame(x.frame);
+                            x.frame = 0;
+                            if let Some(r) = x.frame_res.take() {
+                                self.release(&r);
+                            }
+                        }
+                        x.stage = 10;
+                    }
                 },
                 (7, _) => {
                     // The probe's error wins, then the status iframe's, then the callback's.

@@ -12,9 +12,12 @@
 //! longer waited for (a late response, a stale timer, a foreign message) is ignored, and
 //! any handle it carried is released.
 //!
-//! Events are yield points: an `emit` effect is always the last effect of its batch; the
-//! task that emitted continues only when the driver reports that the app's callback
-//! returned (`resume`), so what follows is computed from the state the callback left.
+//! The driver carries out a whole batch before it answers any of its effects: a `ret`,
+//! `resume` or `fail` for an effect comes in after the batch's last effect ran.
+//!
+//! Events are yield points: a batch holds at most one `emit`; the task that emitted
+//! continues only when the driver reports that the app's callback returned (`resume`),
+//! so what follows is computed from the state the callback left.
 
 mod flows;
 mod frames;

@@ -237,6 +237,21 @@ fn init_early_silent_check_taken_back_when_cookies_are_blocked() {
     golden("init_early_silent_taken_back", &w);
 }
 
+/// A URL that looks like a callback but whose state we never stored: the status iframe
+/// started beside the probe goes again, since keycloak-js sets none up for a plain init.
+#[test]
+fn init_foreign_callback_leaves_no_status_iframe() {
+    let mut w = app();
+    w.href = format!("{APP}/#state=forged&code=c&session_state=s");
+    let op = w.call("init", vec![json!({})]);
+    frames_ready(&mut w);
+    assert_eq!(ok(&w, op), json!(false));
+    assert!(w.transcript.iter().any(|l| l.starts_with("< [\"frame\"") && l.contains("keycloak-session-iframe")), "started beside the probe");
+    assert!(w.frame("keycloak-session-iframe").is_none(), "no status iframe after a plain init");
+    assert!(w.fetches.is_empty(), "the forged code goes nowhere");
+    golden("init_foreign_callback", &w);
+}
+
 #[test]
 fn init_silent_check_sso_timeout() {
     let mut w = app();

@@ -126,6 +126,8 @@ pub struct World {
     /// Checks that failed.
     pub violations: Vec<String>,
     pub depth: u32,
+    /// Answers waiting for their batch to end (innermost last).
+    batches: Vec<Vec<(String, Vec<Value>)>>,
 }
 
 impl World {
@@ -182,6 +184,7 @@ impl World {
             closed: Vec::new(),
             violations: Vec::new(),
             depth: 0,
+            batches: Vec::new(),
         };
         w.send("new", vec![config]);
         w
@@ -233,11 +236,26 @@ impl World {
         self.transcript.push(format!("> {}", short_input(&text)));
         self.check_batch(&effects);
         self.depth += 1;
+        // What the batch answers at once (storage, plugins, app callbacks) goes in after
+        // the whole batch ran, as pkg/driver.js does.
+        self.batches.push(Vec::new());
         for e in effects.as_array().cloned().unwrap_or_default() {
             self.transcript.push(format!("< {}", canon(&e)));
             self.run(&e, &nums);
         }
+        let answers = self.batches.pop().unwrap_or_default();
+        for (kind, args) in answers {
+            self.send(&kind, args);
+        }
         self.depth -= 1;
+    }
+
+    /// An answer to an effect of the running batch: sent once the batch has run.
+    fn answer_later(&mut self, kind: &str, args: Vec<Value>) {
+        match self.batches.last_mut() {
+            Some(b) => b.push((kind.into(), args)),
+            None => self.send(kind, args),
+        }
     }
 
     /// An app call; returns its op number.
@@ -321,7 +339,7 @@ impl World {
     }
 
     fn ret(&mut self, id: &Value, ok: bool, h: i64, text: Option<String>) {
-        self.send("ret", vec![id.clone(), json!(ok), json!(h), json!(text)]);
+        self.answer_later("ret", vec![id.clone(), json!(ok), json!(h), json!(text)]);
     }
 
     fn run(&mut self, e: &Value, nums: &[f64]) {
@@ -352,7 +370,7 @@ impl World {
                     }
                     self.hooks.insert(name, hook);
                 }
-                self.send("resume", vec![a[1].clone(), json!(err)]);
+                self.answer_later("resume", vec![a[1].clone(), json!(err)]);
             }
             "settle" => {
                 let op = a[1].as_u64().unwrap();
