@@ -11,6 +11,7 @@ macro_rules! elog {
 }
 
 mod admin;
+mod faults;
 mod http;
 mod jwt;
 mod login_params;
@@ -25,14 +26,15 @@ mod tokens;
 mod util;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use std::io::Write;
 use std::sync::Arc;
 
 const USAGE: &str = "\
-Usage: keycloak-realm-server [--port N] [--import FILE]... [--tls] [--verbose] [--help]
+Usage: keycloak-realm-server [--port N] [--import FILE]... [--tls] [--verbose]
+                             [--fault ENDPOINT=MODE]... [--clock-skew SECONDS] [--help]
 
 A Keycloak-compatible test realm server (OIDC endpoints used by keycloak-js).
 
@@ -44,7 +46,19 @@ Options:
   --verbose        log every request to stderr
   --watch-stdin    exit (code 0) when standard input reaches end-of-file, so a test
                    harness that holds the pipe never leaves the server behind
+  --fault ENDPOINT=MODE
+                   fail on purpose; repeat for several endpoints. ENDPOINT: * (all) or one of
+                   discovery, realm, auth, token, userinfo, logout, certs, revoke,
+                   status-iframe, 3p-cookies, account, login-actions, admin.
+                   MODE: slow:MS (answer after MS ms), hang (never answer), status:CODE
+                   (answer CODE with an error body), reset (reset the connection),
+                   malformed (answer with the body cut in half)
+  --clock-skew SECONDS
+                   move the server's clock (issued tokens' iat/exp) by SECONDS (+ or -)
   --help           print this help and exit
+
+At run time, /__faults shows the faults (GET), replaces them (PUT with
+{\"faults\": {\"token\": \"hang\"}, \"clockSkew\": -300}) or lifts them all (DELETE).
 
 Once ready it prints `listening on http://localhost:<port>` (https with --tls) on stdout.
 
@@ -61,6 +75,8 @@ struct Options {
     tls: bool,
     verbose: bool,
     watch_stdin: bool,
+    faults: Vec<(String, faults::Mode)>,
+    clock_skew: i64,
 }
 
 fn usage_error(msg: &str) -> ! {
@@ -69,7 +85,7 @@ fn usage_error(msg: &str) -> ! {
 }
 
 fn parse_args() -> Options {
-    let mut o = Options { port: 8080, imports: Vec::new(), tls: false, verbose: false, watch_stdin: false };
+    let mut o = Options { port: 8080, imports: Vec::new(), tls: false, verbose: false, watch_stdin: false, faults: Vec::new(), clock_skew: 0 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -94,6 +110,11 @@ fn parse_args() -> Options {
             "--tls" if inline.is_none() => o.tls = true,
             "--verbose" if inline.is_none() => o.verbose = true,
             "--watch-stdin" if inline.is_none() => o.watch_stdin = true,
+            "--fault" => o.faults.push(faults::parse_rule(&value("--fault")).unwrap_or_else(|e| usage_error(&e))),
+            "--clock-skew" => {
+                let v = value("--clock-skew");
+                o.clock_skew = v.parse().ok().filter(|s: &i64| s.abs() <= 86_400).unwrap_or_else(|| usage_error(&format!("invalid clock skew {v:?} (seconds within a day)")));
+            }
             _ => usage_error(&format!("unknown argument {a:?}")),
         }
     }
@@ -124,7 +145,26 @@ fn valid_host(h: &str) -> bool {
     !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
 }
 
-async fn handle(State((app, port)): State<(Arc<state::App>, u16)>, req: Request) -> Response {
+async fn handle(
+    State((app, port)): State<(Arc<state::App>, u16)>,
+    ConnectInfo(faults::Peer(peer)): ConnectInfo<faults::Peer>,
+    req: Request,
+) -> Response {
+    if req.uri().path() == "/__faults" {
+        return fault_control(req).await;
+    }
+    let fault = faults::fault_for(req.uri().path());
+    match fault {
+        Some(faults::Mode::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(faults::Mode::Hang) => std::future::pending::<()>().await,
+        Some(faults::Mode::Reset) => {
+            faults::reset_connection(peer);
+            return plain(StatusCode::INTERNAL_SERVER_ERROR, "reset");
+        }
+        Some(faults::Mode::Status(code)) => return fault_status(code, req.headers().get("origin").cloned()),
+        _ => {}
+    }
+    let malformed = fault == Some(faults::Mode::Malformed);
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, 1 << 20).await {
         Ok(b) => b.to_vec(),
@@ -170,6 +210,40 @@ async fn handle(State((app, port)): State<(Arc<state::App>, u16)>, req: Request)
     if app.verbose {
         let q = if ctx.query.is_empty() { String::new() } else { format!("?{}", ctx.query) };
         elog!("{} {}{} -> {}", ctx.method, ctx.path, q, out.status);
+    }
+    let mut out = out;
+    if malformed {
+        let half = out.body.len() / 2;
+        out.body.truncate(half);
+    }
+    to_response(out)
+}
+
+/// `/__faults`: GET shows the faults, PUT replaces them, DELETE lifts them all.
+async fn fault_control(req: Request) -> Response {
+    let method = req.method().clone();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 16).await.map(|b| b.to_vec()).unwrap_or_default();
+    let result = match method.as_str() {
+        "GET" => Ok(()),
+        "PUT" => faults::replace_from_json(&body),
+        "DELETE" => {
+            faults::set(Vec::new(), 0);
+            Ok(())
+        }
+        _ => return plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+    };
+    match result {
+        Ok(()) => to_response(http::Out::json(200, &faults::describe())),
+        Err(e) => to_response(http::Out::json(400, &serde_json::json!({ "error": e }))),
+    }
+}
+
+/// The answer of `status:CODE`: Keycloak's JSON error body; its CORS headers, which it
+/// sends on error responses too (the request's origin, credentials allowed).
+fn fault_status(code: u16, origin: Option<HeaderValue>) -> Response {
+    let mut out = http::Out::json(code, &serde_json::json!({ "error": "unknown_error" }));
+    if let Some(o) = origin.and_then(|o| o.to_str().ok().map(String::from)) {
+        out = out.header("access-control-allow-origin", o).header("access-control-allow-credentials", "true");
     }
     to_response(out)
 }
@@ -246,6 +320,7 @@ fn main() {
     } else {
         None
     };
+    faults::set(opts.faults.clone(), opts.clock_skew);
     let app = state::App { state: Default::default(), keys, tls: opts.tls, verbose: opts.verbose };
     for realm in realms.values_mut() {
         app.attach_default_key(realm);
@@ -278,12 +353,12 @@ fn main() {
                 Some(cfg) => {
                     let tls_listener = tls::TlsListener::new(listener, cfg.clone());
                     tokio::spawn(async move {
-                        let _ = axum::serve(tls_listener, router).await;
+                        let _ = axum::serve(faults::Listener(tls_listener), router.into_make_service_with_connect_info::<faults::Peer>()).await;
                     });
                 }
                 None => {
                     tokio::spawn(async move {
-                        let _ = axum::serve(listener, router).await;
+                        let _ = axum::serve(faults::Listener(listener), router.into_make_service_with_connect_info::<faults::Peer>()).await;
                     });
                 }
             }

@@ -5,11 +5,13 @@ use base64::Engine;
 use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
+/// The server's clock in seconds, moved by `--clock-skew` / `/__faults` (crate::faults).
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+        + crate::faults::CLOCK_SKEW.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 pub fn now_ms() -> i64 {
@@ -17,6 +19,7 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+        + crate::faults::CLOCK_SKEW.load(std::sync::atomic::Ordering::Relaxed) * 1000
 }
 
 pub fn b64url(data: &[u8]) -> String {
