@@ -3,15 +3,15 @@
 //! through `/__faults` (GET shows them, PUT replaces them, DELETE lifts them all).
 //!
 //! Modes:
-//! * `slow:MS`      answer normally after MS milliseconds
-//! * `hang`         accept the request and never answer
-//! * `status:CODE`  answer CODE (a 5xx, say) with Keycloak's JSON error body, without
-//!                  running the endpoint; CORS headers as Keycloak sends them on errors
-//!                  (the request's `Origin` echoed, credentials allowed)
-//! * `reset`        reset the connection (TCP RST) instead of answering: the browser
-//!                  sees a network error
-//! * `malformed`    run the endpoint (its side effects happen), then cut the body in
-//!                  half: truncated JSON or HTML with the endpoint's own headers
+//! * `slow:MS`: answer normally after MS milliseconds.
+//! * `hang`: accept the request and never answer.
+//! * `status:CODE`: answer CODE (a 5xx, say) with Keycloak's JSON error body, without
+//!   running the endpoint; CORS headers as Keycloak sends them on errors (the request's
+//!   `Origin` echoed, credentials allowed).
+//! * `reset`: reset the connection (TCP RST) instead of answering; the browser sees a
+//!   network error.
+//! * `malformed`: run the endpoint (its side effects happen), then cut the body in half:
+//!   truncated JSON or HTML with the endpoint's own headers.
 //!
 //! The clock skew moves the server's clock, so issued tokens carry `iat`/`exp` off by
 //! that many seconds, as on a realm host whose clock is wrong.
