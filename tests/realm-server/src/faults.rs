@@ -13,6 +13,8 @@
 //! * `malformed`: run the endpoint (its side effects happen), then cut the body in half:
 //!   truncated JSON or HTML with the endpoint's own headers.
 //!
+//! CORS preflights (OPTIONS) are never faulted: the fault hits the request itself.
+//!
 //! The clock skew moves the server's clock, so issued tokens carry `iat`/`exp` off by
 //! that many seconds, as on a realm host whose clock is wrong.
 

@@ -153,7 +153,9 @@ async fn handle(
     if req.uri().path() == "/__faults" {
         return fault_control(req).await;
     }
-    let fault = faults::fault_for(req.uri().path());
+    // CORS preflights are answered as usual: the fault hits the request itself (a 503
+    // from the endpoint reaches the app as a 503, not as a failed preflight).
+    let fault = if req.method() == axum::http::Method::OPTIONS { None } else { faults::fault_for(req.uri().path()) };
     match fault {
         Some(faults::Mode::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(faults::Mode::Hang) => std::future::pending::<()>().await,

@@ -28,8 +28,10 @@ fn status_answers_the_code_with_cors_and_runs_nothing() {
     assert_eq!(r.status, 503);
     assert_eq!(r.json()["error"], "unknown_error");
     assert_eq!(r.header("access-control-allow-origin"), Some("http://app.localhost:3000"));
-    // Other endpoints answer as usual.
+    // Other endpoints answer as usual, and so do CORS preflights of this one.
     assert_eq!(srv.get(DISCOVERY, &[]).status, 200);
+    let r = request(srv.port, "OPTIONS", TOKEN, &[("Origin", "http://localhost:3000"), ("Access-Control-Request-Method", "POST")], None);
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[test]
