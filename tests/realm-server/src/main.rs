@@ -168,7 +168,8 @@ async fn handle(
     }
     let malformed = fault == Some(faults::Mode::Malformed);
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, 1 << 20).await {
+    // Keycloak (Quarkus) accepts bodies up to 10 MiB (quarkus.http.limits.max-body-size).
+    let body = match axum::body::to_bytes(body, 10 << 20).await {
         Ok(b) => b.to_vec(),
         Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large"),
     };
