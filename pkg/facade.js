@@ -24,7 +24,13 @@ function fromBase64 (text) {
 // The wasm ships inlined (deflate-raw, base64): no bundler plugin, asset copy or server
 // MIME type. It is inflated and compiled on the first construction, not at import time;
 // where the browser can, it compiles while it inflates.
+//
+// On a server (SSR: Next.js, Nuxt, Angular, a plain Node render) there is no document:
+// importing and constructing start nothing there, and init() and the other calls that need
+// the adapter reject with this error. keycloak-js 26.2 constructs too, and its init()
+// rejects with "window is not defined".
 function loadWasm () {
+  if (typeof document > 'u') return Promise.reject(Error('Keycloak is not initialized on the server: call init() in the browser.'))
   if (!loading) {
     const wasm = new Response(fromBase64(wasmBase64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
     loading = (WebAssembly.compileStreaming
@@ -95,7 +101,7 @@ export default class Keycloak {
     }
     this.#config = config
     if (module) this.#driver = new Driver(module, this, config)
-    // Start inflating and compiling early; a failure surfaces from init().
+    // Start inflating and compiling early (not on a server); a failure surfaces from init().
     else loadWasm().catch(() => {})
   }
 
