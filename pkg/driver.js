@@ -212,6 +212,22 @@ export class Driver {
         case 'has':
           ret(e[1], e[2].split('|').some((name) => name in globalThis), 0)
           break
+        case 'verify': {
+          // [verify, id, alg, jwk, signed text, signature]: a JWS signature (verifyTokens).
+          // The machine chose the key and allows only RS/PS/ES 256/384/512.
+          const bits = +e[2].slice(2)
+          const hash = `SHA-${bits}`
+          const p = e[2][0] === 'E'
+            ? { name: 'ECDSA', namedCurve: `P-${bits === 512 ? 521 : bits}`, hash }
+            : { name: e[2][0] === 'P' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', saltLength: bits / 8, hash }
+          // Anything that throws (a signature that is not base64url, a key WebCrypto
+          // refuses) is a signature that does not verify.
+          Promise.resolve()
+            .then(() => crypto.subtle.importKey('jwk', JSON.parse(e[3]), p, false, ['verify']))
+            .then((key) => crypto.subtle.verify(p, key, Uint8Array.from(atob(e[5].replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)), encoder.encode(e[4])))
+            .then((ok) => ret(e[1], ok ? 1 : 0, 0), () => ret(e[1], 0, 0))
+          break
+        }
         case 'put': {
           // [put, id, prefix, state, record, expires]: keycloak-js's callback storage.
           const store = this.store()

@@ -86,6 +86,15 @@ export interface KeycloakInitOptions {
    * (default 30000). keycloak-js waits forever.
    */
   requestTimeout?: number
+  /**
+   * keycloak-wasm only: check the access and ID tokens of every token response, and those
+   * passed to `init`, before any property changes: the signature against the realm's keys
+   * (JWKS; RS/PS/ES 256/384/512 only, never `none` or an HMAC), `iss`, the ID token's
+   * `aud`/`azp`, and `exp` of tokens the realm just issued. A token that fails is rejected
+   * with a clear error and the previous tokens stay. keycloak-js checks no signature.
+   * Opaque access tokens of a generic OIDC provider are not checked.
+   */
+  verifyTokens?: boolean
 }
 
 export interface KeycloakLoginOptions {

@@ -39,6 +39,8 @@ pub struct OidcMetadata {
     pub end_session_endpoint: Option<String>,
     /// `issuer`, when the metadata gives one (keycloak-js ignores it; we check `iss`).
     pub issuer: Option<String>,
+    /// `jwks_uri`: the provider's signing keys (`verifyTokens`).
+    pub jwks_uri: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +122,15 @@ impl Endpoints {
     /// `${realmUrl}/account` (Keycloak only).
     pub fn account(&self) -> Option<String> {
         self.realm_url().map(|r| join(r, "/account"))
+    }
+
+    /// Where the signing keys are: the realm's `certs` endpoint for Keycloak, the
+    /// metadata's `jwks_uri` for a generic provider.
+    pub fn jwks(&self) -> Option<String> {
+        match self {
+            Endpoints::Oidc(m) => m.jwks_uri.clone(),
+            _ => self.kc("/certs"),
+        }
     }
 
     /// The issuer we expect in the callback's `iss` (RFC 9207): the realm URL for

@@ -67,6 +67,20 @@ pub enum CoreError {
     CordovaPluginMissing(&'static str),
     /// A custom adapter object lacks the method a call needs.
     AdapterMethodMissing,
+    /// Ours (`verifyTokens`): the realm's keys (JWKS) did not load.
+    JwksUnavailable,
+    /// Ours (`verifyTokens`): `alg` is none, an HMAC or unknown.
+    TokenAlgorithm,
+    /// Ours (`verifyTokens`): no key of the realm matches the token (after one refetch).
+    TokenKeyUnknown,
+    /// Ours (`verifyTokens`): the signature does not verify.
+    TokenSignature,
+    /// Ours (`verifyTokens`): `iss` is not the realm.
+    TokenIssuer,
+    /// Ours (`verifyTokens`): the ID token's `aud`/`azp` do not name this client.
+    TokenAudience,
+    /// Ours (`verifyTokens`): a token from the realm has already expired.
+    TokenExpired,
 }
 
 impl CoreError {
@@ -122,6 +136,13 @@ impl CoreError {
             CoreError::UserProfileInOidcMode => "Unable to load user profile, make sure the adapter is not configured using a generic OIDC provider.",
             CoreError::RegisterInOidcMode => "Redirection to \"Register user\" page not supported in standard OIDC mode",
             CoreError::AdapterMethodMissing => "adapter method missing",
+            CoreError::JwksUnavailable => "Token verification failed: the realm's keys (JWKS) could not be loaded.",
+            CoreError::TokenAlgorithm => "Token verification failed: the token's algorithm (alg) is not allowed.",
+            CoreError::TokenKeyUnknown => "Token verification failed: no key of the realm matches the token.",
+            CoreError::TokenSignature => "Token verification failed: invalid signature.",
+            CoreError::TokenIssuer => "Token verification failed: the token's issuer (iss) is not the realm.",
+            CoreError::TokenAudience => "Token verification failed: the ID token was issued to another client.",
+            CoreError::TokenExpired => "Token verification failed: the token has expired.",
         }
     }
 

@@ -78,6 +78,9 @@ pub struct Settings {
     pub silent_check_sso_timeout: Option<f64>,
     /// Milliseconds any request may take.
     pub request_timeout: f64,
+    /// Ours: check every token's signature and claims against the realm's keys
+    /// (`verifyTokens`).
+    pub verify_tokens: bool,
     /// `String(value)` of a rejected `pkceMethod` (for the error message).
     pub invalid_pkce: String,
 }
@@ -104,6 +107,7 @@ impl Default for Settings {
             message_receive_timeout: 10000.0,
             silent_check_sso_timeout: None,
             request_timeout: 30000.0,
+            verify_tokens: false,
             invalid_pkce: String::new(),
         }
     }
@@ -218,6 +222,7 @@ impl Settings {
         if let Some(n) = positive(&g("requestTimeout")) {
             self.request_timeout = n;
         }
+        self.verify_tokens = g("verifyTokens").is_some_and(|v| v.truthy());
         Ok(())
     }
 

@@ -38,6 +38,10 @@ pub struct Init {
     gated: bool,
     /// The status iframe is due even without a login callback (tokens or check-sso).
     later: bool,
+    /// Tokens passed to `init` while they are verified (`verifyTokens`), and the task
+    /// verifying them.
+    pending: Option<super::tokens::Set3>,
+    verify: u32,
 }
 
 pub(crate) struct Handle {
@@ -94,7 +98,7 @@ impl Machine {
         let arg = args.first().filter(|v| !matches!(v, Val::Null)).map(|v| v.raw());
         let parent = Parent::Op(op);
         let k = match method {
-            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false, later: false })),
+            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false, later: false, pending: None, verify: 0 })),
             "login" | "register" => {
                 self.start_login(parent, arg, method == "register");
                 return;
@@ -147,7 +151,7 @@ impl Machine {
                     &mut x.frame_res
                 };
                 *slot = Some(r);
-            } else if x.asked && x.check_res.is_none() {
+            } else if c != x.verify && x.asked && x.check_res.is_none() {
                 // The only other child reports are the status iframe's answers.
                 let Some(Ev::Child(_, r)) = ev.take() else { return Step::Wait };
                 x.check_res = Some(r);
@@ -307,6 +311,12 @@ impl Machine {
                         match self.decode_set(Some(&t.js_string()), Some(&r.js_string()), id_token.as_deref(), None) {
                             Err(e) => return Step::Done(Err(e.into())),
                             Ok(set) => {
+                                x.verify = self.verify_set(id, &set, false);
+                                if x.verify != 0 {
+                                    x.pending = Some(set);
+                                    x.stage = 18;
+                                    return Step::Wait;
+                                }
                                 x.stage = 11;
                                 if self.set_token(id, set, None) {
                                     return Step::Wait;
@@ -319,6 +329,16 @@ impl Machine {
                         x.stage = 30;
                     }
                 }
+                // The tokens passed to init were verified (`verifyTokens`): set them.
+                (18, Some(Ev::Child(_, r))) => match (r, x.pending.take()) {
+                    (Err(e), _) => return Step::Done(Err(e)),
+                    (Ok(_), set) => {
+                        x.stage = 11;
+                        if self.set_token(id, set.unwrap_or_default(), None) {
+                            return Step::Wait;
+                        }
+                    }
+                },
                 (11, e) => {
                     if let Some(Ev::Resumed(err)) = e {
                         if err != 0 {
@@ -672,6 +692,7 @@ impl Machine {
             check_session_iframe: f("check_session_iframe"),
             end_session_endpoint: f("end_session_endpoint"),
             issuer: f("issuer"),
+            jwks_uri: f("jwks_uri"),
         }));
         self.set(|m| m.config_prop("clientId", &client));
         self.use_client(client);

@@ -23,6 +23,7 @@ mod flows;
 mod frames;
 mod login;
 mod tokens;
+mod verify;
 
 use crate::core::adapter::AdapterKind;
 use crate::core::endpoints::Endpoints;
@@ -39,6 +40,7 @@ use flows::{Account, Handle, Load, Logout, UrlOp};
 use frames::{Poll, Silent};
 use login::{Login, LoginUrl};
 use tokens::{Callback, Refresh, Update};
+use verify::Verify;
 
 /// A value the machine hands back to the app (resolve value). `Copy`: texts wait in
 /// [`Machine::texts`] under the id of the task that produced them.
@@ -151,6 +153,8 @@ pub(crate) enum K {
     UrlOp(Box<UrlOp>),
     Account(Box<Account>),
     Load(Box<Load>),
+    /// Checks tokens against the realm's keys (`verifyTokens`).
+    Verify(Box<Verify>),
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
@@ -226,6 +230,10 @@ pub struct Machine {
     pub(crate) texts: Vec<(u32, String)>,
     /// The `error` and `error_description` of the last OAuth error ([`Fail::OAuth`]).
     pub(crate) oauth: (String, Option<String>),
+    /// The realm's keys (JWKS text), once loaded (`verifyTokens`).
+    pub(crate) jwks: Option<String>,
+    /// The last `kid` the keys did not hold, and when the keys were loaded for it.
+    pub(crate) jwks_miss: (Option<String>, f64),
 }
 
 impl Default for AdapterKind {
@@ -441,6 +449,7 @@ impl Machine {
             K::UrlOp(x) => self.url_op_step(id, x, ev),
             K::Account(x) => self.account_step(id, x, ev),
             K::Load(x) => self.load_step(id, x, ev),
+            K::Verify(x) => self.verify_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {

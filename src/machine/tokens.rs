@@ -279,7 +279,7 @@ impl Machine {
         match self.tasks.iter_mut().find(|t| t.id == self.refreshing) {
             Some(super::Task { k: K::Refresh(r), .. }) => r.waiters.push(id),
             _ => {
-                let r = Box::new(Refresh { waiters: alloc::vec![id], started: 0.0, stage: 0, err: None });
+                let r = Box::new(Refresh { waiters: alloc::vec![id], started: 0.0, stage: 0, err: None, pending: None });
                 self.refreshing = self.spawn(Parent::Detached, K::Refresh(r));
             }
         }
@@ -307,17 +307,20 @@ impl Machine {
                 match self.decode_response(text.as_deref().unwrap_or("")) {
                     Err(e) => self.refresh_failed(id, r, e.into()),
                     Ok(set) => {
-                        let t = midpoint(r.started, self.now);
-                        if self.set_token(id, set, Some(t)) {
-                            r.stage = 2;
+                        if self.verify_set(id, &set, true) != 0 {
+                            r.pending = Some(set);
+                            r.stage = 6;
                             return Step::Wait;
                         }
-                        r.stage = 3;
-                        self.emit(id, "onAuthRefreshSuccess", true, |_| {});
-                        Step::Wait
+                        self.refreshed(id, r, set)
                     }
                 }
             }
+            (6, Ev::Child(_, res)) => match (res, r.pending.take()) {
+                (Ok(_), Some(set)) => self.refreshed(id, r, set),
+                (Err(e), _) => self.refresh_failed(id, r, e),
+                (Ok(_), None) => self.refresh_failed(id, r, CoreError::TokenSignature.into()),
+            },
             (2, Ev::Resumed(err)) if err != 0 => self.refresh_failed(id, r, Fail::H(err)),
             (2, Ev::Resumed(_)) => {
                 r.stage = 3;
@@ -352,6 +355,26 @@ impl Machine {
         }
     }
 
+    /// The refresh's new tokens are in: set them, then `onAuthRefreshSuccess`.
+    fn refreshed(&mut self, id: u32, r: &mut Refresh, set: Set3) -> Step {
+        let t = midpoint(r.started, self.now);
+        if self.set_token(id, set, Some(t)) {
+            r.stage = 2;
+            return Step::Wait;
+        }
+        r.stage = 3;
+        self.emit(id, "onAuthRefreshSuccess", true, |_| {});
+        Step::Wait
+    }
+
+    /// Starts verifying the JWT access and ID tokens of `set` (`verifyTokens`): the
+    /// verifying task, or 0 when there is nothing to wait for.
+    pub(crate) fn verify_set(&mut self, id: u32, set: &Set3, fresh: bool) -> u32 {
+        let raw = |t: &Option<Tok>| t.as_ref().filter(|t| t.payload.is_some()).map(|t| t.token.raw.clone());
+        let (access, id_token) = (raw(&set[0]), raw(&set[2]));
+        self.start_verify(id, [access.as_deref(), id_token.as_deref()], fresh).unwrap_or(0)
+    }
+
     fn refresh_failed(&mut self, id: u32, r: &mut Refresh, e: Fail) -> Step {
         self.log(true, |w| w.str("[KEYCLOAK] Failed to refresh token"));
         let clear = matches!(e, Fail::Net { status: 400, .. });
@@ -384,7 +407,7 @@ impl Machine {
 
     /// `#processCallback`: `record` is the stored callback state (JSON).
     pub(crate) fn process_callback(&mut self, parent: Parent, params: OAuthParams, record: String) -> u32 {
-        let cb = Box::new(Callback { params, record, started: 0.0, stage: 0, err: None, exchange: false });
+        let cb = Box::new(Callback { params, record, started: 0.0, stage: 0, err: None, pending: None, exchange: false });
         self.spawn(parent, K::Callback(cb))
     }
 
@@ -451,6 +474,14 @@ impl Machine {
                     continue;
                 }
                 (3, Some(Ev::Child(_, r))) => return Step::Done(r.map(|_| Out::Undefined)),
+                (30, Some(Ev::Child(_, r))) => match (r, c.pending.take()) {
+                    (Ok(_), Some(set)) => match self.auth_commit(id, c, set) {
+                        Some(s) => return s,
+                        None => continue,
+                    },
+                    (Err(e), _) => return self.callback_failed(id, c, e),
+                    (Ok(_), None) => return self.callback_failed(id, c, CoreError::TokenSignature.into()),
+                },
                 // auth success: after setToken's onTokenExpired, then the nonce check
                 (10, Some(Ev::Resumed(err))) => {
                     if err != 0 {
@@ -541,6 +572,16 @@ impl Machine {
             Ok(s) => s,
             Err(e) => return Some(self.callback_failed(id, c, e.into())),
         };
+        if self.verify_set(id, &set, true) != 0 {
+            c.pending = Some(set);
+            c.stage = 30;
+            return Some(Step::Wait);
+        }
+        self.auth_commit(id, c, set)
+    }
+
+    /// The tokens (verified if asked), then the nonce check.
+    fn auth_commit(&mut self, id: u32, c: &mut Callback, set: Set3) -> Option<Step> {
         let t = midpoint(c.started, self.now);
         if self.set_token(id, set, Some(t)) {
             c.stage = 10;
@@ -614,6 +655,8 @@ pub(crate) struct Refresh {
     started: f64,
     stage: u8,
     err: Option<Fail>,
+    /// The new tokens while they are verified (`verifyTokens`).
+    pending: Option<Set3>,
 }
 
 impl Refresh {
@@ -634,6 +677,8 @@ pub(crate) struct Callback {
     started: f64,
     stage: u8,
     err: Option<Fail>,
+    /// The tokens while they are verified (`verifyTokens`).
+    pending: Option<Set3>,
     /// In the code exchange (its failures call `onAuthError()` first).
     exchange: bool,
 }

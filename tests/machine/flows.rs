@@ -730,3 +730,69 @@ fn generic_oidc_opaque_tokens() {
     assert_eq!(endpoints["logout"]["$throws"][2], "Not supported by the OIDC server");
     golden("generic_oidc", &page);
 }
+
+/// The realm's keys as a JWKS: an encryption key (never used to verify) and the signing key.
+fn jwks() -> Value {
+    json!({ "keys": [
+        { "kid": "enc", "kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": "x", "e": "AQAB" },
+        { "kid": "k1", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "y", "e": "AQAB" }
+    ] })
+}
+
+#[test]
+fn verify_tokens_checks_every_token_before_any_change() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let login = w.call("createLoginUrl", vec![json!({})]);
+    let url = ok(&w, login).as_str().unwrap().to_string();
+    let callback = realm.authorize(&url);
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = callback;
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false, "verifyTokens": true })]);
+    frames_ready(&mut page);
+    realm.serve_token(&mut page);
+    assert!(page.settled(op).is_none(), "init waits for the keys");
+    assert!(page.prop("token").is_none(), "nothing is set before the tokens are checked");
+    let certs = page.take_fetch("/protocol/openid-connect/certs").expect("the realm's keys load");
+    page.answer(&certs, jwks());
+    assert_eq!(ok(&page, op), json!(true), "{:#?}", page.violations);
+    assert_eq!(page.verifies.len(), 2, "the access and the ID token");
+    assert!(page.verifies.iter().all(|(alg, key, _)| alg == "RS256" && key.contains("\"k1\"")), "{:?}", page.verifies);
+
+    let good = page.prop("token").cloned().unwrap();
+    let refresh = page.prop("refreshToken").cloned().unwrap();
+    let payload = good.as_str().unwrap().split('.').nth(1).unwrap().to_string();
+    let forged = |header: &str, sig: &str| json!({ "access_token": format!("{header}.{payload}.{sig}"), "refresh_token": refresh, "expires_in": 300 });
+    let cases = [
+        ("eyJhbGciOiJSUzI1NiJ9", "eA", "Token verification failed: invalid signature.", 1, false),
+        ("eyJhbGciOiJub25lIn0", "", "Token verification failed: the token's algorithm (alg) is not allowed.", 0, false),
+        ("eyJhbGciOiJIUzI1NiJ9", "c2ln", "Token verification failed: the token's algorithm (alg) is not allowed.", 0, false),
+        // An unknown kid loads the keys once more, then fails; the same kid again at once does not.
+        ("eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0", "c2ln", "Token verification failed: no key of the realm matches the token.", 0, true),
+        ("eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0", "c2ln", "Token verification failed: no key of the realm matches the token.", 0, false),
+    ];
+    for (header, sig, expected, checks, refetch) in cases {
+        let before = page.verifies.len();
+        let u = page.call("updateToken", vec![json!(-1)]);
+        let f = page.take_fetch("/protocol/openid-connect/token").expect("a refresh");
+        page.answer(&f, forged(header, sig));
+        if refetch {
+            let certs = page.take_fetch("/protocol/openid-connect/certs").expect("the keys load again for an unknown kid");
+            page.answer(&certs, jwks());
+        }
+        assert!(page.take_fetch("/certs").is_none(), "no other key request");
+        assert_eq!(message(&err(&page, u)), expected, "{header}");
+        assert_eq!(page.verifies.len() - before, checks, "{header}: signatures checked");
+        assert_eq!(page.prop("token"), Some(&good), "{header}: the previous token stays");
+        assert_eq!(page.event_names().last().map(String::as_str), Some("onAuthRefreshError"));
+    }
+    // An honest refresh is checked and taken.
+    let u = page.call("updateToken", vec![json!(-1)]);
+    realm.serve_token(&mut page);
+    assert_eq!(ok(&page, u), json!(true));
+    assert_ne!(page.prop("token"), Some(&good));
+    assert!(page.live_handles().is_empty(), "every handle released: {:?}", page.live_handles());
+    golden("verify_tokens", &page);
+}

@@ -69,6 +69,8 @@ impl Realm {
             id["nonce"] = json!(n);
         }
         id["typ"] = json!("ID");
+        // As Keycloak's: the ID token's audience is the client.
+        id["aud"] = json!("demo-app");
         let refresh = jwt(&json!({ "typ": "Refresh", "iat": now_s, "exp": now_s + 1800, "gen": g, "sid": self.sid }));
         self.refresh_tokens.insert(refresh.clone());
         json!({ "access_token": jwt(&base), "refresh_token": refresh, "id_token": jwt(&id), "token_type": "Bearer", "expires_in": self.lifetime })

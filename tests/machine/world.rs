@@ -101,6 +101,9 @@ pub struct World {
     /// Every request the machine made (answered or not).
     pub requests: Vec<Fetch>,
     pub posts: Vec<(u64, String, String)>,
+    /// Signatures the machine asked to check (`verifyTokens`): (alg, key, signature).
+    /// The simulated WebCrypto accepts the signature `c2ln`, the one our realm writes.
+    pub verifies: Vec<(String, String, String)>,
     pub events: Vec<(String, Vec<Value>)>,
     pub navigations: Vec<(String, String)>,
     pub history: Vec<String>,
@@ -168,6 +171,7 @@ impl World {
             fetches: Vec::new(),
             requests: Vec::new(),
             posts: Vec::new(),
+            verifies: Vec::new(),
             events: Vec::new(),
             navigations: Vec::new(),
             history: Vec::new(),
@@ -437,6 +441,10 @@ impl World {
                     }
                     None => self.ret(id, false, 0, None),
                 }
+            }
+            "verify" => {
+                self.verifies.push((s(2), s(3), s(5)));
+                self.ret(&a[1], s(5) == "c2ln", 0, None);
             }
             "has" => {
                 let found = s(2).split('|').any(|p| self.globals.contains_key(p));
