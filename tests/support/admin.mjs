@@ -144,7 +144,11 @@ export function adminClient (baseUrl, { username = 'admin', password = 'admin', 
     resetPassword: async (realm, userId, password) => {
       await call('PUT', `${r(realm)}/users/${enc(userId)}/reset-password`, { temporary: false, type: 'password', value: password })
     },
-    /** Ends all of the user's sessions (refresh then fails, the status iframe answers "changed"). */
+    /**
+     * Ends all of the user's sessions on the server: their refreshes then fail with
+     * invalid_grant. The browser keeps its KEYCLOAK_SESSION cookie, so the status iframe
+     * still answers "unchanged".
+     */
     logoutUser: async (realm, userId) => { await call('POST', `${r(realm)}/users/${enc(userId)}/logout`) },
 
     createRealmRole: (realm, name) => create(`${r(realm)}/roles`, { name, scopeParamRequired: false }),

@@ -67,11 +67,10 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             "revoke" if options => preflight(ctx, "POST, OPTIONS"),
             "login-status-iframe.html" if get => Out::iframe_page(pages::LOGIN_STATUS_IFRAME),
             "login-status-iframe.html/init" if get => iframe_init(realm, ctx),
-            "login-status-iframe.html/session" if get => iframe_session(realm, store, ctx),
             "3p-cookies/step1.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP1),
             "3p-cookies/step2.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP2),
             "auth" | "registrations" | "token" | "userinfo" | "logout" | "logout/logout-confirm" | "certs" | "revoke"
-            | "login-status-iframe.html" | "login-status-iframe.html/init" | "login-status-iframe.html/session" | "3p-cookies/step1.html"
+            | "login-status-iframe.html" | "login-status-iframe.html/init" | "3p-cookies/step1.html"
             | "3p-cookies/step2.html" => method_not_allowed(),
             _ => not_found(),
         };
@@ -1325,24 +1324,4 @@ fn iframe_init(realm: &Realm, ctx: &Ctx) -> Out {
     } else {
         Out::new(403)
     }
-}
-
-/// Not in Keycloak: the iframe page asks this after the `KEYCLOAK_SESSION` cookie
-/// matched, so a session ended on the server (admin logout, logout from another
-/// browser) reads as `changed` even though the browser still holds the cookie.
-/// 204 = the session still exists, 404 = it was ended (and the cookies are expired).
-fn iframe_session(realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
-    let q = Params::parse(&ctx.query);
-    let Some(sid) = q.get("session_state") else {
-        return Out::new(400);
-    };
-    if store.sessions.get(sid).is_some_and(|s| s.realm == realm.name) {
-        return Out::new(204).header("cache-control", "no-store");
-    }
-    let mut out = Out::new(404).header("cache-control", "no-store");
-    if ctx.cookie("KEYCLOAK_SESSION").as_deref() == Some(util::b64url(&util::sha256(sid.as_bytes())).as_str()) {
-        ctx.expire_cookie(&realm.name, "KEYCLOAK_IDENTITY", &mut out);
-        ctx.expire_cookie(&realm.name, "KEYCLOAK_SESSION", &mut out);
-    }
-    out
 }

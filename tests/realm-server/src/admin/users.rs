@@ -349,8 +349,8 @@ pub(crate) fn delete_credential(st: &mut State, r: &str, id: &str, cred: &str) -
     }
 }
 
-/// End every session of the user: refreshes then fail with `Session not active` and
-/// the login-status iframe answers `changed`.
+/// End every session of the user: refreshes then fail with `Session not active`. The
+/// browser's cookies are untouched, so the login-status iframe still answers `unchanged`.
 pub(crate) fn logout(st: &mut State, r: &str, id: &str) -> Out {
     if st.realms.get(r).and_then(|realm| realm.user_by_id(id)).is_none() {
         return user_not_found();
