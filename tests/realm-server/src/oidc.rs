@@ -719,6 +719,8 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
                 id_token: true,
                 code: code.as_deref(),
                 grant: "onrtim",
+                transient: false,
+                extra_claims: &[],
             },
         );
         if req.token {
@@ -836,6 +838,8 @@ fn issue_for(
             id_token: openid,
             code: None,
             grant,
+            transient: false,
+            extra_claims: &[],
         },
     );
     Ok(tokens::token_response(&issued, sid, realm.not_before))
@@ -975,28 +979,28 @@ fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client
 fn client_credentials_grant(
     app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params,
 ) -> Result<Value, OAuthErr> {
+    let _ = store; // the session is transient: nothing is stored
+    // Keycloak's ClientCredentialsGrantType: 401 for each of these.
+    let refuse = |msg: &str| err(401, "unauthorized_client", msg);
+    if client.bearer_only {
+        return Err(refuse("Bearer-only client not allowed to retrieve service account"));
+    }
     if client.public_client {
-        return Err(err(400, "unauthorized_client", "Public client not allowed to retrieve service account"));
+        return Err(refuse("Public client not allowed to retrieve service account"));
     }
     if !client.service_accounts {
-        return Err(err(400, "unauthorized_client", "Client not enabled to retrieve service account"));
+        return Err(refuse("Client not enabled to retrieve service account"));
+    }
+    let user = realm
+        .service_account_of(&client.id)
+        .ok_or_else(|| err(401, "invalid_request", "The associated service account for the client does not exist"))?;
+    if !user.enabled {
+        return Err(err(401, "invalid_request", &format!("User '{}' disabled", user.username)));
     }
     let scope = form.get("scope");
-    let username = format!("service-account-{}", client.client_id.to_lowercase());
-    let user = User {
-        id: client.id.clone(),
-        username,
-        enabled: true,
-        email: None,
-        first_name: None,
-        last_name: None,
-        email_verified: false,
-        password: None,
-        realm_roles: vec![],
-        client_roles: Default::default(),
-        created: crate::util::now_ms(),
-        password_created: crate::util::now_ms(),
-    };
+    if tokens::unknown_scope(scope) {
+        return Err(err(400, "invalid_scope", &format!("Invalid scopes: {}", scope.unwrap_or(""))));
+    }
     let now = now();
     let session = UserSession {
         id: uuid(),
@@ -1009,12 +1013,14 @@ fn client_credentials_grant(
     };
     let issuer = ctx.issuer(&realm.name);
     let base = ctx.base();
-    let _ = store;
+    // The claims of the `service_account` client scope's mappers.
+    let host = Value::from("127.0.0.1");
+    let extra = [("client_id", Value::from(client.client_id.as_str())), ("clientHost", host.clone()), ("clientAddress", host)];
     let issued = tokens::issue(
         app,
         realm,
         client,
-        &user,
+        user,
         &session,
         &IssueParams {
             issuer: &issuer,
@@ -1022,11 +1028,13 @@ fn client_credentials_grant(
             scope,
             nonce: None,
             acr: "1",
-            lifespan: realm.access_token_lifespan,
+            lifespan: client.attr("access.token.lifespan").and_then(|l| l.parse().ok()).unwrap_or(realm.access_token_lifespan),
             refresh: false,
             id_token: scope.is_some_and(|s| s.split_whitespace().any(|x| x == "openid")),
             code: None,
-            grant: "trcc",
+            grant: "trrtcc",
+            transient: true,
+            extra_claims: &extra,
         },
     );
     let mut v = tokens::token_response(&issued, &session.id, realm.not_before);

@@ -154,7 +154,7 @@ fn admin_token_from_master_and_auth_errors() {
     assert_eq!(bad.status, 401);
     assert_eq!(bad.json(), json!({"error": "invalid_grant", "error_description": "Invalid user credentials"}));
 
-    // 401: no token, garbage, a token of another realm.
+    // 401: no token, garbage, a token whose signature or issuer realm does not hold.
     let r = request(srv.port, "GET", "/admin/realms/demo", &[], None);
     assert_eq!(r.status, 401);
     assert_eq!(r.json(), json!({"error": "HTTP 401 Unauthorized"}));
@@ -163,7 +163,21 @@ fn admin_token_from_master_and_auth_errors() {
     let demo = password_grant(srv, "demo", "admin-cli", "alice", "alice");
     assert_eq!(demo.status, 200, "{}", demo.body);
     let demo_token = demo.json()["access_token"].as_str().unwrap().to_string();
-    assert_eq!(call(srv, &demo_token, "GET", "/admin/realms/demo", None).status, 401);
+    let parts: Vec<&str> = demo_token.split('.').collect();
+    let mut claims = jwt_part(&demo_token, 1);
+    claims["iss"] = json!(format!("{}/realms/master", srv.base()));
+    let forged = format!("{}.{}.{}", parts[0], b64url(&serde_json::to_vec(&claims).unwrap()), parts[2]);
+    assert_eq!(call(srv, &forged, "GET", "/admin/realms/demo", None).status, 401, "signature no longer matches");
+    claims["iss"] = json!(format!("{}/realms/nope", srv.base()));
+    let unknown = format!("{}.{}.{}", parts[0], b64url(&serde_json::to_vec(&claims).unwrap()), parts[2]);
+    assert_eq!(call(srv, &unknown, "GET", "/admin/realms/demo", None).status, 401, "issuer realm unknown");
+    // A demo user's own token is authenticated (a realm's tokens are good for its own
+    // admin API) but alice has no realm-management role: 403, and 403 on other realms.
+    let r = call(srv, &demo_token, "GET", "/admin/realms/demo", None);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json(), json!({"error": "HTTP 403 Forbidden"}));
+    assert_eq!(call(srv, &demo_token, "GET", "/admin/realms/master", None).status, 403);
+    assert_eq!(call(srv, &demo_token, "GET", "/admin/realms/demo/users", None).status, 403);
     // 401 comes before 404 for an unknown realm.
     assert_eq!(request(srv.port, "GET", "/admin/realms/nope", &[], None).status, 401);
 
