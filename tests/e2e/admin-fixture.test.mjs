@@ -99,6 +99,39 @@ describe('admin fixture', () => {
     }
   })
 
+  test('a service account uses its own realm\'s admin API as far as its realm-management roles allow', async () => {
+    const r = await freshRealm(admin, { appOrigin: APP, name: 'fixture-service' })
+    try {
+      const backend = await admin.createClient(r.name, { clientId: 'backend', publicClient: false, secret: 'backend secret', serviceAccountsEnabled: true, standardFlowEnabled: false })
+      const account = await admin.getServiceAccountUser(r.name, backend)
+      assert.equal(account.username, 'service-account-backend')
+      const realmManagement = await admin.findClient(r.name, 'realm-management')
+      await admin.addClientRoleMapping(r.name, account.id, realmManagement.id, ['view-users'])
+
+      const service = () => adminClient(realm.baseUrl, { realm: r.name, clientId: 'backend', clientSecret: 'backend secret' })
+      const reader = service()
+      const token = claims(await reader.accessToken())
+      assert.equal(token.sid, undefined, 'client credentials: no session')
+      assert.deepEqual(token.resource_access['realm-management'].roles.sort(), ['query-groups', 'query-users', 'view-users'])
+      assert.equal((await reader.findUser(r.name, 'alice')).id, r.users.alice)
+      const forbidden = (e) => e instanceof AdminError && e.status === 403 && e.body?.error === 'HTTP 403 Forbidden'
+      await assert.rejects(reader.createUser(r.name, { username: 'eve' }), forbidden)
+      await assert.rejects(reader.call('GET', '/demo/users'), forbidden, 'another realm')
+      await assert.rejects(reader.createRealm({ realm: 'fixture-nope' }), forbidden, 'only master creates realms')
+
+      // A role granted now shows in the next token (the reader's cached one still lacks it).
+      await admin.addClientRoleMapping(r.name, account.id, realmManagement.id, ['manage-users'])
+      await assert.rejects(reader.createUser(r.name, { username: 'eve' }), forbidden)
+      const manager = service()
+      const eve = await manager.createUser(r.name, { username: 'eve' })
+      assert.equal((await manager.findUser(r.name, 'eve')).id, eve)
+      await manager.deleteUser(r.name, eve)
+      assert.equal(await manager.findUser(r.name, 'eve'), null)
+    } finally {
+      await r.delete()
+    }
+  })
+
   test('wrong admin credentials are rejected', async () => {
     const wrong = adminClient(realm.baseUrl, { username: 'admin', password: 'admin' })
     await assert.rejects(wrong.createRealm({ realm: 'nope' }), (e) => e instanceof AdminError && e.status === 401)

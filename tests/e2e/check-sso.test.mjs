@@ -33,6 +33,38 @@ async function settled (page) {
   return text(page, 'status')
 }
 
+/** The names of the adapter events the demo app has logged, oldest first. */
+async function eventNames (page) {
+  return (await page.locator('#events li').allTextContents()).map((t) => t.split(' ')[1])
+}
+
+/**
+ * Asks the realm's session status page what it answers for `sid`, from the app page
+ * through an iframe of our own (so the answer does not depend on either adapter).
+ */
+async function askStatusIframe (page, sid) {
+  return page.evaluate(async ([realmUrl, sid]) => {
+    const frame = document.createElement('iframe')
+    frame.style.display = 'none'
+    frame.src = `${realmUrl}/realms/demo/protocol/openid-connect/login-status-iframe.html`
+    await new Promise((resolve) => { frame.onload = resolve; document.body.append(frame) })
+    try {
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the status iframe did not answer')), 3000)
+        window.addEventListener('message', function onMessage (event) {
+          if (event.source !== frame.contentWindow) return
+          window.removeEventListener('message', onMessage)
+          clearTimeout(timer)
+          resolve(event.data)
+        })
+        frame.contentWindow.postMessage(`demo-app ${sid}`, new URL(realmUrl).origin)
+      })
+    } finally {
+      frame.remove()
+    }
+  }, [stack.realmUrl, sid])
+}
+
 /** Clicks Log in, fills the realm's form as alice, and waits to be back authenticated. */
 async function submitLogin (page) {
   await page.click('#login')
@@ -136,18 +168,21 @@ for (const allowed of [true, false]) {
         })
 
         if (allowed) {
-          test('the status iframe notices a logout in another tab; updateToken then fails cleanly', async () => {
+          test('a logout in another tab expires KEYCLOAK_SESSION: the status iframe answers "changed", onAuthLogout fires', async () => {
             await context.clearCookies()
             const page = await openApp(context, impl, { checkLoginIframeInterval: 1 })
             await settled(page)
             await submitLogin(page)
-            // Log out from another tab, straight at the realm.
+            const sid = await page.evaluate(() => window.keycloak.tokenParsed.sid)
+            assert.equal(await askStatusIframe(page, sid), 'unchanged')
+            // Log out from another tab, straight at the realm: the answer expires the cookie.
             const logoutUrl = await page.evaluate(() => window.keycloak.createLogoutUrl())
             const other = await context.newPage()
             await other.goto(logoutUrl)
             await other.close()
+            assert.equal(await askStatusIframe(page, sid), 'changed')
             await page.locator('#status', { hasText: /^not authenticated$/ }).waitFor({ timeout: 5000 })
-            assert.match(await text(page, 'events'), /onAuthLogout/)
+            assert.ok((await eventNames(page)).includes('onAuthLogout'))
             await page.evaluate(() => document.getElementById('refresh').removeAttribute('disabled'))
             await page.click('#refresh')
             await page.locator('#refresh-result', { hasText: 'error' }).waitFor()
@@ -155,11 +190,12 @@ for (const allowed of [true, false]) {
             await page.close()
           })
 
-          test('the status iframe notices a session ended through the Admin API', async () => {
+          test('an Admin API logout is not seen by the status iframe; the next refresh gets invalid_grant and logs out', async () => {
             await context.clearCookies()
             const page = await openApp(context, impl, { checkLoginIframeInterval: 1 })
             await settled(page)
             await submitLogin(page)
+            const sid = await page.evaluate(() => window.keycloak.tokenParsed.sid)
             // What a Keycloak test fixture does: admin-cli password grant on master, then
             // POST /admin/realms/demo/users/{id}/logout.
             // Node does not resolve *.localhost as Chromium does: talk to the same server as localhost.
@@ -173,8 +209,32 @@ for (const allowed of [true, false]) {
             const [alice] = await (await fetch(`${base}/admin/realms/demo/users?username=alice&exact=true`, { headers: auth })).json()
             const logout = await fetch(`${base}/admin/realms/demo/users/${alice.id}/logout`, { method: 'POST', headers: auth })
             assert.equal(logout.status, 204)
-            await page.locator('#status', { hasText: /^not authenticated$/ }).waitFor({ timeout: 5000 })
-            assert.match(await text(page, 'events'), /onAuthLogout/)
+            assert.deepEqual(await (await fetch(`${base}/admin/realms/demo/users/${alice.id}/sessions`, { headers: auth })).json(), [])
+            // The session is gone on the server, but the browser keeps its KEYCLOAK_SESSION
+            // cookie, and that cookie is all Keycloak's status iframe looks at.
+            assert.equal(await askStatusIframe(page, sid), 'unchanged')
+            // So the adapter's own checks (every second) notice nothing either.
+            await page.waitForTimeout(3500)
+            assert.equal(await text(page, 'status'), 'authenticated')
+            assert.ok(!(await eventNames(page)).includes('onAuthLogout'))
+            // The next refresh learns it: 400 invalid_grant (a refresh of the same token from
+            // here shows the body), so the tokens are cleared (onAuthLogout), then
+            // onAuthRefreshError, and updateToken rejects.
+            const refreshToken = await page.evaluate(() => window.keycloak.refreshToken)
+            const direct = await fetch(`${base}/realms/demo/protocol/openid-connect/token`, {
+              method: 'POST',
+              body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'demo-app', refresh_token: refreshToken })
+            })
+            assert.equal(direct.status, 400)
+            assert.equal((await direct.json()).error, 'invalid_grant')
+            const refresh = page.waitForResponse((r) => r.url().endsWith('/protocol/openid-connect/token') && r.request().postData()?.includes('grant_type=refresh_token'))
+            await page.click('#refresh')
+            assert.equal((await refresh).status(), 400)
+            await page.locator('#refresh-result', { hasText: 'error' }).waitFor()
+            assert.equal(await text(page, 'refresh-result'), 'error: Server responded with an invalid status.')
+            assert.equal(await text(page, 'status'), 'not authenticated')
+            assert.deepEqual((await eventNames(page)).slice(-2), ['onAuthLogout', 'onAuthRefreshError'])
+            assert.equal(await page.evaluate(() => window.keycloak.token ?? null), null)
             await page.close()
           })
 

@@ -23,10 +23,15 @@ export class AdminError extends Error {
 const enc = encodeURIComponent
 
 /**
+ * With `clientSecret` the client authenticates as its own service account (the client
+ * credentials grant, as a server-side integration does) instead of as a user: give `realm`
+ * and `clientId` then; the token reaches that realm's admin API only, as far as the
+ * account's `realm-management` roles allow.
+ *
  * @param {string} baseUrl  server root, e.g. 'http://localhost:8080' (a trailing slash is fine)
- * @param {{ username?: string, password?: string, realm?: string, clientId?: string }} [options]
+ * @param {{ username?: string, password?: string, realm?: string, clientId?: string, clientSecret?: string }} [options]
  */
-export function adminClient (baseUrl, { username = 'admin', password = 'admin', realm: authRealm = 'master', clientId = 'admin-cli' } = {}) {
+export function adminClient (baseUrl, { username = 'admin', password = 'admin', realm: authRealm = 'master', clientId = 'admin-cli', clientSecret } = {}) {
   const base = String(baseUrl).replace(/\/+$/, '')
   const tokenUrl = `${base}/realms/${enc(authRealm)}/protocol/openid-connect/token`
   let tokens = null // { access, refresh, expiresAt }
@@ -55,6 +60,7 @@ export function adminClient (baseUrl, { username = 'admin', password = 'admin', 
         return await tokenRequest({ grant_type: 'refresh_token', refresh_token: tokens.refresh })
       } catch { /* session gone: log in again */ }
     }
+    if (clientSecret !== undefined) return tokenRequest({ grant_type: 'client_credentials', client_secret: clientSecret })
     return tokenRequest({ grant_type: 'password', username, password })
   }
 
@@ -136,6 +142,8 @@ export function adminClient (baseUrl, { username = 'admin', password = 'admin', 
       await call('PUT', path, merged)
     },
     deleteClient: async (realm, clientUuid) => { await call('DELETE', `${r(realm)}/clients/${enc(clientUuid)}`, {}) },
+    /** The user behind a client's service account (the client needs serviceAccountsEnabled). */
+    getServiceAccountUser: (realm, clientUuid) => json('GET', `${r(realm)}/clients/${enc(clientUuid)}/service-account-user`),
 
     /** Creates a user; returns its id. Keycloak ignores realmRoles/clientRoles here: use the mapping calls. */
     createUser: (realm, rep) => create(`${r(realm)}/users`, { enabled: true, ...rep }),
@@ -144,7 +152,11 @@ export function adminClient (baseUrl, { username = 'admin', password = 'admin', 
     resetPassword: async (realm, userId, password) => {
       await call('PUT', `${r(realm)}/users/${enc(userId)}/reset-password`, { temporary: false, type: 'password', value: password })
     },
-    /** Ends all of the user's sessions (refresh then fails, the status iframe answers "changed"). */
+    /**
+     * Ends all of the user's sessions on the server: their refreshes then fail with
+     * invalid_grant. The browser keeps its KEYCLOAK_SESSION cookie, so the status iframe
+     * still answers "unchanged".
+     */
     logoutUser: async (realm, userId) => { await call('POST', `${r(realm)}/users/${enc(userId)}/logout`) },
 
     createRealmRole: (realm, name) => create(`${r(realm)}/roles`, { name, scopeParamRequired: false }),

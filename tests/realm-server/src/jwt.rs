@@ -98,6 +98,13 @@ fn split(token: &str) -> Option<(&str, Vec<u8>, Map<String, Value>)> {
     Some((input, b64url_decode(sig)?, header))
 }
 
+/// The payload of a well-formed JWT, read without checking anything (Keycloak reads the
+/// issuer this way to pick the realm whose keys then verify the token).
+pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    let (input, _, _) = split(token)?;
+    payload(input)
+}
+
 fn payload(input: &str) -> Option<Map<String, Value>> {
     let p = input.split_once('.')?.1;
     let v: Value = serde_json::from_slice(&b64url_decode(p)?).ok()?;

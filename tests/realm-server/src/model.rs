@@ -90,6 +90,8 @@ pub struct UserRep {
     pub credentials: Vec<CredentialRep>,
     pub realm_roles: Vec<String>,
     pub client_roles: HashMap<String, Vec<String>>,
+    /// Makes the user the service account of this client (`clientId`), as in an export.
+    pub service_account_client_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -188,6 +190,9 @@ pub struct User {
     pub password: Option<String>,
     pub realm_roles: Vec<String>,
     pub client_roles: HashMap<String, Vec<String>>,
+    /// For a client's service account: that client's internal id (Keycloak's
+    /// `serviceAccountClientLink`, so a renamed client keeps its account).
+    pub service_account: Option<String>,
     /// Creation time, ms since the epoch.
     pub created: i64,
     /// When the password was last set, ms since the epoch.
@@ -201,6 +206,41 @@ impl User {
             (Some(f), _) if !f.is_empty() => Some(f.clone()),
             (_, Some(l)) if !l.is_empty() => Some(l.clone()),
             _ => None,
+        }
+    }
+}
+
+/// The client every non-master realm keeps its admin roles in.
+pub const REALM_MANAGEMENT: &str = "realm-management";
+
+/// The roles of `realm-management` (Keycloak 26.2's `AdminRoles`, less the organization
+/// roles of later releases). `realm-admin` is the composite of all the others.
+pub const ADMIN_ROLES: &[&str] = &[
+    "realm-admin", "create-client", "view-realm", "view-users", "view-clients", "view-events",
+    "view-identity-providers", "view-authorization", "manage-realm", "manage-users", "manage-clients",
+    "manage-events", "manage-identity-providers", "manage-authorization", "query-users", "query-clients",
+    "query-realms", "query-groups", "impersonation",
+];
+
+impl User {
+    /// The user Keycloak creates for a client's service account: `service-account-<clientId>`
+    /// (lower-cased, as every username), enabled, no credentials, default roles only.
+    pub fn service_account_for(client: &Client) -> User {
+        let now = crate::util::now_ms();
+        User {
+            id: new_uuid(),
+            username: format!("service-account-{}", client.client_id.to_lowercase()),
+            enabled: true,
+            email: None,
+            first_name: None,
+            last_name: None,
+            email_verified: false,
+            password: None,
+            realm_roles: vec![],
+            client_roles: Default::default(),
+            service_account: Some(client.id.clone()),
+            created: now,
+            password_created: now,
         }
     }
 }
@@ -352,6 +392,9 @@ impl Realm {
                 (account, "manage-account".into()),
             ],
         );
+        if name != "master" {
+            realm.add_admin_roles();
+        }
         let add_composites = |realm: &mut Realm, id: RoleId, comp: Option<CompositesRep>| {
             if let Some(comp) = comp {
                 let entry = realm.composites.entry(id).or_default();
@@ -404,6 +447,20 @@ impl Realm {
                     realm.realm_roles.insert(r.clone());
                 }
             }
+            for cid in u.client_roles.keys() {
+                if realm.client(cid).is_none() {
+                    return Err(format!("realm {name}: Unable to find client role mappings for client: {cid}"));
+                }
+            }
+            let service_account = match &u.service_account_client_id {
+                None => None,
+                Some(cid) => match realm.client(cid) {
+                    Some(c) => Some(c.id.clone()),
+                    None => {
+                        return Err(format!("realm {name}: Unable to find client specified for service account link. Client: {cid}"))
+                    }
+                },
+            };
             for (cid, roles) in &u.client_roles {
                 for r in roles {
                     let set = realm.client_roles.entry(cid.clone()).or_default();
@@ -425,9 +482,17 @@ impl Realm {
                 password,
                 realm_roles: u.realm_roles,
                 client_roles: u.client_roles,
+                service_account,
                 created: crate::util::now_ms(),
                 password_created: crate::util::now_ms(),
             });
+        }
+        // Clients with service accounts whose account the import did not declare get one
+        // with default roles (`RealmManager.setupClientServiceAccountsAndAuthorizationOnImport`).
+        let missing: Vec<Client> =
+            realm.clients.iter().filter(|c| c.service_accounts && realm.service_account_of(&c.id).is_none()).cloned().collect();
+        for c in missing {
+            realm.add_service_account(&c);
         }
         Ok((realm, warnings))
     }
@@ -453,6 +518,48 @@ impl Realm {
 
     pub fn user_by_id(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| u.id == id)
+    }
+
+    /// The service-account user of the client with internal id `client_uuid`.
+    pub fn service_account_of(&self, client_uuid: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.service_account.as_deref() == Some(client_uuid))
+    }
+
+    /// Give a client its service account unless it has one (Keycloak's `enableServiceAccount`).
+    /// A username already taken by another user leaves the client without one.
+    pub fn add_service_account(&mut self, client: &Client) {
+        if self.service_account_of(&client.id).is_some() {
+            return;
+        }
+        let user = User::service_account_for(client);
+        if !self.users.iter().any(|u| u.username == user.username) {
+            self.users.push(user);
+        }
+    }
+
+    /// The `realm-management` client's admin roles, as every non-master Keycloak realm has
+    /// them (also added to an import that lacks some: `checkRealmAdminManagementRoles`):
+    /// `realm-admin` includes all, `view-users` includes `query-users` and `query-groups`,
+    /// `view-clients` includes `query-clients`.
+    pub fn add_admin_roles(&mut self) {
+        let rm = Some(REALM_MANAGEMENT.to_string());
+        let set = self.client_roles.entry(REALM_MANAGEMENT.to_string()).or_default();
+        for r in ADMIN_ROLES {
+            set.insert(r.to_string());
+        }
+        let mut add = |role: &str, parts: &[&str]| {
+            let entry = self.composites.entry((rm.clone(), role.to_string())).or_default();
+            for p in parts {
+                let id = (rm.clone(), p.to_string());
+                if !entry.contains(&id) {
+                    entry.push(id);
+                }
+            }
+        };
+        add("view-users", &["query-users", "query-groups"]);
+        add("view-clients", &["query-clients"]);
+        let others: Vec<&str> = ADMIN_ROLES.iter().copied().filter(|r| *r != "realm-admin").collect();
+        add("realm-admin", &others);
     }
 
     /// Login lookup: username (case-insensitive), or email when allowed.

@@ -67,11 +67,10 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             "revoke" if options => preflight(ctx, "POST, OPTIONS"),
             "login-status-iframe.html" if get => Out::iframe_page(pages::LOGIN_STATUS_IFRAME),
             "login-status-iframe.html/init" if get => iframe_init(realm, ctx),
-            "login-status-iframe.html/session" if get => iframe_session(realm, store, ctx),
             "3p-cookies/step1.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP1),
             "3p-cookies/step2.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP2),
             "auth" | "registrations" | "token" | "userinfo" | "logout" | "logout/logout-confirm" | "certs" | "revoke"
-            | "login-status-iframe.html" | "login-status-iframe.html/init" | "login-status-iframe.html/session" | "3p-cookies/step1.html"
+            | "login-status-iframe.html" | "login-status-iframe.html/init" | "3p-cookies/step1.html"
             | "3p-cookies/step2.html" => method_not_allowed(),
             _ => not_found(),
         };
@@ -720,6 +719,8 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
                 id_token: true,
                 code: code.as_deref(),
                 grant: "onrtim",
+                transient: false,
+                extra_claims: &[],
             },
         );
         if req.token {
@@ -837,6 +838,8 @@ fn issue_for(
             id_token: openid,
             code: None,
             grant,
+            transient: false,
+            extra_claims: &[],
         },
     );
     Ok(tokens::token_response(&issued, sid, realm.not_before))
@@ -976,28 +979,28 @@ fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client
 fn client_credentials_grant(
     app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params,
 ) -> Result<Value, OAuthErr> {
+    let _ = store; // the session is transient: nothing is stored
+    // Keycloak's ClientCredentialsGrantType: 401 for each of these.
+    let refuse = |msg: &str| err(401, "unauthorized_client", msg);
+    if client.bearer_only {
+        return Err(refuse("Bearer-only client not allowed to retrieve service account"));
+    }
     if client.public_client {
-        return Err(err(400, "unauthorized_client", "Public client not allowed to retrieve service account"));
+        return Err(refuse("Public client not allowed to retrieve service account"));
     }
     if !client.service_accounts {
-        return Err(err(400, "unauthorized_client", "Client not enabled to retrieve service account"));
+        return Err(refuse("Client not enabled to retrieve service account"));
+    }
+    let user = realm
+        .service_account_of(&client.id)
+        .ok_or_else(|| err(401, "invalid_request", "The associated service account for the client does not exist"))?;
+    if !user.enabled {
+        return Err(err(401, "invalid_request", &format!("User '{}' disabled", user.username)));
     }
     let scope = form.get("scope");
-    let username = format!("service-account-{}", client.client_id.to_lowercase());
-    let user = User {
-        id: client.id.clone(),
-        username,
-        enabled: true,
-        email: None,
-        first_name: None,
-        last_name: None,
-        email_verified: false,
-        password: None,
-        realm_roles: vec![],
-        client_roles: Default::default(),
-        created: crate::util::now_ms(),
-        password_created: crate::util::now_ms(),
-    };
+    if tokens::unknown_scope(scope) {
+        return Err(err(400, "invalid_scope", &format!("Invalid scopes: {}", scope.unwrap_or(""))));
+    }
     let now = now();
     let session = UserSession {
         id: uuid(),
@@ -1010,12 +1013,14 @@ fn client_credentials_grant(
     };
     let issuer = ctx.issuer(&realm.name);
     let base = ctx.base();
-    let _ = store;
+    // The claims of the `service_account` client scope's mappers.
+    let host = Value::from("127.0.0.1");
+    let extra = [("client_id", Value::from(client.client_id.as_str())), ("clientHost", host.clone()), ("clientAddress", host)];
     let issued = tokens::issue(
         app,
         realm,
         client,
-        &user,
+        user,
         &session,
         &IssueParams {
             issuer: &issuer,
@@ -1023,11 +1028,13 @@ fn client_credentials_grant(
             scope,
             nonce: None,
             acr: "1",
-            lifespan: realm.access_token_lifespan,
+            lifespan: client.attr("access.token.lifespan").and_then(|l| l.parse().ok()).unwrap_or(realm.access_token_lifespan),
             refresh: false,
             id_token: scope.is_some_and(|s| s.split_whitespace().any(|x| x == "openid")),
             code: None,
-            grant: "trcc",
+            grant: "trrtcc",
+            transient: true,
+            extra_claims: &extra,
         },
     );
     let mut v = tokens::token_response(&issued, &session.id, realm.not_before);
@@ -1325,24 +1332,4 @@ fn iframe_init(realm: &Realm, ctx: &Ctx) -> Out {
     } else {
         Out::new(403)
     }
-}
-
-/// Not in Keycloak: the iframe page asks this after the `KEYCLOAK_SESSION` cookie
-/// matched, so a session ended on the server (admin logout, logout from another
-/// browser) reads as `changed` even though the browser still holds the cookie.
-/// 204 = the session still exists, 404 = it was ended (and the cookies are expired).
-fn iframe_session(realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
-    let q = Params::parse(&ctx.query);
-    let Some(sid) = q.get("session_state") else {
-        return Out::new(400);
-    };
-    if store.sessions.get(sid).is_some_and(|s| s.realm == realm.name) {
-        return Out::new(204).header("cache-control", "no-store");
-    }
-    let mut out = Out::new(404).header("cache-control", "no-store");
-    if ctx.cookie("KEYCLOAK_SESSION").as_deref() == Some(util::b64url(&util::sha256(sid.as_bytes())).as_str()) {
-        ctx.expire_cookie(&realm.name, "KEYCLOAK_IDENTITY", &mut out);
-        ctx.expire_cookie(&realm.name, "KEYCLOAK_SESSION", &mut out);
-    }
-    out
 }

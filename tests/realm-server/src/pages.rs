@@ -189,7 +189,11 @@ pub fn form_post(action: &str, params: &[(&str, String)]) -> String {
 }
 
 /// The session status iframe (OIDC session management), following the protocol of
-/// Keycloak 26.1+: replies `unchanged`, `changed` or `error` to `"<clientId> <sid>"` messages.
+/// Keycloak 26.1+'s `login-status-iframe.ftl`: replies `unchanged`, `changed` or `error` to
+/// `"<clientId> <sid>"` messages. Like Keycloak's page it asks the server only once
+/// (`/init`, the client and origin check) and otherwise looks at the `KEYCLOAK_SESSION`
+/// cookie alone, so a session ended on the server (Admin API logout, a deleted user)
+/// still reads `unchanged` while the browser holds the cookie.
 pub const LOGIN_STATUS_IFRAME: &str = r#"<!DOCTYPE html>
 <html>
 <head><meta charset="utf-8"><title>Login status</title></head>
@@ -197,9 +201,10 @@ pub const LOGIN_STATUS_IFRAME: &str = r#"<!DOCTYPE html>
 <script>
 (function () {
   'use strict';
-  var checked = null;      // {clientId, origin} after a successful /init
-  var initTried = false;
-  var initPromise = null;
+  // The client and origin that passed /init. Only one /init is ever sent: a message that
+  // arrives after a failed or still pending one is answered `error`, as in Keycloak.
+  var verified = null;
+  var initSent = false;
 
   function b64url(bytes) {
     var s = '';
@@ -207,84 +212,71 @@ pub const LOGIN_STATUS_IFRAME: &str = r#"<!DOCTYPE html>
     return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   }
 
+  // Keycloak loads a web-crypto shim on insecure origins; this page has none and answers
+  // `error` there instead (every origin the tests use is a secure context).
   function sha256b64url(text) {
     if (!(window.crypto && window.crypto.subtle)) return Promise.reject(new Error('no subtle crypto'));
     return window.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
       .then(function (buf) { return b64url(new Uint8Array(buf)); });
   }
 
-  function readCookie(name) {
-    var parts = document.cookie ? document.cookie.split(';') : [];
+  function sessionCookie() {
+    var parts = document.cookie.split(';');
     for (var i = 0; i < parts.length; i++) {
-      var p = parts[i].trim();
-      var eq = p.indexOf('=');
+      var eq = parts[i].indexOf('=');
       if (eq < 0) continue;
-      if (p.substring(0, eq) === name) {
-        var v = p.substring(eq + 1);
-        if (v.length >= 2 && v.charAt(0) === '"' && v.charAt(v.length - 1) === '"') v = v.substring(1, v.length - 1);
-        return v;
-      }
+      if (parts[i].substring(0, eq).trim() !== 'KEYCLOAK_SESSION') continue;
+      var v = parts[i].substring(eq + 1).trim();
+      if (v.length >= 2 && v.charAt(0) === '"' && v.charAt(v.length - 1) === '"') v = v.substring(1, v.length - 1);
+      return v;
     }
     return null;
   }
 
+  // A rejected hasStorageAccess() propagates (no answer at all), a refused request is `false`.
   function storageAccess() {
-    if (!document.hasStorageAccess) return Promise.resolve(true);
+    if (!('hasStorageAccess' in document)) return Promise.resolve(true);
     return document.hasStorageAccess().then(function (has) {
-      if (has || !document.requestStorageAccess) return has;
+      if (has) return true;
       return document.requestStorageAccess().then(function () { return true; }, function () { return false; });
-    }, function () { return false; });
-  }
-
-  function init(clientId, origin) {
-    if (!initPromise) {
-      initTried = true;
-      var url = location.pathname.replace(/\/$/, '') + '/init?client_id=' + encodeURIComponent(clientId) +
-        '&origin=' + encodeURIComponent(origin);
-      initPromise = fetch(url, { credentials: 'include' }).then(function (res) {
-        if (res.status >= 200 && res.status < 300) { checked = { clientId: clientId, origin: origin }; return true; }
-        return false;
-      }, function () { return false; });
-    }
-    return initPromise;
+    });
   }
 
   function compare(clientId, origin, sessionState) {
-    var cookie = readCookie('KEYCLOAK_SESSION');
-    if (!cookie) return Promise.resolve(sessionState ? 'changed' : 'unchanged');
-    if (!checked || checked.clientId !== clientId || checked.origin !== origin) return Promise.resolve('error');
-    var legacy = cookie.split('/');
-    if (legacy.length >= 3) return Promise.resolve(legacy[2] === sessionState ? 'unchanged' : 'changed');
-    if (!sessionState) return Promise.resolve('changed');
-    return sha256b64url(sessionState).then(function (h) {
-      return h === cookie ? stillActive(sessionState) : 'changed';
+    var cookie = sessionCookie();
+    if (!cookie) return sessionState !== '' ? 'changed' : 'unchanged';
+    if (clientId !== verified.clientId || origin !== verified.origin) return 'error';
+    return sha256b64url(sessionState).then(function (hash) {
+      if (hash === cookie) return 'unchanged';
+      // The pre-26.1 cookie: realm/user/sessionId.
+      return cookie.split('/')[2] === sessionState ? 'unchanged' : 'changed';
     }, function () { return 'error'; });
   }
 
-  // Not in Keycloak's page: the cookie only changes when this browser logs out, so also
-  // ask the server whether the session still exists (ended by the admin API, say).
-  function stillActive(sessionState) {
-    var url = location.pathname.replace(/\/$/, '') + '/session?session_state=' + encodeURIComponent(sessionState);
-    return fetch(url, { credentials: 'include', cache: 'no-store' }).then(function (res) {
-      return res.status === 404 ? 'changed' : 'unchanged';
-    }, function () { return 'unchanged'; });
+  // Resolves to the answer; rejects (no answer is sent) where Keycloak's page throws,
+  // e.g. when the /init request itself fails.
+  function check(clientId, origin, sessionState) {
+    return storageAccess().then(function (ok) {
+      if (!ok) return 'error';
+      if (verified) return compare(clientId, origin, sessionState);
+      if (initSent) return 'error';
+      initSent = true;
+      var url = location.origin + location.pathname + '/init?client_id=' + encodeURIComponent(clientId) +
+        '&origin=' + encodeURIComponent(origin);
+      return fetch(url).then(function (res) {
+        if (!res.ok) return 'error';
+        verified = { clientId: clientId, origin: origin };
+        return compare(clientId, origin, sessionState);
+      });
+    });
   }
 
   window.addEventListener('message', function (event) {
     if (typeof event.data !== 'string') return;
     var parts = event.data.split(' ');
     if (parts.length !== 2) return;
-    var clientId = parts[0], sessionState = parts[1];
-    var origin = event.origin, source = event.source;
-    function reply(answer) { try { source.postMessage(answer, origin); } catch (e) { /* sender gone */ } }
-    storageAccess().then(function (ok) {
-      if (!ok) return 'error';
-      var ready = checked ? Promise.resolve(true) : (initTried ? (initPromise || Promise.resolve(false)) : init(clientId, origin));
-      return ready.then(function (success) {
-        if (!success) return 'error';
-        return compare(clientId, origin, sessionState);
-      });
-    }).then(reply, function () { reply('error'); });
+    var source = event.source, origin = event.origin;
+    check(parts[0], origin, parts[1]).then(function (answer) { source.postMessage(answer, origin); });
   }, false);
 })();
 </script>

@@ -104,6 +104,7 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
         password: Some(password.to_string()),
         realm_roles: vec![],
         client_roles: Default::default(),
+        service_account: None,
         created: crate::util::now_ms(),
         password_created: crate::util::now_ms(),
     };

@@ -56,6 +56,10 @@ pub struct IssueParams<'a> {
     pub code: Option<&'a str>,
     /// jti context prefix.
     pub grant: &'a str,
+    /// A transient session (the client credentials grant): the tokens carry no `sid`.
+    pub transient: bool,
+    /// More access-token claims (a service account's `client_id`, `clientHost`, ...).
+    pub extra_claims: &'a [(&'a str, Value)],
 }
 
 fn put(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
@@ -109,7 +113,9 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
     put(&mut at, "sub", user.id.clone());
     put(&mut at, "typ", "Bearer");
     put(&mut at, "azp", client.client_id.clone());
-    put(&mut at, "sid", session.id.clone());
+    if !p.transient {
+        put(&mut at, "sid", session.id.clone());
+    }
     put(&mut at, "acr", p.acr);
     let origins = client.web_origins(p.base);
     if !origins.is_empty() {
@@ -125,6 +131,9 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
     }
     put(&mut at, "scope", scope.clone());
     profile_claims(&mut at, user);
+    for (k, v) in p.extra_claims {
+        put(&mut at, k, v.clone());
+    }
     let access_token = app.signing_key(realm).sign(&at);
 
     let id_token = p.id_token.then(|| {
@@ -141,7 +150,9 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
         if let Some(n) = p.nonce {
             put(&mut it, "nonce", n);
         }
-        put(&mut it, "sid", session.id.clone());
+        if !p.transient {
+            put(&mut it, "sid", session.id.clone());
+        }
         put(&mut it, "at_hash", crate::jwt::half_hash(&access_token));
         if let Some(code) = p.code {
             put(&mut it, "c_hash", crate::jwt::half_hash(code));

@@ -610,6 +610,11 @@ fn iframes_and_third_party_pages() {
     assert_eq!(init("demo-app", &srv.base()), 204);
     assert_eq!(init("demo-app", "http://evil.example"), 403);
     assert_eq!(init("ghost", "http://localhost:3000"), 403);
+    // As in Keycloak, /init is the page's only request to the server: no session lookup.
+    let page = srv.get(&format!("{base}/login-status-iframe.html"), &[]).body;
+    assert_eq!(page.matches("fetch(").count(), 1, "one request: /init");
+    assert!(page.contains("KEYCLOAK_SESSION"));
+    assert_eq!(srv.get(&format!("{base}/login-status-iframe.html/session?session_state=x"), &[]).status, 404);
 }
 
 #[test]

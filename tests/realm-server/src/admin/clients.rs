@@ -9,7 +9,8 @@ const MODELLED: &[&str] = &[
     "directAccessGrantsEnabled", "serviceAccountsEnabled", "redirectUris", "webOrigins", "rootUrl", "attributes",
 ];
 
-pub(crate) fn rep(c: &Client) -> Value {
+/// A ClientRepresentation; `access` says what the caller may do with the client.
+pub(crate) fn rep(c: &Client, access: Value) -> Value {
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
@@ -47,7 +48,7 @@ pub(crate) fn rep(c: &Client) -> Value {
     put("nodeReRegistrationTimeout", (-1).into());
     put("defaultClientScopes", json!(["web-origins", "acr", "profile", "roles", "basic", "email"]));
     put("optionalClientScopes", json!(["address", "phone", "offline_access", "organization", "microprofile-jwt"]));
-    put("access", json!({ "view": true, "configure": true, "manage": true }));
+    put("access", access);
     overlay_extras(&mut m, MODELLED, &c.extra);
     Value::Object(m)
 }
@@ -60,7 +61,15 @@ pub(crate) fn not_found_client() -> Out {
     error(404, "Could not find client")
 }
 
-pub(crate) fn list(st: &State, r: &str, q: &Params) -> Out {
+/// `ClientPermissions.getAccess` for the caller.
+fn access(caller: &Caller, r: &str, c: &Client) -> Value {
+    let manage = caller.manage_client(r, &c.client_id);
+    json!({ "view": caller.view_client(r, &c.client_id), "configure": manage, "manage": manage })
+}
+
+/// Clients the caller may view in full; with only `query-clients`, the others as
+/// `{id, clientId}` (`ClientsResource.getClients`).
+pub(crate) fn list(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
     let Some(realm) = st.realms.get(r) else {
         return error(404, "Realm not found.");
     };
@@ -75,13 +84,48 @@ pub(crate) fn list(st: &State, r: &str, q: &Params) -> Out {
         })
         .collect();
     list.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-    json_ok(Value::Array(paginate(list, q).into_iter().map(rep).collect()))
+    let reps = paginate(list, q).into_iter().filter_map(|c| {
+        if caller.view_client(r, &c.client_id) {
+            Some(rep(c, access(caller, r, c)))
+        } else if caller.list_client(r) {
+            let mut brief = json!({ "id": c.id, "clientId": c.client_id });
+            if let Some(d) = c.extra.get("description") {
+                brief["description"] = d.clone();
+            }
+            Some(brief)
+        } else {
+            None
+        }
+    });
+    json_ok(Value::Array(reps.collect()))
 }
 
-pub(crate) fn get(st: &State, r: &str, id: &str) -> Out {
+pub(crate) fn get(st: &State, r: &str, id: &str, caller: &Caller) -> Out {
     match st.realms.get(r).and_then(|realm| realm.clients.iter().find(|c| c.id == id)) {
-        Some(c) => json_ok(rep(c)),
+        Some(c) => json_ok(rep(c, access(caller, r, c))),
         None => not_found_client(),
+    }
+}
+
+/// `GET …/clients/{id}/service-account-user`: the client's service account (created now if
+/// service accounts are on but it has none), else 400.
+pub(crate) fn service_account_user(st: &mut State, r: &str, id: &str, caller: &Caller) -> Out {
+    let Some(realm) = st.realms.get_mut(r) else {
+        return error(404, "Realm not found.");
+    };
+    let Some(client) = realm.clients.iter().find(|c| c.id == id).cloned() else {
+        return not_found_client();
+    };
+    if realm.service_account_of(&client.id).is_none() {
+        if !client.service_accounts {
+            return error(400, &format!("Service account not enabled for the client '{}'", client.client_id));
+        }
+        realm.add_service_account(&client);
+    }
+    let realm = &*realm;
+    match realm.service_account_of(&client.id) {
+        Some(u) => json_ok(super::users::rep(u, false, caller.user_access(r, realm, u))),
+        None => error(400, &format!("Service account not enabled for the client '{}'", client.client_id)),
     }
 }
 
@@ -123,6 +167,9 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
         client.secret = Some(crate::util::random_token(24));
     }
     let id = client.id.clone();
+    if client.service_accounts {
+        realm.add_service_account(&client);
+    }
     realm.clients.push(client);
     created(ctx, &format!("{}/clients/{}", enc(r), enc(&id)))
 }
@@ -206,10 +253,19 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, r: &str, id: &str) -> Out {
     if let Err(e) = apply(&mut client, &o) {
         return e;
     }
+    // Turning service accounts on creates the account; turning them off keeps it.
+    if client.service_accounts {
+        realm.add_service_account(&client);
+    }
     realm.clients[idx] = client;
     if let Some(new) = new_client_id {
         let old = std::mem::replace(&mut realm.clients[idx].client_id, new.clone());
         rename_client_roles(realm, &old, &new);
+        // Its service account is renamed along (`ClientManager.clientIdChanged`).
+        let uuid = realm.clients[idx].id.clone();
+        if let Some(u) = realm.users.iter_mut().find(|u| u.service_account.as_deref() == Some(uuid.as_str())) {
+            u.username = format!("service-account-{}", new.to_lowercase());
+        }
         store.rename_client(r, &old, &new);
     }
     no_content()
@@ -259,6 +315,12 @@ pub(crate) fn delete(st: &mut State, r: &str, id: &str) -> Out {
         return not_found_client();
     };
     let client = realm.clients.remove(idx);
+    // The client's service account goes with it (`ClientManager.removeClient`).
+    let account: Vec<String> = realm.users.iter().filter(|u| u.service_account.as_deref() == Some(client.id.as_str())).map(|u| u.id.clone()).collect();
+    realm.users.retain(|u| !account.contains(&u.id));
+    for u in &account {
+        store.end_user_sessions(r, u);
+    }
     let cid = client.client_id.as_str();
     realm.client_roles.remove(cid);
     realm.composites.retain(|k, _| k.0.as_deref() != Some(cid));

@@ -104,15 +104,35 @@ pub(crate) fn rep(realm: &Realm) -> Value {
     Value::Object(m)
 }
 
-pub(crate) fn list(_app: &App, st: &State) -> Out {
+/// The realms the caller may see: in full where it may view the realm, as `{"realm": name}`
+/// where it merely holds an admin role there; none at all is 403 (`RealmsAdminResource`).
+pub(crate) fn list(st: &State, caller: &Caller) -> Out {
     let mut names: Vec<&String> = st.realms.keys().collect();
     names.sort();
-    json_ok(Value::Array(names.into_iter().filter_map(|n| st.realms.get(n)).map(rep).collect()))
+    let list: Vec<Value> = names
+        .into_iter()
+        .filter_map(|n| st.realms.get(n))
+        .filter_map(|realm| {
+            if caller.view_realm(&realm.name) {
+                Some(rep(realm))
+            } else if caller.is_admin_of(&realm.name) {
+                Some(json!({ "realm": realm.name }))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if list.is_empty() {
+        return forbidden();
+    }
+    json_ok(Value::Array(list))
 }
 
-pub(crate) fn get(_app: &App, st: &State, r: &str) -> Out {
+/// Without `view-realm` (or `manage-realm`) an admin of the realm gets its name only.
+pub(crate) fn get(st: &State, r: &str, caller: &Caller) -> Out {
     match st.realms.get(r) {
-        Some(realm) => json_ok(rep(realm)),
+        Some(realm) if caller.view_realm(r) => json_ok(rep(realm)),
+        Some(realm) => json_ok(json!({ "realm": realm.name })),
         None => error(404, "Realm not found."),
     }
 }

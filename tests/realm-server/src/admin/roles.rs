@@ -280,7 +280,12 @@ pub(crate) fn user_mappings(st: &State, r: &str, user_id: &str) -> Out {
 
 /// POST (add) or DELETE (remove) mappings: a list of RoleRepresentations, each looked
 /// up by name whose id must match (Keycloak's check).
-pub(crate) fn change_mappings(st: &mut State, ctx: &Ctx, r: &str, user_id: &str, client_uuid: Option<&str>, add: bool) -> Out {
+///
+/// Each role must also be one the caller may hand out (`Caller::can_map_role`), else 403.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn change_mappings(
+    st: &mut State, ctx: &Ctx, r: &str, user_id: &str, client_uuid: Option<&str>, add: bool, caller: &Caller,
+) -> Out {
     let body = if ctx.body.iter().all(|b| b.is_ascii_whitespace()) && !add {
         Value::Array(vec![])
     } else {
@@ -311,6 +316,9 @@ pub(crate) fn change_mappings(st: &mut State, ctx: &Ctx, r: &str, user_id: &str,
         let role = (cid.clone(), name.unwrap_or_default());
         if !exists(realm, &role) || id.as_deref() != Some(role_id(realm, &role).as_str()) {
             return error(404, "Role not found");
+        }
+        if !caller.can_map_role(r, &role) {
+            return forbidden();
         }
         roles.push(role);
     }

@@ -4,7 +4,8 @@ use super::*;
 use crate::model::User;
 use crate::util::{enc, now_ms};
 
-pub(crate) fn rep(u: &User, brief: bool) -> Value {
+/// A UserRepresentation; the full one carries `access`, what the caller may do with it.
+pub(crate) fn rep(u: &User, brief: bool, access: Value) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), u.id.clone().into());
     m.insert("username".into(), u.username.clone().into());
@@ -25,10 +26,7 @@ pub(crate) fn rep(u: &User, brief: bool) -> Value {
         m.insert("disableableCredentialTypes".into(), json!([]));
         m.insert("requiredActions".into(), json!([]));
         m.insert("notBefore".into(), 0.into());
-        m.insert(
-            "access".into(),
-            json!({ "manageGroupMembership": true, "view": true, "mapRoles": true, "impersonate": true, "manage": true }),
-        );
+        m.insert("access".into(), access);
     }
     Value::Object(m)
 }
@@ -54,8 +52,13 @@ fn search_matches(value: Option<&str>, pattern: &str) -> bool {
     }
 }
 
-fn filtered<'a>(realm: &'a Realm, q: &Params) -> Vec<&'a User> {
+/// The users a search matches. Service accounts are left out unless the query names a field
+/// (`username`, `email`, ...) rather than `search` or nothing (`UsersResource.getUsers`);
+/// counts always leave them out.
+fn filtered<'a>(realm: &'a Realm, q: &Params, counting: bool) -> Vec<&'a User> {
     let exact = q.get("exact") == Some("true");
+    const FIELDS: &[&str] = &["lastName", "firstName", "email", "username", "emailVerified", "idpAlias", "idpUserId", "enabled", "exact", "q"];
+    let service_accounts = !counting && q.get("search").is_none() && FIELDS.iter().any(|f| q.get(f).is_some());
     let field = |value: Option<&str>, want: Option<&str>| match want {
         None => true,
         Some(w) => value.is_some_and(|v| {
@@ -70,6 +73,7 @@ fn filtered<'a>(realm: &'a Realm, q: &Params) -> Vec<&'a User> {
     let mut list: Vec<&User> = realm
         .users
         .iter()
+        .filter(|u| service_accounts || u.service_account.is_none())
         .filter(|u| match q.get("search").map(str::trim).filter(|s| !s.is_empty() && *s != "*") {
             Some(s) => {
                 search_matches(Some(&u.username), s)
@@ -98,24 +102,33 @@ fn filtered<'a>(realm: &'a Realm, q: &Params) -> Vec<&'a User> {
     list
 }
 
-pub(crate) fn list(st: &State, r: &str, q: &Params) -> Out {
+/// A caller that may query but not view users (only `query-users`) gets an empty list and
+/// a count of 0: Keycloak then filters by groups it may view, and there are none here.
+pub(crate) fn list(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
     let Some(realm) = st.realms.get(r) else {
         return error(404, "Realm not found.");
     };
+    if !caller.view_users(r) {
+        return json_ok(json!([]));
+    }
     let brief = q.get("briefRepresentation") == Some("true");
-    json_ok(Value::Array(paginate(filtered(realm, q), q).into_iter().map(|u| rep(u, brief)).collect()))
+    let list = paginate(filtered(realm, q, false), q);
+    json_ok(Value::Array(list.into_iter().map(|u| rep(u, brief, caller.user_access(r, realm, u))).collect()))
 }
 
-pub(crate) fn count(st: &State, r: &str, q: &Params) -> Out {
+pub(crate) fn count(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
     let Some(realm) = st.realms.get(r) else {
         return error(404, "Realm not found.");
     };
-    json_ok(filtered(realm, q).len().into())
+    if !caller.view_users(r) {
+        return json_ok(0.into());
+    }
+    json_ok(filtered(realm, q, true).len().into())
 }
 
-pub(crate) fn get(st: &State, r: &str, id: &str) -> Out {
-    match st.realms.get(r).and_then(|realm| realm.user_by_id(id)) {
-        Some(u) => json_ok(rep(u, false)),
+pub(crate) fn get(st: &State, r: &str, id: &str, caller: &Caller) -> Out {
+    match st.realms.get(r).and_then(|realm| realm.user_by_id(id).map(|u| (realm, u))) {
+        Some((realm, u)) => json_ok(rep(u, false, caller.user_access(r, realm, u))),
         None => user_not_found(),
     }
 }
@@ -213,6 +226,7 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
         password: f.password,
         realm_roles: vec![],
         client_roles: Default::default(),
+        service_account: None,
         created: now,
         password_created: now,
     };
@@ -349,8 +363,8 @@ pub(crate) fn delete_credential(st: &mut State, r: &str, id: &str, cred: &str) -
     }
 }
 
-/// End every session of the user: refreshes then fail with `Session not active` and
-/// the login-status iframe answers `changed`.
+/// End every session of the user: refreshes then fail with `Session not active`. The
+/// browser's cookies are untouched, so the login-status iframe still answers `unchanged`.
 pub(crate) fn logout(st: &mut State, r: &str, id: &str) -> Out {
     if st.realms.get(r).and_then(|realm| realm.user_by_id(id)).is_none() {
         return user_not_found();
