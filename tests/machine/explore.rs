@@ -73,6 +73,13 @@ fn realm_answer(w: &mut World, realm: &mut Realm, f: &Fetch) {
             (200, body) => w.answer(f, body),
             (status, body) => w.answer_status(f, status, body),
         }
+    } else if f.url.ends_with("/certs") {
+        // Now and then keys that do not include the signing key (a realm that rotated).
+        let mut keys = super::realm::jwks();
+        if (w.now as u64) % 5 == 0 {
+            keys["keys"].as_array_mut().unwrap().pop();
+        }
+        w.answer(f, keys);
     } else if f.url.ends_with("/userinfo") || f.url.ends_with("/account") {
         if realm.session {
             w.answer(f, json!({ "sub": "alice-id" }));
@@ -221,6 +228,9 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
     if rng.chance(20) {
         init["flow"] = json!(*rng.pick(&["implicit", "hybrid"]));
     }
+    if rng.chance(25) {
+        init["verifyTokens"] = json!(true);
+    }
     w.call("init", vec![init]);
     (w, realm)
 }
@@ -240,6 +250,9 @@ struct Reached {
     early_silent: u32,
     /// A status iframe removed again (the probe found cookies blocked, or it timed out).
     status_frame_dropped: u32,
+    /// Tokens checked against the realm's keys (`verifyTokens`), and refused.
+    verified: u32,
+    verify_refused: u32,
 }
 
 /// (early_silent, status_frame_dropped) read from the effects in a transcript.
@@ -389,6 +402,8 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
     Reached {
         early_silent,
         status_frame_dropped,
+        verified: w.transcript.iter().any(|l| l.starts_with("< [\"verify\"")) as u32,
+        verify_refused: w.transcript.iter().any(|l| l.contains("Token verification failed")) as u32,
         authenticated: has("onAuthSuccess"),
         init_resolved: matches!(w.settled(1), Some(super::world::Settled::Ok(_))) as u32,
         init_rejected: matches!(w.settled(1), Some(super::world::Settled::Err(_))) as u32,
@@ -421,6 +436,8 @@ fn explore() {
                 total.timeouts += r.timeouts;
                 total.early_silent += r.early_silent;
                 total.status_frame_dropped += r.status_frame_dropped;
+                total.verified += r.verified;
+                total.verify_refused += r.verify_refused;
             }
             Err(e) => {
                 let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
@@ -436,7 +453,7 @@ fn explore() {
             assert!(n >= floor, "only {n} of {seeds} seeds {what}: {total:?}");
         }
         // Rarer paths (they need one configuration and one order of answers).
-        for (what, n) in [("started silent check-sso beside the probe", total.early_silent), ("dropped a status iframe", total.status_frame_dropped)] {
+        for (what, n) in [("started silent check-sso beside the probe", total.early_silent), ("dropped a status iframe", total.status_frame_dropped), ("verified tokens", total.verified), ("refused tokens", total.verify_refused)] {
             assert!(n >= floor / 10, "only {n} of {seeds} seeds {what}: {total:?}");
         }
     }

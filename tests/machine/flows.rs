@@ -1,7 +1,7 @@
 //! One scenario per flow: drives the machine through it, asserts what an app sees, and
 //! pins every input and effect in a golden trace.
 
-use super::realm::{jwt, Realm, APP, ISSUER, ORIGIN};
+use super::realm::{jwks, jwt, Realm, APP, ISSUER, ORIGIN};
 use super::world::{url_param, Settled, World};
 use super::{app, golden};
 use serde_json::{json, Value};
@@ -729,14 +729,6 @@ fn generic_oidc_opaque_tokens() {
     let endpoints = page.prop("endpoints").unwrap().clone();
     assert_eq!(endpoints["logout"]["$throws"][2], "Not supported by the OIDC server");
     golden("generic_oidc", &page);
-}
-
-/// The realm's keys as a JWKS: an encryption key (never used to verify) and the signing key.
-fn jwks() -> Value {
-    json!({ "keys": [
-        { "kid": "enc", "kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": "x", "e": "AQAB" },
-        { "kid": "k1", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "y", "e": "AQAB" }
-    ] })
 }
 
 #[test]

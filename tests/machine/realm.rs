@@ -16,6 +16,15 @@ pub fn config() -> Value {
     json!({ "url": "http://idp.localhost:8080", "realm": "demo", "clientId": "demo-app" })
 }
 
+/// The realm's keys as a JWKS: an encryption key (never used to verify) and the signing
+/// key (`verifyTokens`; the simulated WebCrypto accepts our tokens' signature).
+pub fn jwks() -> Value {
+    json!({ "keys": [
+        { "kid": "enc", "kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": "x", "e": "AQAB" },
+        { "kid": "k1", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "y", "e": "AQAB" }
+    ] })
+}
+
 pub fn jwt(payload: &Value) -> String {
     format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(crate::world::canon(&payload)))
 }
