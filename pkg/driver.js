@@ -62,6 +62,7 @@ export class Driver {
     const props = {}
     for (const k of PROPS) props[k] = kc[k]
     props.onTokenExpired = !!kc.onTokenExpired
+    props.hidden = globalThis.document?.hidden
     const text = JSON.stringify([kind, Date.now(), globalThis.location?.href ?? '', props, ...args])
     const x = this.x
     const max = text.length * 3
@@ -212,6 +213,13 @@ export class Driver {
         case 'has':
           ret(e[1], e[2].split('|').some((name) => name in globalThis), 0)
           break
+        case 'watch': {
+          // autoRefresh: tell the machine when the page shows again or the network is back.
+          const wake = () => this.send('wake')
+          document.addEventListener('visibilitychange', wake)
+          addEventListener('online', wake)
+          break
+        }
         case 'verify': {
           // [verify, id, alg, jwk, signed text, signature]: a JWS signature (verifyTokens).
           // The machine chose the key and allows only RS/PS/ES 256/384/512.

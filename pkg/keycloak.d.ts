@@ -95,6 +95,16 @@ export interface KeycloakInitOptions {
    * Opaque access tokens of a generic OIDC provider are not checked.
    */
   verifyTokens?: boolean
+  /**
+   * keycloak-wasm only: refresh the tokens before the access token expires, with no app
+   * code: `minValidity` seconds before (default 30; at most half the token's lifetime),
+   * through the same shared refresh as `updateToken`, so `onAuthRefreshSuccess` /
+   * `onAuthRefreshError` fire as for it. Paused while the page is hidden and caught up
+   * when it shows again or the network comes back; a 5xx, network error or timeout is
+   * retried after 2, 4, 8 … 60 s; an `invalid_grant` clears the tokens as usual.
+   * keycloak-js has no such option.
+   */
+  autoRefresh?: boolean | { minValidity?: number }
 }
 
 export interface KeycloakLoginOptions {

@@ -81,6 +81,9 @@ pub struct Settings {
     /// Ours: check every token's signature and claims against the realm's keys
     /// (`verifyTokens`).
     pub verify_tokens: bool,
+    /// Ours: refresh this many seconds before the access token expires (`autoRefresh`:
+    /// `true` is 30, `{ minValidity }` sets it); `None` when off.
+    pub auto_refresh: Option<f64>,
     /// `String(value)` of a rejected `pkceMethod` (for the error message).
     pub invalid_pkce: String,
 }
@@ -108,6 +111,7 @@ impl Default for Settings {
             silent_check_sso_timeout: None,
             request_timeout: 30000.0,
             verify_tokens: false,
+            auto_refresh: None,
             invalid_pkce: String::new(),
         }
     }
@@ -223,6 +227,11 @@ impl Settings {
             self.request_timeout = n;
         }
         self.verify_tokens = g("verifyTokens").is_some_and(|v| v.truthy());
+        self.auto_refresh = match g("autoRefresh") {
+            Some(Val::Bool(true)) => Some(30.0),
+            Some(o @ Val::Obj(_)) => Some(o.get("minValidity").and_then(|m| m.num()).filter(|m| *m >= 0.0).unwrap_or(30.0)),
+            _ => None,
+        };
         Ok(())
     }
 

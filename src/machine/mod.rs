@@ -155,6 +155,9 @@ pub(crate) enum K {
     Load(Box<Load>),
     /// Checks tokens against the realm's keys (`verifyTokens`).
     Verify(Box<Verify>),
+    /// One automatic refresh (`autoRefresh`): its `updateToken` child, then a retry timer
+    /// if it failed and the tokens are still there.
+    Auto,
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
@@ -190,6 +193,8 @@ pub(crate) const W_RESUME: u8 = 2;
 /// Timer owners that are not tasks.
 const EXPIRY: u32 = 0;
 const STATUS_REPLY: u32 = 1;
+/// `autoRefresh`'s timer (task ids start above it).
+pub(crate) const AUTO: u32 = 2;
 
 #[derive(Default)]
 pub struct Machine {
@@ -234,6 +239,12 @@ pub struct Machine {
     pub(crate) jwks: Option<String>,
     /// The last `kid` the keys did not hold, and when the keys were loaded for it.
     pub(crate) jwks_miss: (Option<String>, f64),
+    /// `autoRefresh`: the page is hidden (read with each input); a refresh came due while
+    /// it was; failed automatic refreshes in a row; the driver reports visibility.
+    pub(crate) hidden: bool,
+    pub(crate) auto_due: bool,
+    pub(crate) auto_failures: u32,
+    pub(crate) watching: bool,
 }
 
 impl Default for AdapterKind {
@@ -322,6 +333,7 @@ impl Machine {
             }
             "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or(""), value: text(2) }),
             "tick" => self.tick(),
+            "wake" => self.auto_wake(),
             "fail" => {
                 let (task, h) = (num(0) as u32, num(1) as i64);
                 if self.tasks.iter().any(|t| t.id == task) {
@@ -340,6 +352,7 @@ impl Machine {
         self.s.adopt(props);
         self.sess.time_skew = self.s.time_skew;
         self.on_expired = props.get("onTokenExpired").is_some_and(|v| v.truthy());
+        self.hidden = props.get("hidden").is_some_and(|v| v.truthy());
     }
 
     // ---- ids, tasks, waits -------------------------------------------------------
@@ -450,6 +463,7 @@ impl Machine {
             K::Account(x) => self.account_step(id, x, ev),
             K::Load(x) => self.load_step(id, x, ev),
             K::Verify(x) => self.verify_step(id, x, ev),
+            K::Auto => self.auto_step(id, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {
@@ -633,6 +647,7 @@ impl Machine {
             match owner {
                 EXPIRY => self.token_expired(),
                 STATUS_REPLY => self.status_timeout(),
+                AUTO => self.auto_fire(),
                 task => self.step(task, Ev::Timer),
             }
         }

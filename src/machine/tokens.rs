@@ -2,7 +2,7 @@
 //! with its one shared refresh, `clearToken`, and the processing of a login callback
 //! (reference §2.6-§2.13).
 
-use super::{Ev, Fail, Machine, Out, Parent, Res, Step, K, EXPIRY};
+use super::{Ev, Fail, Machine, Out, Parent, Res, Step, AUTO, K, EXPIRY};
 use crate::core::callback::{Flow, OAuthParams};
 use crate::core::encode::form_urlencode;
 use crate::core::error::CoreError;
@@ -80,7 +80,9 @@ impl Machine {
         self.drop_h(handler);
         let pay = |t: &Option<Tok>| t.as_ref().map(|t| (t.token.raw.clone(), t.payload.clone()));
         let (a, r, i) = (pay(&access), pay(&refresh), pay(&id));
+        let lifetime = access.as_ref().and_then(|t| Some(t.token.claims.exp? - t.token.claims.iat?));
         let expires_in = self.sess.set_tokens(access.map(|t| t.token), refresh.map(|t| t.token), id.map(|t| t.token), time_local, self.now);
+        self.auto_arm(expires_in, lifetime);
         let skew = self.sess.time_skew;
         let computed = time_local.is_some_and(|t| t != 0.0);
         self.set(|m| {
@@ -195,6 +197,75 @@ impl Machine {
     }
 
     /// The `onTokenExpired` timer fired (`setTimeout(this.onTokenExpired, ms)`: unbound).
+    // ---- autoRefresh (ours) --------------------------------------------------------------
+
+    /// Arms the automatic refresh for new tokens: `minValidity` seconds before the access
+    /// token expires (at most half its lifetime, so short tokens do not refresh at once),
+    /// less up to 2 s of jitter so that pages opened together do not refresh together.
+    fn auto_arm(&mut self, expires_in: Option<f64>, lifetime: Option<f64>) {
+        self.disarm(AUTO);
+        self.auto_due = false;
+        self.auto_failures = 0;
+        let (Some(lead), Some(ms), Some(life)) = (self.s.auto_refresh, expires_in, lifetime) else { return };
+        if self.sess.refresh.is_none() || !ms.is_finite() || !life.is_finite() {
+            return;
+        }
+        let lead = (lead * 1000.0).min(life * 500.0);
+        let jitter = self.rand.map_or(0.0, |r| r[127] as f64 / 255.0) * lead.min(8000.0) / 4.0;
+        // Whole milliseconds, as the driver's clock counts.
+        self.arm(AUTO, crate::core::math::floor((ms - lead - jitter).max(0.0)));
+        if !self.watching {
+            self.watching = true;
+            self.fx("watch");
+            self.end();
+        }
+    }
+
+    /// The automatic refresh is due: now, or when the page shows again.
+    pub(crate) fn auto_fire(&mut self) {
+        if self.sess.refresh.is_none() {
+            return;
+        }
+        if self.hidden {
+            self.auto_due = true;
+            return;
+        }
+        self.spawn(Parent::Detached, K::Auto);
+    }
+
+    /// The page became visible or the browser went online: catch up on a refresh that
+    /// came due meanwhile (or whose timer the browser held back).
+    pub(crate) fn auto_wake(&mut self) {
+        let late = self.timers.iter().any(|t| t.1 == AUTO && t.0 <= self.now);
+        if !self.hidden && (self.auto_due || late) {
+            self.disarm(AUTO);
+            self.auto_due = false;
+            self.auto_fire();
+        }
+    }
+
+    pub(crate) fn auto_step(&mut self, id: u32, ev: Ev) -> Step {
+        match ev {
+            Ev::Start => {
+                self.spawn(Parent::Task(id), K::Update(Update { min_validity: Some(-1.0), joined: false }));
+                Step::Wait
+            }
+            Ev::Child(_, r) => {
+                if r.is_err() && self.sess.refresh.is_some() && !self.timers.iter().any(|t| t.1 == AUTO) {
+                    // A 5xx, a network error or a timeout: again after 2, 4, 8 ... 60 s.
+                    self.auto_failures += 1;
+                    self.arm(AUTO, (1000.0 * (1u32 << self.auto_failures.min(6)) as f64).min(60_000.0));
+                }
+                self.release(&r);
+                Step::Done(Ok(Out::Undefined))
+            }
+            e => {
+                self.lose(e);
+                Step::Wait
+            }
+        }
+    }
+
     pub(crate) fn token_expired(&mut self) {
         let id = self.spawn_idle(Parent::Detached, K::Notify);
         let handler = core::mem::take(&mut self.expiry_handler);

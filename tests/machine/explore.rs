@@ -231,6 +231,9 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
     if rng.chance(25) {
         init["verifyTokens"] = json!(true);
     }
+    if rng.chance(25) {
+        init["autoRefresh"] = if rng.chance(50) { json!(true) } else { json!({ "minValidity": 5 }) };
+    }
     w.call("init", vec![init]);
     (w, realm)
 }

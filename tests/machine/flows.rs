@@ -788,3 +788,51 @@ fn verify_tokens_checks_every_token_before_any_change() {
     assert!(page.live_handles().is_empty(), "every handle released: {:?}", page.live_handles());
     golden("verify_tokens", &page);
 }
+
+#[test]
+fn auto_refresh_before_expiry_paused_while_hidden_retried_after_failures() {
+    let (mut w, mut realm) = logged_in(json!({ "checkLoginIframe": false, "autoRefresh": { "minValidity": 60 } }));
+    assert!(w.watching, "the driver is asked to report visibility");
+    let lead = |w: &World| w.m.deadline().map(|at| at - w.now);
+    // 300 s tokens: due 60 s before expiry, less up to 2 s of jitter.
+    let due = lead(&w).expect("the refresh is armed");
+    assert!((238_000.0..=240_000.0).contains(&due), "{due}");
+    let gen = |w: &World| super::realm::payload(w.prop("token").unwrap().as_str().unwrap()).unwrap()["gen"].clone();
+    let first = gen(&w);
+    w.fire_timer();
+    assert!(realm.serve_token(&mut w), "a refresh on its own");
+    assert_ne!(gen(&w), first);
+    assert_eq!(w.event_names().last().map(String::as_str), Some("onAuthRefreshSuccess"));
+    assert!((238_000.0..=240_000.0).contains(&lead(&w).unwrap()), "armed again for the new token");
+
+    // Hidden: the timer comes due, nothing is sent; shown again: the refresh goes out.
+    w.hidden = true;
+    w.fire_timer();
+    assert!(w.fetches.is_empty(), "no refresh while hidden");
+    assert_eq!(lead(&w), None, "{:#?}", &w.transcript[w.transcript.len() - 6..]);
+    w.hidden = false;
+    w.send("wake", vec![]);
+    assert!(realm.serve_token(&mut w), "caught up when visible");
+
+    // The realm fails: retried after 2, then 4 s; then it answers, and the usual timer is back.
+    w.fire_timer();
+    let f = w.take_fetch("/token").unwrap();
+    w.answer_status(&f, 503, json!({}));
+    assert_eq!(lead(&w), Some(2000.0));
+    w.fire_timer();
+    let f = w.take_fetch("/token").unwrap();
+    w.answer_thrown(&f, "TypeError: Failed to fetch");
+    assert_eq!(lead(&w), Some(4000.0));
+    w.fire_timer();
+    assert!(realm.serve_token(&mut w));
+    assert!((238_000.0..=240_000.0).contains(&lead(&w).unwrap()));
+
+    // The session ends at the realm: invalid_grant clears the tokens and nothing is armed.
+    realm.session = false;
+    w.fire_timer();
+    assert!(realm.serve_token(&mut w));
+    assert_eq!(w.prop("authenticated"), Some(&json!(false)));
+    assert_eq!(lead(&w), None, "no more refreshes");
+    assert!(w.live_handles().is_empty(), "every handle released: {:?}", w.live_handles());
+    golden("auto_refresh", &w);
+}

@@ -104,6 +104,10 @@ pub struct World {
     /// Signatures the machine asked to check (`verifyTokens`): (alg, key, signature).
     /// The simulated WebCrypto accepts the signature `c2ln`, the one our realm writes.
     pub verifies: Vec<(String, String, String)>,
+    /// The page is hidden (`document.hidden`, sent with each input when true).
+    pub hidden: bool,
+    /// The machine asked to hear of visibility changes (`autoRefresh`).
+    pub watching: bool,
     pub events: Vec<(String, Vec<Value>)>,
     pub navigations: Vec<(String, String)>,
     pub history: Vec<String>,
@@ -172,6 +176,8 @@ impl World {
             requests: Vec::new(),
             posts: Vec::new(),
             verifies: Vec::new(),
+            hidden: false,
+            watching: false,
             events: Vec::new(),
             navigations: Vec::new(),
             history: Vec::new(),
@@ -222,6 +228,9 @@ impl World {
         }
         let expired = self.props.get("onTokenExpired").is_some_and(|v| v != &Value::Null && v != &json!(false));
         props.insert("onTokenExpired".into(), json!(expired));
+        if self.hidden {
+            props.insert("hidden".into(), json!(true));
+        }
         let mut input = vec![json!(kind), json!(self.now), json!(self.href), Value::Object(props)];
         input.extend(args);
         let text = canon(&Value::Array(input));
@@ -442,6 +451,7 @@ impl World {
                     None => self.ret(id, false, 0, None),
                 }
             }
+            "watch" => self.watching = true,
             "verify" => {
                 self.verifies.push((s(2), s(3), s(5)));
                 self.ret(&a[1], s(5) == "c2ln", 0, None);

@@ -1,0 +1,86 @@
+// autoRefresh (ours; keycloak-js has no such option and ignores it): a client whose
+// access tokens live 3 s stays logged in with no app code; a hidden page sends nothing and
+// catches up when it shows again; a realm answering 503 for a while is survived.
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { newPage } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { TOKEN_ENDPOINT, logInThroughApp, openApp, recordRequests, settled } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
+
+const { stack, browser } = useStack({ api: true })
+
+const faults = (body) => fetch(`http://127.0.0.1:${stack.realmPort}/__faults`, { method: 'PUT', body: JSON.stringify(body) })
+
+/** Logged in through the client with 3 s access tokens; token requests recorded from then on. */
+async function shortLived (impl) {
+  const page = await newPage(browser)
+  await openApp(page, stack, impl, { checkLoginIframe: false, autoRefresh: true }, { clientId: 'short-app' })
+  assert.equal(await settled(page), 'not authenticated')
+  await logInThroughApp(page)
+  return { page, refreshes: recordRequests(page, TOKEN_ENDPOINT) }
+}
+
+const expired = (page) => page.evaluate(() => window.keycloak.isTokenExpired())
+const setHidden = (page, hidden) => page.evaluate((h) => {
+  Object.defineProperty(document, 'hidden', { configurable: true, get: () => h })
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') })
+  document.dispatchEvent(new Event('visibilitychange'))
+}, hidden)
+
+for (const impl of IMPLS) {
+  describe(impl, () => {
+    test(impl === 'keycloak-wasm'
+      ? 'autoRefresh: 3 s tokens are refreshed before they expire, for 8 s, with no app code'
+      : 'keycloak-js has no autoRefresh: its 3 s token expires and nothing refreshes it (deliberate difference)', async () => {
+      const { page, refreshes } = await shortLived(impl)
+      await page.waitForTimeout(8000)
+      if (impl === 'keycloak-wasm') {
+        // Due at half the 3 s lifetime (minValidity 30 s is more than that), less jitter.
+        assert.ok(refreshes.length >= 3 && refreshes.length <= 9, `${refreshes.length} refreshes in 8 s`)
+        assert.equal(await expired(page), false)
+        const successes = (await page.locator('#events').textContent()).match(/onAuthRefreshSuccess/g) ?? []
+        assert.equal(successes.length, refreshes.length, 'each one an onAuthRefreshSuccess')
+      } else {
+        assert.equal(refreshes.length, 0)
+        assert.equal(await expired(page), true)
+      }
+      await page.context().close()
+    })
+
+    if (impl === 'keycloak-wasm') {
+      test('autoRefresh: a hidden page sends no refresh; shown again, it catches up at once', async () => {
+        const { page, refreshes } = await shortLived(impl)
+        await setHidden(page, true)
+        const hiddenAt = refreshes.length
+        await page.waitForTimeout(4000)
+        assert.equal(refreshes.length, hiddenAt, 'nothing while hidden')
+        assert.equal(await expired(page), true, 'the token ran out meanwhile')
+        await setHidden(page, false)
+        // At once (the next one, for the new 3 s token, is due ~1.1 s later).
+        await page.waitForTimeout(600)
+        assert.equal(refreshes.length, hiddenAt + 1, 'one refresh on showing')
+        assert.equal(await expired(page), false)
+        await page.context().close()
+      })
+
+      test('autoRefresh: a realm answering 503 for 5 s is retried with backoff and survived', async () => {
+        const { page, refreshes } = await shortLived(impl)
+        await faults({ faults: { token: 'status:503' } })
+        try {
+          await page.waitForTimeout(5000)
+        } finally {
+          await faults({})
+        }
+        const during = refreshes.length
+        // Retries at 2, 4, 8 s: at most a handful during the outage, not a storm.
+        assert.ok(during >= 2 && during <= 5, `${during} attempts in 5 s`)
+        await page.locator('#events', { hasText: 'onAuthRefreshError' }).waitFor()
+        // The next retry (within 8 s) succeeds; the page is logged in with a live token.
+        await page.waitForFunction(() => !window.keycloak.isTokenExpired(), null, { timeout: 10000 })
+        assert.equal(await page.evaluate(() => window.keycloak.authenticated), true)
+        await page.context().close()
+      })
+    }
+  })
+}
