@@ -1,5 +1,5 @@
 // @josempgon/vue-keycloak creates the instance with `new Keycloak()` from 'keycloak-js',
-// which npm resolves to keycloak-wasm (see ../README.md), and runs init() before the
+// which npm resolves to keycloak-wasm (see www/examples/README.md), and runs init() before the
 // router starts, as its README advises.
 import { createApp } from 'vue'
 import { useKeycloak, vueKeycloak } from '@josempgon/vue-keycloak'

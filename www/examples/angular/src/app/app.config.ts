@@ -1,5 +1,5 @@
 // keycloak-angular's own setup: provideKeycloak creates the instance (with `new Keycloak()`
-// from 'keycloak-js', which npm resolves to keycloak-wasm, see ../../README.md) and runs
+// from 'keycloak-js', which npm resolves to keycloak-wasm: see www/examples/README.md) and runs
 // init() before the app starts; the bearer interceptor adds the token to the requests
 // that go to the realm.
 import { ApplicationConfig, provideZonelessChangeDetection } from '@angular/core'
