@@ -19,6 +19,8 @@ pub struct RealmRep {
     pub access_token_lifespan_for_implicit_flow: Option<i64>,
     pub sso_session_idle_timeout: Option<i64>,
     pub sso_session_max_lifespan: Option<i64>,
+    pub revoke_refresh_token: Option<bool>,
+    pub refresh_token_max_reuse: Option<i64>,
     pub access_code_lifespan: Option<i64>,
     pub registration_allowed: Option<bool>,
     pub registration_email_as_username: Option<bool>,
@@ -120,6 +122,10 @@ pub struct Realm {
     pub access_token_lifespan_implicit: i64,
     pub sso_idle: i64,
     pub sso_max: i64,
+    /// Refresh-token rotation (`revokeRefreshToken`, `refreshTokenMaxReuse`): see
+    /// oidc.rs `check_reuse`.
+    pub revoke_refresh_token: bool,
+    pub refresh_token_max_reuse: i64,
     pub access_code_lifespan: i64,
     pub registration_allowed: bool,
     pub registration_email_as_username: bool,
@@ -295,6 +301,8 @@ impl Realm {
             access_token_lifespan_implicit: rep.access_token_lifespan_for_implicit_flow.unwrap_or(900),
             sso_idle: rep.sso_session_idle_timeout.unwrap_or(1800),
             sso_max: rep.sso_session_max_lifespan.unwrap_or(36000),
+            revoke_refresh_token: rep.revoke_refresh_token.unwrap_or(false),
+            refresh_token_max_reuse: rep.refresh_token_max_reuse.unwrap_or(0),
             access_code_lifespan: rep.access_code_lifespan.unwrap_or(60),
             registration_allowed: rep.registration_allowed.unwrap_or(false),
             registration_email_as_username: rep.registration_email_as_username.unwrap_or(false),

@@ -658,7 +658,10 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
     let acr = login_params::acr_claim(realm, client, &req.acr_values, loa);
     let acr = acr.as_str();
     session.last_refresh = now();
-    session.clients.insert(client.client_id.clone(), ClientSession { nonce: req.nonce.clone(), acr: acr.to_string() });
+    // A new authorization keeps the client session (and its refresh-token chains).
+    let cs = session.clients.entry(client.client_id.clone()).or_default();
+    cs.nonce = req.nonce.clone();
+    cs.acr = acr.to_string();
     let Some(user) = realm.user_by_id(&session.user_id) else {
         return error_page(realm, 400, "User not found");
     };
@@ -721,6 +724,7 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
                 grant: "onrtim",
                 transient: false,
                 extra_claims: &[],
+                reuse_id: None,
             },
         );
         if req.token {
@@ -810,6 +814,7 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
 #[allow(clippy::too_many_arguments)]
 fn issue_for(
     app: &App, realm: &Realm, store: &Store, ctx: &Ctx, client: &Client, sid: &str, scope: Option<&str>, acr: &str, grant: &str,
+    reuse_id: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     let session = store.sessions.get(sid).ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
     let user = realm.user_by_id(&session.user_id).ok_or_else(|| err(400, "invalid_grant", "User not found"))?;
@@ -840,6 +845,7 @@ fn issue_for(
             grant,
             transient: false,
             extra_claims: &[],
+            reuse_id,
         },
     );
     Ok(tokens::token_response(&issued, sid, realm.not_before))
@@ -901,7 +907,12 @@ fn code_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &C
         Some(u) if u.enabled => {}
         _ => return Err(err(400, "invalid_grant", "User disabled")),
     }
-    issue_for(app, realm, store, ctx, client, &sid, scope.as_deref(), &acr, "onrtac")
+    issue_for(app, realm, store, ctx, client, &sid, scope.as_deref(), &acr, "onrtac", new_chain(realm).as_deref())
+}
+
+/// With rotation on, each refresh token a non-refresh grant issues starts a reuse chain.
+fn new_chain(realm: &Realm) -> Option<String> {
+    realm.revoke_refresh_token.then(crate::util::uuid)
 }
 
 fn refresh_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params) -> Result<Value, OAuthErr> {
@@ -946,10 +957,49 @@ fn refresh_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client:
         }
         None => original,
     };
+    let reuse_id = s("reuse_id");
+    let chain = reuse_id.clone().unwrap_or_default();
+    if realm.revoke_refresh_token {
+        let jti = s("jti").unwrap_or_default();
+        let iat = claims.get("iat").and_then(|v| v.as_i64()).unwrap_or(0);
+        if let Err(why) = check_reuse(session.clients.get_mut(&client.client_id), &chain, &jti, iat, realm.refresh_token_max_reuse) {
+            // Keycloak detaches the client session: every refresh token of this client in
+            // this session is dead; the user session (and SSO) stays.
+            session.clients.remove(&client.client_id);
+            return Err(err(400, "invalid_grant", why));
+        }
+    }
     session.last_refresh = now;
     // The client session keeps the acr of its login.
     let acr = session.clients.get(&client.client_id).map(|c| c.acr.clone()).filter(|a| !a.is_empty()).unwrap_or_else(|| "1".into());
-    issue_for(app, realm, store, ctx, client, &sid, Some(&scope), &acr, "onrtrt")
+    let answer = issue_for(app, realm, store, ctx, client, &sid, Some(&scope), &acr, "onrtrt", reuse_id.as_deref())?;
+    if realm.revoke_refresh_token {
+        // The chain's last refresh: the new refresh token's iat.
+        if let Some(c) = store.sessions.get_mut(&sid).and_then(|s| s.clients.get_mut(&client.client_id)) {
+            c.reuse.entry(chain).or_default().2 = now;
+        }
+    }
+    Ok(answer)
+}
+
+/// Keycloak's refresh-token reuse check (`TokenManager.validateTokenReuse`) for the
+/// chain `chain` of a client session: an older token of the chain after a successor was
+/// used is stale; a token used more than `1 + max_reuse` times is refused.
+fn check_reuse(cs: Option<&mut ClientSession>, chain: &str, jti: &str, iat: i64, max_reuse: i64) -> Result<(), &'static str> {
+    let Some(cs) = cs else { return Err("Session doesn't have required client") };
+    let (current, uses, last_refresh) = cs.reuse.entry(chain.to_string()).or_default();
+    if !current.is_empty() && current != jti && iat < *last_refresh {
+        return Err("Stale token");
+    }
+    if current != jti {
+        *current = jti.to_string();
+        *uses = 0;
+    }
+    if *uses > max_reuse {
+        return Err("Maximum allowed refresh token reuse exceeded");
+    }
+    *uses += 1;
+    Ok(())
 }
 
 fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params) -> Result<Value, OAuthErr> {
@@ -971,9 +1021,9 @@ fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client
     }
     let sid = login_user(realm, store, None, &user);
     if let Some(s) = store.sessions.get_mut(&sid) {
-        s.clients.insert(client.client_id.clone(), ClientSession { nonce: None, acr: "1".into() });
+        s.clients.insert(client.client_id.clone(), ClientSession { nonce: None, acr: "1".into(), ..Default::default() });
     }
-    issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro")
+    issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro", new_chain(realm).as_deref())
 }
 
 fn client_credentials_grant(
@@ -1035,6 +1085,7 @@ fn client_credentials_grant(
             grant: "trrtcc",
             transient: true,
             extra_claims: &extra,
+            reuse_id: None,
         },
     );
     let mut v = tokens::token_response(&issued, &session.id, realm.not_before);

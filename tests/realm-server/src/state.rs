@@ -72,6 +72,9 @@ pub struct ClientSession {
     pub nonce: Option<String>,
     /// The `acr` claim of this client's tokens (kept by refreshes).
     pub acr: String,
+    /// Refresh-token rotation, per reuse chain (`reuse_id`): the `jti` in use, how often
+    /// it was used, and the `iat` of the last refresh token issued in the chain.
+    pub reuse: HashMap<String, (String, i64, i64)>,
 }
 
 impl UserSession {

@@ -60,6 +60,8 @@ pub struct IssueParams<'a> {
     pub transient: bool,
     /// More access-token claims (a service account's `client_id`, `clientHost`, ...).
     pub extra_claims: &'a [(&'a str, Value)],
+    /// Refresh-token rotation: the chain the refresh token belongs to (`reuse_id`).
+    pub reuse_id: Option<&'a str>,
 }
 
 fn put(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
@@ -177,6 +179,9 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
         put(&mut rt, "azp", client.client_id.clone());
         put(&mut rt, "sid", session.id.clone());
         put(&mut rt, "scope", format!("{scope} web-origins acr roles basic"));
+        if let Some(r) = p.reuse_id {
+            put(&mut rt, "reuse_id", r);
+        }
         crate::jwt::sign_hs512(&realm.hmac_key, &realm.hmac_kid, &rt)
     });
 

@@ -9,6 +9,7 @@ const MODELLED: &[&str] = &[
     "realm", "displayName", "enabled", "accessTokenLifespan", "accessTokenLifespanForImplicitFlow",
     "ssoSessionIdleTimeout", "ssoSessionMaxLifespan", "accessCodeLifespan", "registrationAllowed",
     "registrationEmailAsUsername", "loginWithEmailAllowed", "notBefore", "attributes", "defaultRole",
+    "revokeRefreshToken", "refreshTokenMaxReuse",
 ];
 
 pub(crate) fn rep(realm: &Realm) -> Value {
@@ -24,8 +25,8 @@ pub(crate) fn rep(realm: &Realm) -> Value {
     }
     put("notBefore", realm.not_before.into());
     put("defaultSignatureAlgorithm", "RS256".into());
-    put("revokeRefreshToken", false.into());
-    put("refreshTokenMaxReuse", 0.into());
+    put("revokeRefreshToken", realm.revoke_refresh_token.into());
+    put("refreshTokenMaxReuse", realm.refresh_token_max_reuse.into());
     put("accessTokenLifespan", realm.access_token_lifespan.into());
     put("accessTokenLifespanForImplicitFlow", realm.access_token_lifespan_implicit.into());
     put("ssoSessionIdleTimeout", realm.sso_idle.into());
@@ -192,6 +193,8 @@ fn apply(realm: &mut Realm, o: &Map<String, Value>) -> Result<(), Out> {
     let reg_email = opt_bool(o, "registrationEmailAsUsername")?;
     let login_email = opt_bool(o, "loginWithEmailAllowed")?;
     let not_before = opt_i64(o, "notBefore")?;
+    let revoke = opt_bool(o, "revokeRefreshToken")?;
+    let max_reuse = opt_i64(o, "refreshTokenMaxReuse")?;
     let mut attributes = realm.attributes.clone();
     merge_attributes(o, &mut attributes)?;
 
@@ -227,6 +230,12 @@ fn apply(realm: &mut Realm, o: &Map<String, Value>) -> Result<(), Out> {
     }
     if let Some(v) = not_before {
         realm.not_before = v;
+    }
+    if let Some(v) = revoke {
+        realm.revoke_refresh_token = v;
+    }
+    if let Some(v) = max_reuse {
+        realm.refresh_token_max_reuse = v;
     }
     realm.attributes = attributes;
     store_extras(o, MODELLED, &mut realm.extra);
