@@ -41,21 +41,28 @@ fn status_answer(w: &mut World, realm: &Realm) {
     w.message(frame as u64, ORIGIN, Some(answer));
 }
 
-/// Logs in through a page load with a callback (code flow): returns the world after init.
-fn logged_in(init: Value) -> (World, Realm) {
+/// A login at the realm, then the page loaded again at the callback URL (a new instance,
+/// same storage) with `init` called and the code exchange answered: the page, the realm
+/// and the op of `init`.
+fn callback_page(init: Value) -> (World, Realm, u64) {
     let mut realm = Realm::new();
     realm.session = true;
     let mut w = ready(json!({ "checkLoginIframe": false }));
     let login = w.call("createLoginUrl", vec![json!({})]);
     let url = ok(&w, login).as_str().unwrap().to_string();
     let callback = realm.authorize(&url);
-    // The page loads again at the callback URL: a new instance, same storage.
     let mut page = app();
     page.local = w.local.clone();
     page.href = callback;
     let op = page.call("init", vec![init]);
     frames_ready(&mut page);
     realm.serve_token(&mut page);
+    (page, realm, op)
+}
+
+/// Logs in through a page load with a callback (code flow): returns the world after init.
+fn logged_in(init: Value) -> (World, Realm) {
+    let (mut page, realm, op) = callback_page(init);
     assert_eq!(ok(&page, op), json!(true), "{:#?}", page.violations);
     page.transcript.clear();
     (page, realm)
@@ -733,18 +740,7 @@ fn generic_oidc_opaque_tokens() {
 
 #[test]
 fn verify_tokens_checks_every_token_before_any_change() {
-    let mut realm = Realm::new();
-    realm.session = true;
-    let mut w = ready(json!({ "checkLoginIframe": false }));
-    let login = w.call("createLoginUrl", vec![json!({})]);
-    let url = ok(&w, login).as_str().unwrap().to_string();
-    let callback = realm.authorize(&url);
-    let mut page = app();
-    page.local = w.local.clone();
-    page.href = callback;
-    let op = page.call("init", vec![json!({ "checkLoginIframe": false, "verifyTokens": true })]);
-    frames_ready(&mut page);
-    realm.serve_token(&mut page);
+    let (mut page, mut realm, op) = callback_page(json!({ "checkLoginIframe": false, "verifyTokens": true }));
     assert!(page.settled(op).is_none(), "init waits for the keys");
     assert!(page.prop("token").is_none(), "nothing is set before the tokens are checked");
     let certs = page.take_fetch("/protocol/openid-connect/certs").expect("the realm's keys load");

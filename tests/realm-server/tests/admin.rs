@@ -36,16 +36,7 @@ fn admin_token(srv: &Server) -> String {
     r.json()["access_token"].as_str().unwrap().to_string()
 }
 
-/// An admin call with a JSON body (or none).
-fn call(srv: &Server, token: &str, method: &str, path: &str, body: Option<&Value>) -> Resp {
-    let auth = format!("Bearer {token}");
-    let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
-    let mut h = vec![("Authorization", auth.as_str()), ("Accept", "application/json")];
-    if bytes.is_some() {
-        h.push(("Content-Type", "application/json"));
-    }
-    request(srv.port, method, path, &h, bytes.as_deref())
-}
+use common::admin_call as call;
 
 fn raw_call(srv: &Server, token: &str, method: &str, path: &str, body: &[u8]) -> Resp {
     let auth = format!("Bearer {token}");

@@ -165,6 +165,17 @@ impl Resp {
     }
 }
 
+/// An Admin API call with a bearer token and a JSON body (or none).
+pub fn admin_call(srv: &Server, token: &str, method: &str, path: &str, body: Option<&Value>) -> Resp {
+    let auth = format!("Bearer {token}");
+    let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
+    let mut h = vec![("Authorization", auth.as_str()), ("Accept", "application/json")];
+    if bytes.is_some() {
+        h.push(("Content-Type", "application/json"));
+    }
+    request(srv.port, method, path, &h, bytes.as_deref())
+}
+
 /// One request on a fresh connection (`Connection: close`).
 pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
     raw(port, &build_request(port, method, path, headers, body))
