@@ -56,11 +56,16 @@ for (const impl of IMPLS) {
         await page.waitForTimeout(4000)
         assert.equal(refreshes.length, hiddenAt, 'nothing while hidden')
         assert.equal(await expired(page), true, 'the token ran out meanwhile')
+        const shownAt = Date.now()
         await setHidden(page, false)
-        // At once (the next one, for the new 3 s token, is due ~1.1 s later).
-        await page.waitForTimeout(600)
-        assert.equal(refreshes.length, hiddenAt + 1, 'one refresh on showing')
-        assert.equal(await expired(page), false)
+        // At once: no timer is left to wait for (it fell due while hidden).
+        while (refreshes.length === hiddenAt && Date.now() - shownAt < 3000) await page.waitForTimeout(20)
+        const after = Date.now() - shownAt
+        assert.ok(refreshes.length > hiddenAt && after < 1000, `first refresh ${after} ms after showing`)
+        await page.waitForFunction(() => !window.keycloak.isTokenExpired(), null, { timeout: 3000 })
+        // Not a burst: the new 3 s token is next refreshed in 0.1-1.5 s (its expiry is counted
+        // in whole seconds, less the half-lifetime lead and jitter), so at most one more here.
+        assert.ok(refreshes.length - hiddenAt <= 2, `${refreshes.length - hiddenAt} refreshes on showing`)
         await page.context().close()
       })
 
