@@ -25,7 +25,7 @@ fn replay(dir: &Path, body: fn(&[u8])) -> (usize, Vec<String>) {
     let mut failed = Vec::new();
     let list = files(dir);
     for f in &list {
-        let data = std::fs::read(f).unwrap();
+        let data = std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         if catch_unwind(AssertUnwindSafe(|| body(&data))).is_err() {
             failed.push(f.display().to_string());
         }
