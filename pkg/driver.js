@@ -220,6 +220,19 @@ export class Driver {
           addEventListener('online', wake)
           break
         }
+        case 'tabs':
+          // [tabs, name]: syncTabs' channel to the other tabs of the origin.
+          if (globalThis.BroadcastChannel) {
+            this.bc = new BroadcastChannel(e[1])
+            this.bc.onmessage = (m) => typeof m.data === 'string' && this.send('tab', m.data)
+          }
+          break
+        case 'tabpost':
+          this.bc?.postMessage(e[1])
+          break
+        case 'cas':
+          this.cas(e)
+          break
         case 'verify': {
           // [verify, id, alg, jwk, signed text, signature]: a JWS signature (verifyTokens).
           // The machine chose the key and allows only RS/PS/ES 256/384/512.
@@ -398,6 +411,33 @@ export class Driver {
       } catch (x) {}
       if (typeof expires !== 'number' || expires < Date.now()) store.removeItem(k)
     }
+  }
+
+  // [cas, id, key, expect, next]: one IndexedDB transaction replaces the text under `key`
+  // with `next` if it is `expect` (null: absent); answers whether, and the text it found.
+  // Every tab of the origin sees these transactions in one order (syncTabs' lease).
+  cas ([, id, key, expect, next]) {
+    this.db ??= new Promise((resolve, reject) => {
+      const r = indexedDB.open('keycloak-wasm')
+      r.onupgradeneeded = () => r.result.createObjectStore('kv')
+      r.onsuccess = () => resolve(r.result)
+      r.onerror = () => reject(r.error)
+    })
+    this.db.then((db) => new Promise((resolve, reject) => {
+      const t = db.transaction('kv', 'readwrite')
+      const store = t.objectStore('kv')
+      const get = store.get(key)
+      let found = null
+      get.onsuccess = () => {
+        found = get.result ?? null
+        if (found === expect) store.put(next, key)
+      }
+      t.oncomplete = () => resolve(found)
+      t.onerror = t.onabort = () => reject(t.error)
+    })).then((found) => this.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => {
+      this.db = null
+      this.answer('ret', id, 0, this.keep(x ?? new Error('IndexedDB')))
+    })
   }
 
   fetch ([, id, url, method, body, headers, credentials, timeout]) {

@@ -98,13 +98,24 @@ export interface KeycloakInitOptions {
   /**
    * keycloak-wasm only: refresh the tokens before the access token expires, with no app
    * code: `minValidity` seconds before (default 30; at most half the token's lifetime),
-   * through the same shared refresh as `updateToken`, so `onAuthRefreshSuccess` /
-   * `onAuthRefreshError` fire as for it. Paused while the page is hidden and caught up
-   * when it shows again or the network comes back; a 5xx, network error or timeout is
-   * retried after 2, 4, 8 … 60 s; an `invalid_grant` clears the tokens as usual.
+   * through the same shared refresh as `updateToken` (`onAuthRefreshSuccess` fires as for
+   * it). Paused while the page is hidden and caught up when it shows again or the network
+   * comes back; a 5xx, network error or timeout is retried after 2, 4, 8 … 60 s, quietly
+   * while the access token still works: `onAuthRefreshError` fires once, when it has run
+   * out. An `invalid_grant` clears the tokens as usual.
    * keycloak-js has no such option.
    */
   autoRefresh?: boolean | { minValidity?: number }
+  /**
+   * keycloak-wasm only: keep the tabs of this origin that use this client in step. One
+   * tab refreshes at a time (an IndexedDB lease) and posts the new tokens to the others
+   * (BroadcastChannel), which take them and fire `onAuthRefreshSuccess`; a tab that asks
+   * for a refresh a sibling has just done takes the sibling's tokens instead, so with
+   * refresh-token rotation no tab uses a refresh token another has spent. `logout()`,
+   * `clearToken()`, a status-iframe `changed` or an `invalid_grant` in one tab end the
+   * session in all (`onAuthLogout`). keycloak-js has no such option.
+   */
+  syncTabs?: boolean
 }
 
 export interface KeycloakLoginOptions {

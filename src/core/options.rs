@@ -84,6 +84,8 @@ pub struct Settings {
     /// Ours: refresh this many seconds before the access token expires (`autoRefresh`:
     /// `true` is 30, `{ minValidity }` sets it); `None` when off.
     pub auto_refresh: Option<f64>,
+    /// Ours: the tabs of the origin refresh once and share tokens and logouts (`syncTabs`).
+    pub sync_tabs: bool,
     /// `String(value)` of a rejected `pkceMethod` (for the error message).
     pub invalid_pkce: String,
 }
@@ -112,6 +114,7 @@ impl Default for Settings {
             request_timeout: 30000.0,
             verify_tokens: false,
             auto_refresh: None,
+            sync_tabs: false,
             invalid_pkce: String::new(),
         }
     }
@@ -232,6 +235,7 @@ impl Settings {
             Some(o @ Val::Obj(_)) => Some(o.get("minValidity").and_then(|m| m.num()).filter(|m| *m >= 0.0).unwrap_or(30.0)),
             _ => None,
         };
+        self.sync_tabs = g("syncTabs").is_some_and(|v| v.truthy());
         Ok(())
     }
 

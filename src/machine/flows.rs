@@ -844,6 +844,8 @@ impl Machine {
                         Step::Wait
                     }
                     AdapterKind::Default => {
+                        // The page leaves for the realm's logout: the other tabs end the session now.
+                        self.tabs_out();
                         let redirect = self.redirect_uri(&options);
                         if self.logout_method(&options) == LogoutMethod::Get.as_str() {
                             return match self.logout_get_url(&redirect) {

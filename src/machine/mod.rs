@@ -22,6 +22,7 @@
 mod flows;
 mod frames;
 mod login;
+mod tabs;
 mod tokens;
 mod verify;
 
@@ -158,6 +159,9 @@ pub(crate) enum K {
     /// One automatic refresh (`autoRefresh`): its `updateToken` child, then a retry timer
     /// if it failed and the tokens are still there.
     Auto,
+    /// Sets a sibling tab's tokens (`syncTabs`): the tokens, the local time of their
+    /// refresh, their generation, the stage.
+    Adopt(Box<(tokens::Set3, Option<f64>, f64, u8)>),
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
@@ -244,7 +248,16 @@ pub struct Machine {
     pub(crate) hidden: bool,
     pub(crate) auto_due: bool,
     pub(crate) auto_failures: u32,
+    /// `autoRefresh` has reported that the token ran out while the realm failed.
+    pub(crate) auto_told: bool,
     pub(crate) watching: bool,
+    /// `syncTabs`: the channel's and record's name (empty until opened), this tab's name
+    /// in the lease, the generation of its tokens (0: not shared), the local time they
+    /// were dated by.
+    pub(crate) tab_key: String,
+    pub(crate) tab_me: String,
+    pub(crate) tab_gen: f64,
+    pub(crate) tab_time: f64,
 }
 
 impl Default for AdapterKind {
@@ -334,6 +347,7 @@ impl Machine {
             "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or(""), value: text(2) }),
             "tick" => self.tick(),
             "wake" => self.auto_wake(),
+            "tab" => self.tab_message(text(0).unwrap_or("")),
             "fail" => {
                 let (task, h) = (num(0) as u32, num(1) as i64);
                 if self.tasks.iter().any(|t| t.id == task) {
@@ -464,6 +478,7 @@ impl Machine {
             K::Load(x) => self.load_step(id, x, ev),
             K::Verify(x) => self.verify_step(id, x, ev),
             K::Auto => self.auto_step(id, ev),
+            K::Adopt(x) => self.adopt_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {

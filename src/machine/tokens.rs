@@ -82,6 +82,12 @@ impl Machine {
         let (a, r, i) = (pay(&access), pay(&refresh), pay(&id));
         let lifetime = access.as_ref().and_then(|t| Some(t.token.claims.exp? - t.token.claims.iat?));
         let expires_in = self.sess.set_tokens(access.map(|t| t.token), refresh.map(|t| t.token), id.map(|t| t.token), time_local, self.now);
+        // Tokens from anywhere but a shared refresh are this tab's own (`syncTabs`).
+        self.tab_gen = 0.0;
+        self.tab_time = time_local.unwrap_or(0.0);
+        if self.sess.session_id.is_some() {
+            self.tabs_open();
+        }
         self.auto_arm(expires_in, lifetime);
         let skew = self.sess.time_skew;
         let computed = time_local.is_some_and(|t| t != 0.0);
@@ -206,6 +212,7 @@ impl Machine {
         self.disarm(AUTO);
         self.auto_due = false;
         self.auto_failures = 0;
+        self.auto_told = false;
         let (Some(lead), Some(ms), Some(life)) = (self.s.auto_refresh, expires_in, lifetime) else { return };
         if self.sess.refresh.is_none() || !ms.is_finite() || !life.is_finite() {
             return;
@@ -219,6 +226,23 @@ impl Machine {
             self.fx("watch");
             self.end();
         }
+    }
+
+    /// Whether a failed refresh that only `autoRefresh` waits for stays quiet: while the
+    /// access token still works, and after the one `onAuthRefreshError` for its expiry.
+    fn auto_quiet(&mut self, waiters: &[u32]) -> bool {
+        let auto = |w: &u32| {
+            let parent = self.tasks.iter().find(|t| t.id == *w).map(|t| t.parent);
+            matches!(parent, Some(Parent::Task(p)) if self.tasks.iter().any(|t| t.id == p && matches!(t.k, K::Auto)))
+        };
+        if waiters.is_empty() || !waiters.iter().all(auto) {
+            return false;
+        }
+        if self.auto_told || self.sess.is_token_expired(None, self.now, self.s.flow) == Ok(Some(false)) {
+            return true;
+        }
+        self.auto_told = true;
+        false
     }
 
     /// The automatic refresh is due: now, or when the page shows again.
@@ -284,9 +308,12 @@ impl Machine {
 
     pub(crate) fn clear_step(&mut self, id: u32, stage: &mut u8, ev: Ev) -> Step {
         match (*stage, ev) {
-            (0, Ev::Start) => {
+            (0 | super::tabs::QUIET, Ev::Start) => {
                 if !self.sess.authenticated() {
                     return Step::Done(Ok(Out::Undefined));
+                }
+                if *stage == 0 {
+                    self.tabs_out();
                 }
                 self.set_token(id, [None, None, None], None);
                 *stage = 1;
@@ -350,7 +377,7 @@ impl Machine {
         match self.tasks.iter_mut().find(|t| t.id == self.refreshing) {
             Some(super::Task { k: K::Refresh(r), .. }) => r.waiters.push(id),
             _ => {
-                let r = Box::new(Refresh { waiters: alloc::vec![id], started: 0.0, stage: 0, err: None, pending: None });
+                let r = Box::new(Refresh { waiters: alloc::vec![id], started: 0.0, stage: 0, err: None, pending: None, lease: Default::default() });
                 self.refreshing = self.spawn(Parent::Detached, K::Refresh(r));
             }
         }
@@ -361,14 +388,27 @@ impl Machine {
         match (r.stage, ev) {
             (0, Ev::Start) => {
                 r.started = self.now;
-                r.stage = 1;
-                let url = self.endpoints().map(|e| e.token()).unwrap_or_default();
-                let refresh = self.sess.refresh.as_ref().map(|t| t.raw.clone()).unwrap_or_default();
-                let form = form_urlencode(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &self.client_id.clone())]);
-                let credentials = !self.opaque_ok();
-                self.fetch(id, &url, Some(&form), None, credentials);
-                Step::Wait
+                if self.tabs_on() {
+                    r.stage = 20;
+                    self.lease_start(id, &mut r.lease);
+                    return Step::Wait;
+                }
+                self.refresh_fetch(id, r)
             }
+            (20, ev) => match self.lease_step(id, &mut r.lease, ev) {
+                None => Step::Wait,
+                Some(true) => {
+                    r.started = self.now;
+                    self.refresh_fetch(id, r)
+                }
+                // A sibling tab's refresh answered this one.
+                Some(false) => {
+                    self.refreshing = 0;
+                    let waiters = lifo(&mut r.waiters);
+                    self.share(id, waiters, Ok(Out::Bool(true)));
+                    Step::Done(Ok(Out::Undefined))
+                }
+            },
             (1, Ev::Http { status, text, h }) => {
                 if !(200..300).contains(&status) {
                     return self.refresh_failed(id, r, http_fail(status, h));
@@ -426,10 +466,22 @@ impl Machine {
         }
     }
 
+    fn refresh_fetch(&mut self, id: u32, r: &mut Refresh) -> Step {
+        r.stage = 1;
+        let url = self.endpoints().map(|e| e.token()).unwrap_or_default();
+        let refresh = self.sess.refresh.as_ref().map(|t| t.raw.clone()).unwrap_or_default();
+        let form = form_urlencode(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &self.client_id.clone())]);
+        let credentials = !self.opaque_ok();
+        self.fetch(id, &url, Some(&form), None, credentials);
+        Step::Wait
+    }
+
     /// The refresh's new tokens are in: set them, then `onAuthRefreshSuccess`.
     fn refreshed(&mut self, id: u32, r: &mut Refresh, set: Set3) -> Step {
         let t = midpoint(r.started, self.now);
-        if self.set_token(id, set, Some(t)) {
+        let expired_now = self.set_token(id, set, Some(t));
+        self.lease_refreshed(&mut r.lease);
+        if expired_now {
             r.stage = 2;
             return Step::Wait;
         }
@@ -450,9 +502,19 @@ impl Machine {
         self.log(true, |w| w.str("[KEYCLOAK] Failed to refresh token"));
         let clear = matches!(e, Fail::Net { status: 400, .. });
         r.err = Some(e);
+        let g = r.lease.g;
+        self.lease_free(&mut r.lease, g);
         if clear {
             r.stage = 4;
             self.spawn(Parent::Task(id), K::Clear { stage: 0 });
+        } else if self.auto_quiet(&r.waiters) {
+            // Only `autoRefresh` waits, and the token still works: it tries again later, and
+            // `onAuthRefreshError` waits until the token has run out.
+            self.refreshing = 0;
+            let waiters = lifo(&mut r.waiters);
+            let e = r.err.take().unwrap_or(Fail::Core(CoreError::NoRefreshToken));
+            self.share(id, waiters, Err(e));
+            return Step::Done(Ok(Out::Undefined));
         } else {
             r.stage = 5;
             self.emit(id, "onAuthRefreshError", true, |_| {});
@@ -728,6 +790,8 @@ pub(crate) struct Refresh {
     err: Option<Fail>,
     /// The new tokens while they are verified (`verifyTokens`).
     pending: Option<Set3>,
+    /// Its turn among the tabs (`syncTabs`).
+    lease: super::tabs::Lease,
 }
 
 impl Refresh {

@@ -1,6 +1,7 @@
 // autoRefresh (ours; keycloak-js has no such option and ignores it): a client whose
 // access tokens live 3 s stays logged in with no app code; a hidden page sends nothing and
-// catches up when it shows again; a realm answering 503 for a while is survived.
+// catches up when it shows again; a realm answering 503 for a while is survived, with one
+// onAuthRefreshError when the token runs out meanwhile.
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { newPage } from '../support/browser.mjs'
@@ -84,6 +85,9 @@ for (const impl of IMPLS) {
         // The next retry (within 8 s) succeeds; the page is logged in with a live token.
         await page.waitForFunction(() => !window.keycloak.isTokenExpired(), null, { timeout: 10000 })
         assert.equal(await page.evaluate(() => window.keycloak.authenticated), true)
+        // Quiet while the token still worked; once when it ran out (the 3 s token did, during 5 s).
+        const errors = (await page.locator('#events').textContent()).match(/onAuthRefreshError/g) ?? []
+        assert.equal(errors.length, 1, 'one onAuthRefreshError')
         await page.context().close()
       })
     }

@@ -6,6 +6,7 @@
 mod explore;
 mod flows;
 mod realm;
+mod tabs;
 mod world;
 
 use realm::{config, Realm, APP, ORIGIN};

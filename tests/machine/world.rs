@@ -108,6 +108,15 @@ pub struct World {
     pub hidden: bool,
     /// The machine asked to hear of visibility changes (`autoRefresh`).
     pub watching: bool,
+    /// `syncTabs`: the channel it opened, the messages it posted (not yet delivered), the
+    /// IndexedDB compare-and-set operations it asked for (id, key, expect, next), pending.
+    pub channel: Option<String>,
+    pub outbox: Vec<String>,
+    pub cas_ops: Vec<(Value, String, Option<String>, String)>,
+    /// Mixed into the random bytes: tabs of one browser draw different ones.
+    pub rand_salt: u8,
+    /// The next `cas` fails as IndexedDB would in a browser without it.
+    pub idb_broken: bool,
     pub events: Vec<(String, Vec<Value>)>,
     pub navigations: Vec<(String, String)>,
     pub history: Vec<String>,
@@ -178,6 +187,11 @@ impl World {
             verifies: Vec::new(),
             hidden: false,
             watching: false,
+            channel: None,
+            outbox: Vec::new(),
+            cas_ops: Vec::new(),
+            idb_broken: false,
+            rand_salt: 0,
             events: Vec::new(),
             navigations: Vec::new(),
             history: Vec::new(),
@@ -213,7 +227,7 @@ impl World {
         self.rand_counter += 1;
         let mut r = [0u8; 128];
         for (i, b) in r.iter_mut().enumerate() {
-            *b = (self.rand_counter as u8).wrapping_mul(31).wrapping_add((i as u8).wrapping_mul(7));
+            *b = (self.rand_counter as u8).wrapping_mul(31).wrapping_add((i as u8).wrapping_mul(7)).wrapping_add(self.rand_salt.wrapping_mul(101));
         }
         Some(r)
     }
@@ -452,6 +466,17 @@ impl World {
                 }
             }
             "watch" => self.watching = true,
+            "tabs" => self.channel = Some(s(1)),
+            "tabpost" => {
+                if self.channel.is_none() {
+                    self.violations.push("tabpost before tabs".into());
+                }
+                self.outbox.push(s(1));
+            }
+            "cas" => {
+                let expect = a[3].as_str().map(String::from);
+                self.cas_ops.push((a[1].clone(), s(2), expect, s(4)));
+            }
             "verify" => {
                 self.verifies.push((s(2), s(3), s(5)));
                 self.ret(&a[1], s(5) == "c2ln", 0, None);
@@ -581,6 +606,31 @@ impl World {
 
     pub fn message(&mut self, frame: u64, origin: &str, data: Option<&str>) {
         self.send("msg", vec![json!(frame), json!(origin), json!(data)]);
+    }
+
+    /// Carries out the first pending `cas` on the browser's IndexedDB (`kv`).
+    pub fn do_cas(&mut self, kv: &mut HashMap<String, String>) -> bool {
+        if self.cas_ops.is_empty() {
+            return false;
+        }
+        let (id, key, expect, next) = self.cas_ops.remove(0);
+        if self.idb_broken {
+            let h = self.keep(json!({ "DOMException": "InvalidStateError" }));
+            self.send("ret", vec![id, json!(false), json!(h), Value::Null]);
+            return true;
+        }
+        let found = kv.get(&key).cloned();
+        let hit = found == expect;
+        if hit {
+            kv.insert(key, next);
+        }
+        self.send("ret", vec![id, json!(hit), json!(0), json!(found)]);
+        true
+    }
+
+    /// A message from a sibling tab arrives on the channel.
+    pub fn tab_message(&mut self, data: &str) {
+        self.send("tab", vec![json!(data)]);
     }
 
     /// Time passes; the driver's single timer fires if it is due.

@@ -156,3 +156,58 @@ describe('effects and completions', () => {
     await page.context().close()
   })
 })
+
+describe('syncTabs services', () => {
+  // Runs effects in the page and collects the inputs they send back (kind and arguments).
+  const effects = (page, list, wait = 100) => page.evaluate(async ([list, wait]) => {
+    const got = []
+    const send = window.d.send
+    window.d.send = (kind, ...args) => { if (kind === 'ret' || kind === 'tab') got.push([kind, ...args]); return send.call(window.d, kind, ...args) }
+    for (const e of list) window.d.run(e, [])
+    await new Promise((resolve) => setTimeout(resolve, wait))
+    window.d.send = send
+    return got
+  }, [list, wait])
+
+  test('cas: one IndexedDB record replaced only when it is what the machine expects; two pages racing, one wins', async () => {
+    const a = await driverPage()
+    const b = await a.context().newPage()
+    await b.goto(a.url())
+    await b.evaluate(async () => {
+      const { Driver } = await import('/pkg/driver.js')
+      const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer()))
+      window.d = new Driver(module, { timeSkew: null }, { url: 'http://idp.localhost:9', realm: 'demo', clientId: 'app' })
+    })
+    assert.deepEqual(await effects(a, [['cas', 901, 'k', '', 'never']]), [['ret', 901, 0, 0, null]], 'absent: a read')
+    assert.deepEqual(await effects(a, [['cas', 902, 'k', null, 'one']]), [['ret', 902, 1, 0, null]])
+    assert.deepEqual(await effects(b, [['cas', 903, 'k', null, 'two']]), [['ret', 903, 0, 0, 'one']], 'the other page sees it')
+    // Both pages try to replace "one" at once: IndexedDB orders the transactions.
+    const [ra, rb] = await Promise.all([effects(a, [['cas', 904, 'k', 'one', 'a']]), effects(b, [['cas', 905, 'k', 'one', 'b']])])
+    const wins = [ra[0][2], rb[0][2]]
+    assert.deepEqual(wins.sort(), [0, 1], `exactly one wins: ${JSON.stringify([ra, rb])}`)
+    const loser = ra[0][2] ? rb[0] : ra[0]
+    assert.ok(['a', 'b'].includes(loser[4]), 'the loser is told what won')
+    await a.context().close()
+  })
+
+  test('tabs: what one page posts reaches the others on the channel, not itself; no IndexedDB is an error answer', async () => {
+    const a = await driverPage()
+    const b = await a.context().newPage()
+    await b.goto(a.url())
+    await b.evaluate(async () => {
+      const { Driver } = await import('/pkg/driver.js')
+      const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer()))
+      window.d = new Driver(module, { timeSkew: null }, { url: 'http://idp.localhost:9', realm: 'demo', clientId: 'app' })
+    })
+    await effects(b, [['tabs', 'chan']], 0)
+    const [sent, heard] = await Promise.all([effects(a, [['tabs', 'chan'], ['tabpost', '{"t":"out"}']]), effects(b, [], 200)])
+    assert.deepEqual(sent, [])
+    assert.deepEqual(heard, [['tab', '{"t":"out"}']])
+    const c = await driverPage('delete window.indexedDB')
+    const r = await effects(c, [['cas', 906, 'k', null, 'x']])
+    assert.equal(r[0][0], 'ret')
+    assert.equal(r[0][2], 0)
+    assert.ok(r[0][3] > 0, 'an error handle')
+    await Promise.all([a.context().close(), c.context().close()])
+  })
+})
