@@ -36,7 +36,7 @@ export const PROFILES = {
   throttled: { latency: 150, downloadThroughput: 1.6e6 / 8, uploadThroughput: 750e3 / 8 }
 }
 
-export async function measureOnReady ({ runs = 15, profile = 'loopback' } = {}) {
+export async function measureOnReady ({ runs = 15, profile = 'loopback', only } = {}) {
   const network = PROFILES[profile]
   await ensureRealmBuilt()
   const stack = await startStack({ keycloakJs: minifiedKeycloakJs() })
@@ -50,13 +50,17 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback' } = {}) 
     { name: 'check-sso, logged in (prompt=none redirect)', session: true, minimum: 2, why: 'authorize + token', options: () => ({ onLoad: 'check-sso', checkLoginIframe: false }) },
     { name: 'silent check-sso, logged in', session: true, minimum: 2, why: 'authorize (iframe) + token', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) },
     { name: 'init with stored tokens', session: true, minimum: 1, why: 'refresh (status iframe off)', options: (impl) => ({ ...stored[impl], checkLoginIframe: false }) },
-    { name: 'silent check-sso, logged out', session: false, minimum: 1, why: 'authorize (iframe)', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) }
-  ]
+    { name: 'silent check-sso, logged out', session: false, minimum: 1, why: 'authorize (iframe)', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) },
+    // What each package offers for a reload: ours restores the kept session; keycloak-js
+    // asks the realm through silent check-sso.
+    { name: 'reload with a session (wasm persistSession, kjs silent check-sso)', session: true, minimum: 0, why: 'none; kjs: authorize (iframe) + token', options: (impl) => (impl === 'keycloak-wasm' ? { persistSession: 'local', checkLoginIframe: false } : { onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) }
+  ].filter((s) => !only || s.name.includes(only))
 
   async function login (context, impl) {
     const page = await profilePage(context)
     await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
-    await page.evaluate(() => { sessionStorage.clear(); sessionStorage.setItem('demo.init', JSON.stringify({ checkLoginIframe: false })) })
+    // persistSession: our login also keeps the session for the reload scenario (keycloak-js ignores it).
+    await page.evaluate(() => { sessionStorage.clear(); sessionStorage.setItem('demo.init', JSON.stringify({ checkLoginIframe: false, persistSession: 'local' })) })
     await page.goto(stack.appUrl(impl))
     await page.locator('#init-result', { hasText: 'resolved' }).waitFor()
     await page.click('#login')
@@ -68,6 +72,8 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback' } = {}) 
     }
     await page.locator('#status', { hasText: /^authenticated$/ }).waitFor()
     stored[impl] = await page.evaluate(() => ({ token: window.keycloak.token, refreshToken: window.keycloak.refreshToken, idToken: window.keycloak.idToken }))
+    // The kept session is written after its encryption (asynchronous): wait for it.
+    if (impl === 'keycloak-wasm') await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('keycloak-wasm ')))
     await page.close()
   }
 
@@ -118,7 +124,12 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback' } = {}) 
     for (const withSession of [true, false]) {
       const context = await launchProfile({ thirdPartyCookies: true, args: network ? ['--disable-site-isolation-trials', '--disable-features=IsolateOrigins,site-per-process'] : [] })
       if (withSession) for (const impl of IMPLS) await login(context, impl)
-      for (const sc of scenarios.filter((s) => s.session === withSession)) {
+      const group = scenarios.filter((s) => s.session === withSession)
+      if (!group.length) {
+        await context.close()
+        continue
+      }
+      for (const sc of group) {
         const samples = { 'keycloak-wasm': [], 'keycloak-js': [] }
         for (const impl of IMPLS) await once(context, impl, sc) // warm-up
         for (let i = 0; i < runs; i++) {

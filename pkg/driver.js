@@ -233,6 +233,11 @@ export class Driver {
         case 'cas':
           this.cas(e)
           break
+        case 'seal':
+        case 'wipe':
+        case 'unseal':
+          this.vault(e)
+          break
         case 'verify': {
           // [verify, id, alg, jwk, signed text, signature]: a JWS signature (verifyTokens).
           // The machine chose the key and allows only RS/PS/ES 256/384/512.
@@ -413,31 +418,70 @@ export class Driver {
     }
   }
 
-  // [cas, id, key, expect, next]: one IndexedDB transaction replaces the text under `key`
-  // with `next` if it is `expect` (null: absent); answers whether, and the text it found.
-  // Every tab of the origin sees these transactions in one order (syncTabs' lease).
-  cas ([, id, key, expect, next]) {
+  // One readwrite transaction on the origin's IndexedDB store: `f(store, out)` queues
+  // requests and hands `out` the result; resolves with it once the transaction committed.
+  idb (f) {
     this.db ??= new Promise((resolve, reject) => {
       const r = indexedDB.open('keycloak-wasm')
       r.onupgradeneeded = () => r.result.createObjectStore('kv')
       r.onsuccess = () => resolve(r.result)
       r.onerror = () => reject(r.error)
     })
-    this.db.then((db) => new Promise((resolve, reject) => {
+    return this.db.then((db) => new Promise((resolve, reject) => {
       const t = db.transaction('kv', 'readwrite')
-      const store = t.objectStore('kv')
-      const get = store.get(key)
-      let found = null
-      get.onsuccess = () => {
-        found = get.result ?? null
-        if (found === expect) store.put(next, key)
-      }
-      t.oncomplete = () => resolve(found)
+      let result
+      f(t.objectStore('kv'), (v) => { result = v })
+      t.oncomplete = () => resolve(result)
       t.onerror = t.onabort = () => reject(t.error)
-    })).then((found) => this.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => {
+    })).catch((x) => {
       this.db = null
-      this.answer('ret', id, 0, this.keep(x ?? new Error('IndexedDB')))
+      throw x ?? new Error('IndexedDB')
     })
+  }
+
+  // [cas, id, key, expect, next]: replaces the text under `key` with `next` if it is
+  // `expect` (null: absent); answers whether, and the text it found. Every tab of the
+  // origin sees these transactions in one order (syncTabs' lease).
+  cas ([, id, key, expect, next]) {
+    this.idb((store, out) => {
+      const get = store.get(key)
+      get.onsuccess = () => {
+        out(get.result ?? null)
+        if ((get.result ?? null) === expect) store.put(next, key)
+      }
+    }).then((found) => this.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => this.answer('ret', id, 0, this.keep(x)))
+  }
+
+  // persistSession: [seal, mode, name, text], [wipe, mode, name], [unseal, id, mode, name].
+  // The text is kept in session- or localStorage, AES-GCM-encrypted with a key made here,
+  // not extractable, kept in IndexedDB (one per origin). One after the other, in order.
+  vault (e) {
+    const unseal = e[0] === 'unseal'
+    const [mode, name, text] = e.slice(unseal ? 2 : 1)
+    const store = () => (mode === 'local' ? localStorage : sessionStorage)
+    const key = () => (this.aes ??= crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
+      .then((fresh) => this.idb((s, out) => {
+        const get = s.get('aes')
+        get.onsuccess = () => {
+          out(get.result ?? fresh)
+          if (!get.result) s.put(fresh, 'aes')
+        }
+      })))
+    const job = async () => {
+      if (e[0] === 'wipe') return store().removeItem(name)
+      if (!unseal) {
+        const iv = crypto.getRandomValues(new Uint8Array(12))
+        const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await key(), encoder.encode(text)))
+        return store().setItem(name, btoa(String.fromCharCode(...iv, ...sealed)))
+      }
+      const kept = store().getItem(name)
+      if (!kept) return this.answer('ret', e[1], 1, 0, null)
+      const bytes = Uint8Array.from(atob(kept), (c) => c.charCodeAt(0))
+      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, 12) }, await key(), bytes.subarray(12))
+      this.answer('ret', e[1], 1, 0, decoder.decode(plain))
+    }
+    // Whatever fails (no storage, no key, a text that does not decrypt) reads as nothing kept.
+    this.queue = (this.queue ?? Promise.resolve()).then(job).catch(() => { if (unseal) this.answer('ret', e[1], 0, 0, null) })
   }
 
   fetch ([, id, url, method, body, headers, credentials, timeout]) {

@@ -116,6 +116,18 @@ export interface KeycloakInitOptions {
    * session in all (`onAuthLogout`). keycloak-js has no such option.
    */
   syncTabs?: boolean
+  /**
+   * keycloak-wasm only: keep the tokens for the next page load, so that a reload needs no
+   * round trip through the login server. `'session'`: in sessionStorage (this tab, across
+   * reloads); `'local'`: in localStorage (every tab, across browser restarts). Encrypted
+   * with a non-extractable AES-GCM key kept in IndexedDB, so a copy of the storage alone
+   * is worthless. On the next load `init` restores them: a live access token authenticates
+   * with no request, an expired one costs one refresh. `logout`, `clearToken`, a
+   * status-iframe `changed`, an `invalid_grant` and a failed verification wipe them.
+   * Script running in the page (XSS) can still use the session while it runs, as it can
+   * without this option. keycloak-js has no such option.
+   */
+  persistSession?: 'session' | 'local'
 }
 
 export interface KeycloakLoginOptions {

@@ -86,6 +86,9 @@ pub struct Settings {
     pub auto_refresh: Option<f64>,
     /// Ours: the tabs of the origin refresh once and share tokens and logouts (`syncTabs`).
     pub sync_tabs: bool,
+    /// Ours: keep the tokens, encrypted, for the next page load (`persistSession`): 0 off,
+    /// 1 `'session'` (sessionStorage: this tab, reloads), 2 `'local'` (localStorage).
+    pub persist: u8,
     /// `String(value)` of a rejected `pkceMethod` (for the error message).
     pub invalid_pkce: String,
 }
@@ -115,6 +118,7 @@ impl Default for Settings {
             verify_tokens: false,
             auto_refresh: None,
             sync_tabs: false,
+            persist: 0,
             invalid_pkce: String::new(),
         }
     }
@@ -236,6 +240,12 @@ impl Settings {
             _ => None,
         };
         self.sync_tabs = g("syncTabs").is_some_and(|v| v.truthy());
+        self.persist = match g("persistSession") {
+            Some(Val::Str(s)) if s == "local" => 2,
+            Some(Val::Str(s)) if s == "session" => 1,
+            Some(Val::Bool(true)) => 1,
+            _ => 0,
+        };
         Ok(())
     }
 

@@ -42,6 +42,9 @@ pub struct Init {
     /// verifying them.
     pending: Option<super::tokens::Set3>,
     verify: u32,
+    /// Tokens restored from a previous page load (`persistSession`): the local time they
+    /// were dated by.
+    dated: Option<f64>,
 }
 
 pub(crate) struct Handle {
@@ -98,7 +101,7 @@ impl Machine {
         let arg = args.first().filter(|v| !matches!(v, Val::Null)).map(|v| v.raw());
         let parent = Parent::Op(op);
         let k = match method {
-            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false, later: false, pending: None, verify: 0 })),
+            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false, later: false, pending: None, verify: 0, dated: None })),
             "login" | "register" => {
                 self.start_login(parent, arg, method == "register");
                 return;
@@ -323,10 +326,85 @@ impl Machine {
                                 }
                             }
                         }
-                    } else if self.s.on_load != OnLoad::None {
-                        x.stage = 20;
+                    } else if self.unseal(id) {
+                        x.stage = 40;
+                        return Step::Wait;
                     } else {
-                        x.stage = 30;
+                        x.stage = self.on_load_stage();
+                    }
+                }
+                // Tokens kept by the previous page load (`persistSession`), if any.
+                (40, Some(Ev::Ret { ok, h, text })) => {
+                    self.drop_h(h);
+                    if !ok {
+                        // They do not decrypt (another browser's storage, a lost key).
+                        self.persist_wipe();
+                    }
+                    match self.unsealed(text.filter(|_| ok)) {
+                        None => x.stage = self.on_load_stage(),
+                        Some((set, dated)) => {
+                            x.verify = self.verify_set(id, &set, false);
+                            x.pending = Some(set);
+                            x.dated = dated;
+                            x.stage = if x.verify != 0 { 41 } else { 42 };
+                            if x.verify != 0 {
+                                return Step::Wait;
+                            }
+                        }
+                    }
+                }
+                (41, Some(Ev::Child(_, r))) => match r {
+                    Ok(_) => x.stage = 42,
+                    Err(e) => {
+                        self.release(&Err(e));
+                        x.pending = None;
+                        self.persist_wipe();
+                        x.stage = self.on_load_stage();
+                    }
+                },
+                (42, None) => {
+                    let set = x.pending.take().unwrap_or_default();
+                    x.stage = 43;
+                    if self.set_token(id, set, x.dated) {
+                        return Step::Wait;
+                    }
+                }
+                (43, e) => {
+                    if let Some(Ev::Resumed(err)) = e {
+                        if err != 0 {
+                            return Step::Done(Err(Fail::H(err)));
+                        }
+                    }
+                    // An access token that has run out (or whose clock skew is unknown) costs one refresh.
+                    if self.sess.is_token_expired(None, self.now, self.s.flow) != Ok(Some(false)) {
+                        x.stage = 44;
+                        x.child = self.spawn(Parent::Task(id), K::Update(Update { min_validity: Some(-1.0), joined: false }));
+                        return Step::Wait;
+                    }
+                    x.stage = 45;
+                }
+                (44, _) => match x.child_res.take() {
+                    None => return Step::Wait,
+                    Some(Ok(_)) => x.stage = 45,
+                    Some(Err(e)) => {
+                        // An `invalid_grant` cleared and wiped them; a realm that cannot be reached
+                        // leaves them kept for the next load, not set here.
+                        self.release(&Err(e));
+                        let keep = core::mem::replace(&mut self.s.persist, 0);
+                        self.set_token(id, [None, None, None], None);
+                        self.s.persist = keep;
+                        x.stage = self.on_load_stage();
+                    }
+                },
+                (45, None) => {
+                    if x.iframe {
+                        // As for tokens passed to init: the status iframe has the last word.
+                        x.stage = 12;
+                        self.need_frame(id, x);
+                    } else {
+                        x.stage = 16;
+                        self.emit(id, "onAuthSuccess", true, |_| {});
+                        return Step::Wait;
                     }
                 }
                 // The tokens passed to init were verified (`verifyTokens`): set them.
@@ -506,6 +584,15 @@ impl Machine {
     }
 
     /// The status iframe's setup, unless it started early.
+    /// Where `init` goes on without tokens: the `onLoad` step, or the end.
+    fn on_load_stage(&self) -> u8 {
+        if self.s.on_load != OnLoad::None {
+            20
+        } else {
+            30
+        }
+    }
+
     fn need_frame(&mut self, id: u32, x: &mut Init) {
         if x.frame == 0 {
             x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
@@ -844,8 +931,10 @@ impl Machine {
                         Step::Wait
                     }
                     AdapterKind::Default => {
-                        // The page leaves for the realm's logout: the other tabs end the session now.
+                        // The page leaves for the realm's logout: the other tabs end the session now,
+                        // and no tokens are kept for the next load.
                         self.tabs_out();
+                        self.persist_wipe();
                         let redirect = self.redirect_uri(&options);
                         if self.logout_method(&options) == LogoutMethod::Get.as_str() {
                             return match self.logout_get_url(&redirect) {

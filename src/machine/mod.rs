@@ -22,6 +22,7 @@
 mod flows;
 mod frames;
 mod login;
+mod persist;
 mod tabs;
 mod tokens;
 mod verify;

@@ -88,6 +88,7 @@ impl Machine {
         if self.sess.session_id.is_some() {
             self.tabs_open();
         }
+        self.persist();
         self.auto_arm(expires_in, lifetime);
         let skew = self.sess.time_skew;
         let computed = time_local.is_some_and(|t| t != 0.0);

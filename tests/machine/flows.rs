@@ -856,3 +856,92 @@ fn auto_refresh_reports_once_when_the_token_runs_out_during_an_outage() {
     assert!(w.settled(op).is_some());
     assert_eq!(errors(&w), 2);
 }
+
+/// `persistSession`: a page logged in, then the same page loaded again (a new machine, the
+/// same storage).
+fn reload(w: &World, init: Value) -> (World, u64) {
+    let mut page = app();
+    page.vault = w.vault.clone();
+    page.now = w.now;
+    let op = page.call("init", vec![init]);
+    (page, op)
+}
+
+#[test]
+fn persist_session_restores_tokens_with_no_request() {
+    let init = json!({ "checkLoginIframe": false, "persistSession": "local" });
+    let (w, mut realm) = logged_in(init.clone());
+    assert_eq!(w.vault.len(), 1, "kept after the login");
+    let kept = w.vault.values().next().unwrap().clone();
+    assert!(kept.contains(w.prop("refreshToken").unwrap().as_str().unwrap()));
+
+    // A reload: authenticated at once, not one request.
+    let (mut page, op) = reload(&w, init.clone());
+    assert_eq!(ok(&page, op), json!(true));
+    assert!(page.requests.is_empty(), "{:?}", page.requests);
+    assert_eq!(page.prop("token"), w.prop("token"));
+    assert_eq!(page.prop("timeSkew"), w.prop("timeSkew"));
+    assert_eq!(page.event_names(), ["onAuthSuccess", "onReady"]);
+    golden("persist_session_restore", &page);
+
+    // After the access token ran out: one refresh, then authenticated, and the new tokens kept.
+    page.now += 400_000.0;
+    let (mut later, op) = reload(&page, init.clone());
+    assert!(later.settled(op).is_none());
+    assert!(realm.serve_token(&mut later));
+    assert_eq!(ok(&later, op), json!(true));
+    assert_eq!(later.requests.len(), 1);
+    assert!(later.vault.values().next().unwrap().contains(later.prop("refreshToken").unwrap().as_str().unwrap()));
+
+    // clearToken wipes them; so does a logout.
+    call_ok(&mut later, "clearToken", Value::Null);
+    assert!(later.vault.is_empty());
+    let (mut again, op) = reload(&w, init.clone());
+    ok(&again, op);
+    again.call("logout", vec![json!({})]);
+    assert!(again.vault.is_empty(), "wiped before the page leaves for the realm's logout");
+}
+
+#[test]
+fn persist_session_throws_away_what_it_cannot_use() {
+    let init = json!({ "checkLoginIframe": false, "persistSession": "session" });
+    let (w, mut realm) = logged_in(init.clone());
+    assert!(w.vault.keys().next().unwrap().starts_with("session "));
+    // Another browser's storage: it does not decrypt.
+    let mut page = app();
+    page.vault = w.vault.clone();
+    page.vault_foreign = true;
+    let op = page.call("init", vec![init.clone()]);
+    assert_eq!(ok(&page, op), json!(false));
+    assert!(page.vault.is_empty() && page.requests.is_empty());
+    // Garbage in the entry.
+    let mut page = app();
+    page.vault = w.vault.iter().map(|(k, _)| (k.clone(), "{\"a\":\"x\",\"r\":1}".to_string())).collect();
+    let op = page.call("init", vec![init.clone()]);
+    assert_eq!(ok(&page, op), json!(false));
+    assert!(page.vault.is_empty());
+    // The session ended at the realm meanwhile: the refresh gets invalid_grant.
+    let mut page = app();
+    page.vault = w.vault.clone();
+    page.now = w.now + 400_000.0;
+    realm.session = false;
+    let op = page.call("init", vec![init.clone()]);
+    assert!(realm.serve_token(&mut page));
+    assert_eq!(ok(&page, op), json!(false));
+    assert!(page.vault.is_empty());
+    assert_eq!(page.prop("authenticated"), Some(&json!(false)));
+    // The realm cannot be reached: not authenticated now, kept for the next load.
+    let mut page = app();
+    page.vault = w.vault.clone();
+    page.now = w.now + 400_000.0;
+    let op = page.call("init", vec![init.clone()]);
+    let f = page.take_fetch("/token").unwrap();
+    page.answer_thrown(&f, "TypeError: Failed to fetch");
+    assert_eq!(ok(&page, op), json!(false));
+    assert_eq!(page.prop("authenticated"), Some(&json!(false)));
+    assert_eq!(page.vault, w.vault, "kept");
+    assert!(page.live_handles().is_empty(), "{:?}", page.live_handles());
+    // Off: nothing kept, nothing read.
+    let (w, _) = logged_in(json!({ "checkLoginIframe": false }));
+    assert!(w.vault.is_empty());
+}

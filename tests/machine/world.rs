@@ -113,6 +113,10 @@ pub struct World {
     pub channel: Option<String>,
     pub outbox: Vec<String>,
     pub cas_ops: Vec<(Value, String, Option<String>, String)>,
+    /// `persistSession`: what the driver keeps (mode + name -> text; the driver encrypts
+    /// it, the simulation does not), and whether it fails to decrypt (another browser).
+    pub vault: BTreeMap<String, String>,
+    pub vault_foreign: bool,
     /// Mixed into the random bytes: tabs of one browser draw different ones.
     pub rand_salt: u8,
     /// The next `cas` fails as IndexedDB would in a browser without it.
@@ -192,6 +196,8 @@ impl World {
             cas_ops: Vec::new(),
             idb_broken: false,
             rand_salt: 0,
+            vault: BTreeMap::new(),
+            vault_foreign: false,
             events: Vec::new(),
             navigations: Vec::new(),
             history: Vec::new(),
@@ -467,6 +473,20 @@ impl World {
             }
             "watch" => self.watching = true,
             "tabs" => self.channel = Some(s(1)),
+            "seal" => {
+                self.vault.insert(format!("{} {}", s(1), s(2)), s(3));
+            }
+            "wipe" => {
+                self.vault.remove(&format!("{} {}", s(1), s(2)));
+            }
+            "unseal" => {
+                let found = self.vault.get(&format!("{} {}", s(2), s(3))).cloned();
+                if self.vault_foreign && found.is_some() {
+                    self.ret(&a[1], false, 0, None);
+                } else {
+                    self.ret(&a[1], true, 0, found);
+                }
+            }
             "tabpost" => {
                 if self.channel.is_none() {
                     self.violations.push("tabpost before tabs".into());

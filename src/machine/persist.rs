@@ -1,0 +1,111 @@
+//! `persistSession` (ours): the tokens kept for the next page load, encrypted by the
+//! driver with a non-extractable AES-GCM key that lives in IndexedDB (a copy of the
+//! storage alone is worthless), in sessionStorage (`'session'`: this tab, across reloads)
+//! or localStorage (`'local'`: across browser restarts).
+//!
+//! After every token response the tokens are sealed again; whatever clears them here
+//! (`clearToken`, a logout, a status-iframe `changed`, an `invalid_grant`) wipes them. On
+//! the next load `init` restores them before its `onLoad` step: a live access token
+//! authenticates with no request, an expired one costs one refresh, and tokens that do
+//! not decrypt, decode or verify are wiped and `init` goes on as if there were none.
+//!
+//! Effects: `seal` [mode, name, text], `wipe` [mode, name], `unseal` [id, mode, name]
+//! (answered by a `ret` with the text, or none). The driver carries them out in order.
+
+use super::tokens::Set3;
+use super::Machine;
+use crate::core::json::{self, Writer};
+use alloc::string::String;
+
+impl Machine {
+    /// The storage entry's name and the mode's word, or `None` when the option is off.
+    fn vault(&self) -> Option<(&'static str, String)> {
+        let mode = match self.s.persist {
+            1 => "session",
+            2 => "local",
+            _ => return None,
+        };
+        let ep = self.endpoints().ok()?;
+        let mut name = String::from("keycloak-wasm ");
+        name.push_str(&ep.token());
+        name.push(' ');
+        name.push_str(&self.client_id);
+        Some((mode, name))
+    }
+
+    fn vault_fx(&mut self, kind: &str, id: Option<u32>, text: Option<&str>) -> bool {
+        let Some((mode, name)) = self.vault() else { return false };
+        self.fx(kind);
+        if let Some(id) = id {
+            self.w.int(id as u64);
+        }
+        self.w.str(mode);
+        self.w.str(&name);
+        if let Some(t) = text {
+            self.w.str(t);
+        }
+        self.end();
+        true
+    }
+
+    /// Keeps the tokens just set (access and refresh token both there), else wipes.
+    pub(crate) fn persist(&mut self) {
+        if self.s.persist == 0 {
+            return;
+        }
+        let (Some(a), Some(r)) = (&self.sess.access, &self.sess.refresh) else {
+            self.persist_wipe();
+            return;
+        };
+        let mut w = Writer::default();
+        w.open_obj();
+        w.key("a");
+        w.str(&a.raw);
+        w.key("r");
+        w.str(&r.raw);
+        if let Some(i) = &self.sess.id {
+            w.key("i");
+            w.str(&i.raw);
+        }
+        w.key("m");
+        w.int(self.tab_time as u64);
+        w.close_obj();
+        self.vault_fx("seal", None, Some(&w.s));
+    }
+
+    pub(crate) fn persist_wipe(&mut self) {
+        self.vault_fx("wipe", None, None);
+    }
+
+    /// Asks for the kept tokens (`init`); `false` when the option is off.
+    pub(crate) fn unseal(&mut self, task: u32) -> bool {
+        if self.s.persist == 0 || self.ep.is_none() {
+            return false;
+        }
+        let id = self.next_id();
+        self.wait(id, task, super::W_RET);
+        self.vault_fx("unseal", Some(id), None)
+    }
+
+    /// The kept tokens, decoded, and the local time they were dated by; `None` (and
+    /// wiped) when there are none or they are not tokens.
+    pub(crate) fn unsealed(&mut self, text: Option<&str>) -> Option<(Set3, Option<f64>)> {
+        let text = text?;
+        let v = json::parse(text);
+        let t = |k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(|x| x.str().map(String::from));
+        let set = match (t("a"), t("r")) {
+            (Some(a), Some(r)) => self.decode_set(Some(&a), Some(&r), t("i").as_deref(), None).ok(),
+            _ => None,
+        };
+        match set {
+            Some(set) if set[0].is_some() && set[1].is_some() => {
+                let m = v.as_ref().and_then(|v| v.get("m")).and_then(|x| x.num()).filter(|m| *m > 0.0);
+                Some((set, m))
+            }
+            _ => {
+                self.persist_wipe();
+                None
+            }
+        }
+    }
+}
