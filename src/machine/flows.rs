@@ -355,10 +355,10 @@ impl Machine {
                 }
                 (41, Some(Ev::Child(_, r))) => match r {
                     Ok(_) => x.stage = 42,
+                    // They fail the check (and are wiped), or the keys did not load (kept).
                     Err(e) => {
                         self.release(&Err(e));
                         x.pending = None;
-                        self.persist_wipe();
                         x.stage = self.on_load_stage();
                     }
                 },

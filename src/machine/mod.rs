@@ -477,7 +477,14 @@ impl Machine {
             K::UrlOp(x) => self.url_op_step(id, x, ev),
             K::Account(x) => self.account_step(id, x, ev),
             K::Load(x) => self.load_step(id, x, ev),
-            K::Verify(x) => self.verify_step(id, x, ev),
+            K::Verify(x) => {
+                let r = self.verify_step(id, x, ev);
+                // Tokens that fail the check (not keys that did not load): nothing is kept.
+                if matches!(r, Step::Done(Err(Fail::Core(e))) if e != CoreError::JwksUnavailable) {
+                    self.persist_wipe();
+                }
+                r
+            }
             K::Auto => self.auto_step(id, ev),
             K::Adopt(x) => self.adopt_step(id, x, ev),
             K::Notify => match ev {

@@ -941,6 +941,14 @@ fn persist_session_throws_away_what_it_cannot_use() {
     assert_eq!(page.prop("authenticated"), Some(&json!(false)));
     assert_eq!(page.vault, w.vault, "kept");
     assert!(page.live_handles().is_empty(), "{:?}", page.live_handles());
+    // With verifyTokens, a kept token whose signature does not verify: wiped.
+    let mut page = app();
+    page.vault = w.vault.iter().map(|(k, v)| (k.clone(), v.replace(".c2ln\"", ".YmFk\""))).collect();
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false, "persistSession": "session", "verifyTokens": true })]);
+    let f = page.take_fetch("/certs").unwrap();
+    page.answer(&f, jwks());
+    assert_eq!(ok(&page, op), json!(false));
+    assert!(page.vault.is_empty(), "wiped after a failed verification");
     // Off: nothing kept, nothing read.
     let (w, _) = logged_in(json!({ "checkLoginIframe": false }));
     assert!(w.vault.is_empty());
