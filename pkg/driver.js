@@ -233,6 +233,15 @@ export class Driver {
         case 'cas':
           this.cas(e)
           break
+        case 'dpopkey':
+          // [dpopkey, id]: the public half of this origin's DPoP key pair, as a JWK.
+          this.ecKey().then((k) => crypto.subtle.exportKey('jwk', k.publicKey)).then((jwk) => ret(e[1], 1, 0, JSON.stringify(jwk)), (x) => ret(e[1], 0, this.keep(x ?? new Error('DPoP'))))
+          break
+        case 'sign':
+          // [sign, id, text]: an ES256 signature (base64url) of what the machine built.
+          this.ecKey().then((k) => crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, k.privateKey, encoder.encode(e[2])))
+            .then((sig) => ret(e[1], 1, 0, btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')), (x) => ret(e[1], 0, this.keep(x ?? new Error('DPoP'))))
+          break
         case 'seal':
         case 'wipe':
         case 'unseal':
@@ -450,6 +459,19 @@ export class Driver {
         if ((get.result ?? null) === expect) store.put(next, key)
       }
     }).then((found) => this.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => this.answer('ret', id, 0, this.keep(x)))
+  }
+
+  // dpop: one ECDSA P-256 key pair per origin, the private key not extractable, kept in
+  // IndexedDB (made on first use; of two tabs making one at once, the first kept wins).
+  ecKey () {
+    return (this.ec ??= crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+      .then((fresh) => this.idb((s, out) => {
+        const get = s.get('dpop')
+        get.onsuccess = () => {
+          out(get.result ?? fresh)
+          if (!get.result) s.put(fresh, 'dpop')
+        }
+      })))
   }
 
   // persistSession: [seal, mode, name, text], [wipe, mode, name], [unseal, id, mode, name].

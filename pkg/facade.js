@@ -146,6 +146,24 @@ export default class Keycloak {
   clearToken = () => this.#sync('clearToken', undefined, () => {})
   handleCallback = (url) => this.#async('handleCallback', url)
 
+  // keycloak-wasm only (`dpop`): a DPoP proof for the app's own request, and a fetch that
+  // sends the bound access token with one, again once with the server's nonce if it asks.
+  createDpopProof = (method, url, nonce) => this.#async('createDpopProof', method, String(url), nonce)
+
+  fetch = async (input, init) => {
+    const request = new Request(input, init)
+    const send = async (nonce) => {
+      const r = request.clone()
+      const headers = new Headers(r.headers)
+      headers.set('DPoP', await this.createDpopProof(r.method, r.url, nonce))
+      if (this.token) headers.set('Authorization', `DPoP ${this.token}`)
+      return globalThis.fetch(new Request(r, { headers }))
+    }
+    const response = await send()
+    const nonce = response.headers.get('DPoP-Nonce')
+    return nonce && (response.status === 401 || response.status === 400) ? send(nonce) : response
+  }
+
   // Role checks read the public properties, as keycloak-js does (an app's changes count).
   hasRealmRole = (role) => !!this.realmAccess && this.realmAccess.roles.indexOf(role) >= 0
 

@@ -128,6 +128,16 @@ export interface KeycloakInitOptions {
    * without this option. keycloak-js has no such option.
    */
   persistSession?: 'session' | 'local'
+  /**
+   * keycloak-wasm only: DPoP-bound tokens (RFC 9449). A non-extractable ECDSA P-256 key
+   * pair is made with WebCrypto and kept in IndexedDB (one per origin); the code exchange
+   * and every refresh carry a proof, so the realm binds the tokens to the key (`cnf.jkt`,
+   * checked), and userinfo and the account API are called with the `DPoP` scheme and a
+   * proof with `ath`. A stolen token is useless without the key. `init` rejects where
+   * WebCrypto or IndexedDB is missing (no silent downgrade). For the app's own API calls:
+   * `keycloak.fetch()` and `keycloak.createDpopProof()`. keycloak-js has no such option.
+   */
+  dpop?: boolean
 }
 
 export interface KeycloakLoginOptions {
@@ -284,6 +294,17 @@ declare class Keycloak {
   hasResourceRole (role: string, resource?: string): boolean
   loadUserProfile (): Promise<KeycloakProfile>
   loadUserInfo (): Promise<KeycloakUserInfo>
+  /**
+   * Not in keycloak-js (`dpop`): a DPoP proof (the `DPoP` header's value) for a request
+   * of the app's own: `htm` = `method`, `htu` = `url` without query and fragment, `ath` of
+   * the current access token, `nonce` if given. Rejects when `dpop` is off.
+   */
+  createDpopProof (method: string, url: string | URL, nonce?: string): Promise<string>
+  /**
+   * Not in keycloak-js (`dpop`): `fetch` with `Authorization: DPoP <token>` and a fresh
+   * proof; a `401`/`400` that carries a `DPoP-Nonce` is tried once more with that nonce.
+   */
+  fetch (input: RequestInfo | URL, init?: RequestInit): Promise<Response>
   /**
    * Not in keycloak-js: processes an OAuth callback URL that reached the app other than
    * through a page load (a system browser, a deep link, a custom adapter's window). The

@@ -81,6 +81,10 @@ pub enum CoreError {
     TokenAudience,
     /// Ours (`verifyTokens`): a token from the realm has already expired.
     TokenExpired,
+    /// Ours (`dpop`): no key pair could be made or kept (IndexedDB or WebCrypto missing).
+    DpopUnavailable,
+    /// Ours (`dpop`): the access token is bound (`cnf.jkt`) to another key than ours.
+    DpopBinding,
 }
 
 impl CoreError {
@@ -143,6 +147,8 @@ impl CoreError {
             CoreError::TokenIssuer => "Token verification failed: the token's issuer (iss) is not the realm.",
             CoreError::TokenAudience => "Token verification failed: the ID token was issued to another client.",
             CoreError::TokenExpired => "Token verification failed: the token has expired.",
+            CoreError::DpopUnavailable => "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.",
+            CoreError::DpopBinding => "The access token is bound to another DPoP key (cnf.jkt).",
         }
     }
 

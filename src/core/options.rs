@@ -89,6 +89,8 @@ pub struct Settings {
     /// Ours: keep the tokens, encrypted, for the next page load (`persistSession`): 0 off,
     /// 1 `'session'` (sessionStorage: this tab, reloads), 2 `'local'` (localStorage).
     pub persist: u8,
+    /// Ours: DPoP-bound tokens (`dpop`).
+    pub dpop: bool,
     /// `String(value)` of a rejected `pkceMethod` (for the error message).
     pub invalid_pkce: String,
 }
@@ -119,6 +121,7 @@ impl Default for Settings {
             auto_refresh: None,
             sync_tabs: false,
             persist: 0,
+            dpop: false,
             invalid_pkce: String::new(),
         }
     }
@@ -246,6 +249,7 @@ impl Settings {
             Some(Val::Bool(true)) => 1,
             _ => 0,
         };
+        self.dpop = g("dpop").is_some_and(|v| v.truthy());
         Ok(())
     }
 

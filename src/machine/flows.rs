@@ -114,6 +114,11 @@ impl Machine {
             "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load { profile: method == "loadUserProfile" })),
             "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
+            "createDpopProof" => {
+                let text = |i: usize| args.get(i).filter(|v| v.truthy()).map(Val::js_string);
+                let input = self.proof_task(&text(0).unwrap_or_default(), &text(1).unwrap_or_default(), text(2).as_deref());
+                K::Proof(Box::new(input))
+            }
             "handleCallback" => {
                 let url = args.first().map(Val::js_string).unwrap_or_default();
                 self.handle_callback(parent, url, false);
@@ -206,6 +211,21 @@ impl Machine {
                     if let Err(e) = applied {
                         return Step::Done(Err(e.into()));
                     }
+                    if self.dpop_key(id) {
+                        x.stage = 46;
+                        return Step::Wait;
+                    }
+                    x.stage = 47;
+                }
+                // `dpop`: the key pair is there (made now if needed), or init fails here.
+                (46, Some(Ev::Ret { ok, h, text })) => {
+                    self.drop_h(h);
+                    if !self.dpop_keyed(ok, text) {
+                        return Step::Done(Err(CoreError::DpopUnavailable.into()));
+                    }
+                    x.stage = 47;
+                }
+                (47, None) => {
                     match self.load_config(id) {
                         Some(step) => {
                             x.stage = 4;

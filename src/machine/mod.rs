@@ -19,6 +19,7 @@
 //! continues only when the driver reports that the app's callback returned (`resume`),
 //! so what follows is computed from the state the callback left.
 
+mod dpop;
 mod flows;
 mod frames;
 mod login;
@@ -163,6 +164,8 @@ pub(crate) enum K {
     /// Sets a sibling tab's tokens (`syncTabs`): the tokens, the local time of their
     /// refresh, their generation, the stage.
     Adopt(Box<(tokens::Set3, Option<f64>, f64, u8)>),
+    /// `createDpopProof`: the proof's signing input, until it is signed.
+    Proof(Box<String>),
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
@@ -259,6 +262,13 @@ pub struct Machine {
     pub(crate) tab_me: String,
     pub(crate) tab_gen: f64,
     pub(crate) tab_time: f64,
+    /// `dpop`: our public key (JWK text) and its thumbprint, whether the access token is
+    /// bound to it, proofs made (for unique `jti`s), requests waiting for their proof.
+    pub(crate) dpop_jwk: String,
+    pub(crate) dpop_jkt: String,
+    pub(crate) dpop_bound: bool,
+    pub(crate) dpop_count: u32,
+    pub(crate) dpop_held: Vec<dpop::Held>,
 }
 
 impl Default for AdapterKind {
@@ -331,8 +341,10 @@ impl Machine {
                 self.deliver_wait(num(0) as u32, ev);
             }
             "ret" => {
-                let ev = Ev::Ret { ok: a.get(1).is_some_and(|v| v.truthy()), h: num(2) as i64, text: text(3) };
-                self.deliver_wait(num(0) as u32, ev);
+                let (id, ok, h) = (num(0) as u32, a.get(1).is_some_and(|v| v.truthy()), num(2) as i64);
+                if !self.dpop_signed(id, ok, h, text(3)) {
+                    self.deliver_wait(id, Ev::Ret { ok, h, text: text(3) });
+                }
             }
             "resume" => self.deliver_wait(num(0) as u32, Ev::Resumed(num(1) as i64)),
             "load" => self.deliver_sub(num(0) as u32, Ev::Load),
@@ -391,7 +403,7 @@ impl Machine {
     }
 
     /// Delivers a completion to the task waiting for exactly that id and kind.
-    fn deliver_wait(&mut self, id: u32, ev: Ev<'_>) {
+    pub(crate) fn deliver_wait(&mut self, id: u32, ev: Ev<'_>) {
         let kind = match ev {
             Ev::Http { .. } => W_HTTP,
             Ev::Ret { .. } => W_RET,
@@ -487,6 +499,7 @@ impl Machine {
             }
             K::Auto => self.auto_step(id, ev),
             K::Adopt(x) => self.adopt_step(id, x, ev),
+            K::Proof(x) => self.proof_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {
@@ -891,6 +904,18 @@ impl Machine {
     pub(crate) fn fetch(&mut self, task: u32, url: &str, form: Option<&str>, bearer: Option<&str>, credentials: bool) {
         let id = self.next_id();
         self.wait(id, task, W_HTTP);
+        if self.dpop_wants(bearer) {
+            let input = self.dpop_input(if form.is_some() { "POST" } else { "GET" }, url, bearer, None);
+            self.dpop_sign(id, &input);
+            let held = dpop::Held { id, url: String::from(url), form: form.map(String::from), bearer: bearer.map(String::from), credentials, input };
+            self.dpop_held.push(held);
+            return;
+        }
+        self.emit_fetch(id, url, form, bearer, credentials, None);
+    }
+
+    /// The `fetch` effect; with a DPoP proof, a bound token goes with the `DPoP` scheme.
+    pub(crate) fn emit_fetch(&mut self, id: u32, url: &str, form: Option<&str>, bearer: Option<&str>, credentials: bool, proof: Option<&str>) {
         self.fx("fetch");
         self.w.int(id as u64);
         self.w.str(url);
@@ -906,9 +931,12 @@ impl Machine {
             header(self, "Content-Type", "application/x-www-form-urlencoded;charset=UTF-8");
         }
         if let Some(t) = bearer {
-            let mut v = String::from("bearer ");
+            let mut v = String::from(if proof.is_some() { "DPoP " } else { "bearer " });
             v.push_str(t);
             header(self, "Authorization", &v);
+        }
+        if let Some(p) = proof {
+            header(self, "DPoP", p);
         }
         self.w.close();
         self.w.bool(credentials);

@@ -59,6 +59,7 @@ impl Machine {
         let now = self.now;
         let id_claims = id.as_ref().map(|t| t.token.claims.clone());
         let access = one(access, &|| Claims::for_opaque_access(id_claims.as_ref(), expires_in, now))?;
+        self.dpop_check(access.as_ref().and_then(|t| t.payload.as_deref()))?;
         Ok([access, refresh, id])
     }
 
@@ -79,6 +80,8 @@ impl Machine {
         let handler = core::mem::take(&mut self.expiry_handler);
         self.drop_h(handler);
         let pay = |t: &Option<Tok>| t.as_ref().map(|t| (t.token.raw.clone(), t.payload.clone()));
+        // `dpop`: whether the access token is bound (to our key: decode_set checked).
+        self.dpop_bound = self.s.dpop && access.as_ref().and_then(|t| t.payload.as_deref()).and_then(json::parse).is_some_and(|v| v.get("cnf").is_some());
         let (a, r, i) = (pay(&access), pay(&refresh), pay(&id));
         let lifetime = access.as_ref().and_then(|t| Some(t.token.claims.exp? - t.token.claims.iat?));
         let expires_in = self.sess.set_tokens(access.map(|t| t.token), refresh.map(|t| t.token), id.map(|t| t.token), time_local, self.now);

@@ -953,3 +953,95 @@ fn persist_session_throws_away_what_it_cannot_use() {
     let (w, _) = logged_in(json!({ "checkLoginIframe": false }));
     assert!(w.vault.is_empty());
 }
+
+fn b64json(part: &str) -> Value {
+    use base64::Engine;
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn sha256_url(text: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// The DPoP proof a request carried: (header, claims).
+fn proof_of(f: &super::world::Fetch) -> (Value, Value) {
+    let proof = f.headers.iter().find(|h| h.0 == "DPoP").map(|h| h.1.clone()).expect("a DPoP header");
+    let parts: Vec<&str> = proof.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(parts[2], "c2ln", "signed by the key");
+    (b64json(parts[0]), b64json(parts[1]))
+}
+
+#[test]
+fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
+    let jkt = sha256_url(r#"{"crv":"P-256","kty":"EC","x":"WEX","y":"WHY"}"#);
+    let mut realm = Realm::new();
+    realm.session = true;
+    realm.jkt = Some(jkt.clone());
+    let init = json!({ "checkLoginIframe": false, "dpop": true });
+    let mut w = ready(init.clone());
+    let login = w.call("createLoginUrl", vec![json!({})]);
+    let url = ok(&w, login).as_str().unwrap().to_string();
+    let mut page = app();
+    page.local = w.local.clone();
+    page.href = realm.authorize(&url);
+    let op = page.call("init", vec![init.clone()]);
+    let f = page.fetches.iter().find(|f| f.url.ends_with("/token")).cloned().expect("the code exchange");
+    let (header, claims) = proof_of(&f);
+    assert_eq!(header, json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": { "crv": "P-256", "kty": "EC", "x": "WEX", "y": "WHY" } }));
+    assert_eq!(claims["htm"], "POST");
+    assert_eq!(claims["htu"], f.url);
+    assert_eq!(claims["iat"], json!((page.now / 1000.0).floor() as u64));
+    assert!(claims["jti"].as_str().unwrap().len() >= 16 && claims.get("ath").is_none());
+    assert!(!f.headers.iter().any(|h| h.0 == "Authorization"));
+    realm.serve_token(&mut page);
+    assert_eq!(ok(&page, op), json!(true));
+    // userinfo with the bound token: the DPoP scheme and a proof with ath.
+    let op = page.call("loadUserInfo", vec![]);
+    let f = page.take_fetch("/userinfo").unwrap();
+    let token = page.prop("token").unwrap().as_str().unwrap().to_string();
+    assert!(f.headers.contains(&("Authorization".into(), format!("DPoP {token}"))));
+    let (_, claims) = proof_of(&f);
+    assert_eq!(claims["htm"], "GET");
+    assert_eq!(claims["ath"], json!(sha256_url(&token)));
+    page.answer(&f, json!({ "sub": "alice-id" }));
+    ok(&page, op);
+    // A refresh carries a proof too; jtis differ.
+    let op = page.call("updateToken", vec![json!(-1)]);
+    let f = page.fetches.iter().find(|f| f.url.ends_with("/token")).cloned().unwrap();
+    let (_, again) = proof_of(&f);
+    assert_ne!(again["jti"], claims["jti"]);
+    realm.serve_token(&mut page);
+    assert_eq!(ok(&page, op), json!(true));
+    // The app's own proof: htu without query and fragment, ath of the token.
+    let op = page.call("createDpopProof", vec![json!("PUT"), json!("https://api.example/items/7?x=1#y")]);
+    let proof = ok(&page, op).as_str().unwrap().to_string();
+    let c = b64json(proof.split('.').nth(1).unwrap());
+    assert_eq!((c["htm"].as_str(), c["htu"].as_str()), (Some("PUT"), Some("https://api.example/items/7")));
+    assert_eq!(c["ath"], json!(sha256_url(page.prop("token").unwrap().as_str().unwrap())));
+    assert!(page.violations.is_empty(), "{:#?}", page.violations);
+    golden("dpop", &page);
+
+    // Tokens bound to another key are refused, and nothing changes.
+    realm.jkt = Some("another-key".into());
+    let before = page.prop("token").cloned();
+    let op = page.call("updateToken", vec![json!(-1)]);
+    realm.serve_token(&mut page);
+    assert_eq!(message(&err(&page, op)), "The access token is bound to another DPoP key (cnf.jkt).");
+    assert_eq!(page.prop("token").cloned(), before);
+}
+
+#[test]
+fn dpop_without_webcrypto_fails_init_clearly() {
+    let mut w = app();
+    w.crypto = false;
+    let op = w.call("init", vec![json!({ "dpop": true, "checkLoginIframe": false })]);
+    assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
+    assert!(w.live_handles().is_empty());
+    // Off: no proof anywhere, and createDpopProof says why.
+    let mut w = ready(json!({ "checkLoginIframe": false }));
+    let op = w.call("createDpopProof", vec![json!("GET"), json!("https://api.example/")]);
+    assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
+}

@@ -48,6 +48,8 @@ pub struct Realm {
     pub rotate: bool,
     pub lifetime: u64,
     pub sid: String,
+    /// `cnf.jkt` for the access tokens it issues (DPoP-bound), if any.
+    pub jkt: Option<String>,
 }
 
 impl Realm {
@@ -73,7 +75,12 @@ impl Realm {
         let g = self.gen;
         let base = json!({ "iss": ISSUER, "sub": "alice-id", "sid": self.sid, "azp": "demo-app", "iat": now_s, "exp": now_s + self.lifetime, "gen": g,
             "realm_access": { "roles": ["user"] }, "resource_access": { "demo-app": { "roles": ["viewer"] } }, "preferred_username": "alice" });
+        let mut base = base;
+        if let Some(j) = &self.jkt {
+            base["cnf"] = json!({ "jkt": j });
+        }
         let mut id = base.clone();
+        id.as_object_mut().unwrap().remove("cnf");
         if let Some(n) = nonce {
             id["nonce"] = json!(n);
         }

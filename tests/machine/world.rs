@@ -117,6 +117,8 @@ pub struct World {
     /// it, the simulation does not), and whether it fails to decrypt (another browser).
     pub vault: BTreeMap<String, String>,
     pub vault_foreign: bool,
+    /// `dpop`: signing inputs the machine had signed (the simulated key signs `c2ln`).
+    pub signed: Vec<String>,
     /// Mixed into the random bytes: tabs of one browser draw different ones.
     pub rand_salt: u8,
     /// The next `cas` fails as IndexedDB would in a browser without it.
@@ -198,6 +200,7 @@ impl World {
             rand_salt: 0,
             vault: BTreeMap::new(),
             vault_foreign: false,
+            signed: Vec::new(),
             events: Vec::new(),
             navigations: Vec::new(),
             history: Vec::new(),
@@ -473,6 +476,18 @@ impl World {
             }
             "watch" => self.watching = true,
             "tabs" => self.channel = Some(s(1)),
+            "dpopkey" => {
+                if self.crypto {
+                    self.ret(&a[1], true, 0, Some(r#"{"crv":"P-256","ext":true,"key_ops":["verify"],"kty":"EC","x":"WEX","y":"WHY"}"#.into()));
+                } else {
+                    let h = self.keep(json!({ "DOMException": "NotSupportedError" }));
+                    self.ret(&a[1], false, h, None);
+                }
+            }
+            "sign" => {
+                self.signed.push(s(2));
+                self.ret(&a[1], true, 0, Some("c2ln".into()));
+            }
             "seal" => {
                 self.vault.insert(format!("{} {}", s(1), s(2)), s(3));
             }
