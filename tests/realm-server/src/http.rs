@@ -71,6 +71,12 @@ impl Ctx {
         }
     }
 
+    /// The server's URL of this request, without the query (what a DPoP proof's `htu`
+    /// is compared with).
+    pub fn url(&self) -> String {
+        format!("{}{}", self.base(), self.path)
+    }
+
     /// `Set-Cookie` for a realm cookie with Keycloak's attributes.
     pub fn set_cookie(&self, realm: &str, name: &str, value: &str, max_age: Option<i64>, http_only: bool) -> String {
         let mut s = format!("{name}={value}; Version=1; Path=/realms/{realm}/");
