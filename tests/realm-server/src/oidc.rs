@@ -1160,14 +1160,38 @@ enum BearerError {
     Session,
 }
 
-fn verify_access_token(app: &App, realm: &Realm, store: &Store, ctx: &Ctx, token: &str, need_client: bool) -> Result<TokenInfo, BearerError> {
-    let claims = app.verify(realm, token).ok_or(BearerError::Invalid("Token verification failed"))?;
+/// Keycloak's access-token checks for userinfo and account (signature, issuer, `typ`,
+/// expiry), then DPoP's (`DPoPUtil.withDPoPVerifier`): a `DPoP` token needs the `DPoP`
+/// scheme and vice versa, a client that requires DPoP the `DPoP` scheme, and with that
+/// scheme a proof for this request (`ath` included) whose key is the token's `cnf.jkt`.
+fn verify_access_token(
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, token: &str, need_client: bool, dpop_scheme: bool,
+) -> Result<TokenInfo, BearerError> {
+    const INVALID: BearerError = BearerError::Invalid("Token verification failed");
+    let claims = app.verify(realm, token).ok_or(INVALID)?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    if s("typ") != "Bearer" || s("iss") != ctx.issuer(&realm.name) {
-        return Err(BearerError::Invalid("Token verification failed"));
+    let typ = s("typ");
+    if !(typ == "Bearer" || typ == "DPoP") || s("iss") != ctx.issuer(&realm.name) {
+        return Err(INVALID);
     }
     if claims.get("exp").and_then(|v| v.as_i64()).is_none_or(|e| e <= now()) {
-        return Err(BearerError::Invalid("Token verification failed"));
+        return Err(INVALID);
+    }
+    if (typ == "DPoP") != dpop_scheme {
+        return Err(INVALID);
+    }
+    let client = realm.client(&s("azp")).ok_or(INVALID)?;
+    if crate::dpop::required(client) && !dpop_scheme {
+        return Err(INVALID);
+    }
+    if dpop_scheme {
+        let url = ctx.url();
+        let target = crate::dpop::Target { method: ctx.method.as_str(), url: &url, access_token: Some(token) };
+        let proof = crate::dpop::validate(crate::dpop::header(&ctx.headers).as_deref(), &target, &mut store.dpop_replay, now())
+            .map_err(|_| INVALID)?;
+        if claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|v| v.as_str()) != Some(proof.jkt.as_str()) {
+            return Err(INVALID);
+        }
     }
     let session = store.sessions.get(&s("sid")).ok_or(BearerError::Session)?;
     if !session.active(realm.sso_idle, realm.sso_max, now()) || session.user_id != s("sub") {
@@ -1180,21 +1204,26 @@ fn verify_access_token(app: &App, realm: &Realm, store: &Store, ctx: &Ctx, token
     Ok(TokenInfo { claims, user })
 }
 
-fn userinfo(app: &App, realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
+fn userinfo(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let form = if ctx.method == Method::POST { Params::parse_bytes(&ctx.body) } else { Params::default() };
-    let token = ctx.bearer().or_else(|| form.get("access_token").map(String::from));
-    let Some(token) = token else {
+    let token = ctx.access_token().or_else(|| form.get("access_token").map(|t| (t.to_string(), false)));
+    let Some((token, dpop_scheme)) = token else {
         return Out::oauth_error(400, "invalid_request", "Token not provided").cors_any(ctx);
     };
+    // Both forms let scripts read `WWW-Authenticate` (Keycloak's OAuth2Error adds it to the
+    // exposed headers). With the DPoP scheme the body is empty, as in Keycloak 26.
     let unauthorized = |desc: &str| {
-        Out::oauth_error(401, "invalid_token", desc)
-            .header(
-                "www-authenticate",
-                format!("Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{desc}\"", realm.name),
-            )
-            .cors_any(ctx)
+        let challenge = format!("realm=\"{}\", error=\"invalid_token\", error_description=\"{desc}\"", realm.name);
+        let out = if dpop_scheme {
+            Out::new(401)
+                .header("content-type", "text/plain;charset=utf-8")
+                .header("www-authenticate", format!("DPoP algs=\"{}\", {challenge}", crate::dpop::ALGS.join(" ")))
+        } else {
+            Out::oauth_error(401, "invalid_token", desc).header("www-authenticate", format!("Bearer {challenge}"))
+        };
+        out.cors_any(ctx).expose("WWW-Authenticate")
     };
-    let info = match verify_access_token(app, realm, store, ctx, &token, true) {
+    let info = match verify_access_token(app, realm, store, ctx, &token, true, dpop_scheme) {
         Ok(i) => i,
         Err(BearerError::Invalid(d)) => return unauthorized(d),
         Err(BearerError::Session) => return unauthorized("User session not found or doesn't have client attached on it"),
@@ -1221,14 +1250,14 @@ fn userinfo(app: &App, realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
     Out::json(200, &Value::Object(m)).no_store().cors(ctx, &origins)
 }
 
-fn account(app: &App, realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
+fn account(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let unauthorized = |desc: &str| {
         Out::json(401, &json!({"error": "HTTP 401 Unauthorized", "error_description": desc})).header("www-authenticate", "Bearer")
     };
-    let Some(token) = ctx.bearer() else {
+    let Some((token, dpop_scheme)) = ctx.access_token() else {
         return unauthorized("Bearer token required");
     };
-    let info = match verify_access_token(app, realm, store, ctx, &token, false) {
+    let info = match verify_access_token(app, realm, store, ctx, &token, false, dpop_scheme) {
         Ok(i) => i,
         Err(BearerError::Invalid(_)) => return unauthorized("Token verification failed"),
         Err(BearerError::Session) => return unauthorized("Session not active"),

@@ -1,7 +1,8 @@
 //! DPoP (RFC 9449) as Keycloak 26 does it: proofs checked at the token endpoint (every
 //! check's error), tokens bound to the proof key (`cnf.jkt`, `typ`/`token_type` DPoP, a
-//! public client's refresh token too), refresh with and without the key, clients that
-//! require DPoP, discovery, CORS. Proofs are made here with `ring`.
+//! public client's refresh token too), refresh with and without the key, userinfo with the
+//! `DPoP` scheme and `ath`, clients that require DPoP, discovery, CORS. Proofs are made
+//! here with `ring`.
 
 mod common;
 use common::*;
@@ -386,6 +387,79 @@ fn every_accepted_algorithm_verifies() {
     let mut rsa_as_es = Key::rsa("RS256");
     rsa_as_es.alg = "ES256";
     assert_refused(&password("demo-app", "bob", &[("DPoP", &rsa_as_es.token_proof())]), BAD_SIGNATURE);
+}
+
+#[test]
+fn userinfo_with_the_dpop_scheme_and_ath() {
+    let key = Key::es256();
+    let t = password("demo-app", "alice", &[("DPoP", &key.token_proof())]).json();
+    let at = t["access_token"].as_str().unwrap();
+    let dpop_auth = format!("DPoP {at}");
+    let ok = srv().get(USERINFO, &[("Authorization", &dpop_auth), ("DPoP", &key.proof("GET", USERINFO, Some(at)))]);
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.json()["preferred_username"], "alice");
+    let ok = srv().post_form(USERINFO, &[("Authorization", &dpop_auth), ("DPoP", &key.proof("POST", USERINFO, Some(at)))], &[]);
+    assert_eq!(ok.status, 200, "POST: {}", ok.body);
+
+    let algs = "PS384 RS384 EdDSA ES384 ES256 RS256 PS256 PS512 RS512";
+    let dpop_challenge =
+        format!("DPoP algs=\"{algs}\", realm=\"demo\", error=\"invalid_token\", error_description=\"Token verification failed\"");
+    let bearer_challenge = "Bearer realm=\"demo\", error=\"invalid_token\", error_description=\"Token verification failed\"";
+    let refused = |headers: &[(&str, &str)], challenge: &str| {
+        let r = srv().get(USERINFO, headers);
+        assert_eq!(r.status, 401, "{headers:?}: {}", r.body);
+        assert_eq!(r.header("www-authenticate"), Some(challenge));
+        r
+    };
+    // No ath; ath of another token; a proof of another key; a proof for another URL or
+    // method; no proof; a replayed proof.
+    let r = refused(&[("Authorization", &dpop_auth), ("DPoP", &key.proof("GET", USERINFO, None))], &dpop_challenge);
+    assert_eq!(r.body, "", "empty body with the DPoP scheme");
+    assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+    refused(&[("Authorization", &dpop_auth), ("DPoP", &key.proof("GET", USERINFO, Some("other")))], &dpop_challenge);
+    let other = Key::es256();
+    refused(&[("Authorization", &dpop_auth), ("DPoP", &other.proof("GET", USERINFO, Some(at)))], &dpop_challenge);
+    refused(&[("Authorization", &dpop_auth), ("DPoP", &key.proof("GET", TOKEN, Some(at)))], &dpop_challenge);
+    refused(&[("Authorization", &dpop_auth), ("DPoP", &key.proof("POST", USERINFO, Some(at)))], &dpop_challenge);
+    refused(&[("Authorization", &dpop_auth)], &dpop_challenge);
+    let once = key.proof("GET", USERINFO, Some(at));
+    assert_eq!(srv().get(USERINFO, &[("Authorization", &dpop_auth), ("DPoP", &once)]).status, 200);
+    refused(&[("Authorization", &dpop_auth), ("DPoP", &once)], &dpop_challenge);
+    // A DPoP token with the Bearer scheme (even with a good proof).
+    let bearer_auth = format!("Bearer {at}");
+    let r = refused(&[("Authorization", &bearer_auth), ("DPoP", &key.proof("GET", USERINFO, Some(at)))], bearer_challenge);
+    assert_eq!(r.json()["error"], "invalid_token");
+    let r = srv().post_form(USERINFO, &[], &[("access_token", at)]);
+    assert_eq!(r.status, 401, "form parameter = Bearer scheme: {}", r.body);
+    // The scheme is case-sensitive: `dpop` is no scheme at all.
+    let r = srv().get(USERINFO, &[("Authorization", &format!("dpop {at}")), ("DPoP", &key.proof("GET", USERINFO, Some(at)))]);
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // Bearer tokens work as before; with the DPoP scheme they are refused.
+    let plain = password("demo-app", "alice", &[]).json();
+    let pat = plain["access_token"].as_str().unwrap();
+    assert_eq!(srv().get(USERINFO, &[("Authorization", &format!("Bearer {pat}"))]).status, 200);
+    refused(&[("Authorization", &format!("DPoP {pat}")), ("DPoP", &key.proof("GET", USERINFO, Some(pat)))], &dpop_challenge);
+
+    // CORS: any origin may read the challenge.
+    let r = srv().get(USERINFO, &[("Authorization", &dpop_auth), ("Origin", "http://elsewhere.example")]);
+    assert_eq!(r.status, 401);
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://elsewhere.example"));
+    assert_eq!(r.header("access-control-expose-headers"), Some("Access-Control-Allow-Methods, WWW-Authenticate"));
+}
+
+#[test]
+fn account_accepts_the_dpop_scheme_too() {
+    let key = Key::es256();
+    let t = password("demo-app", "alice", &[("DPoP", &key.token_proof())]).json();
+    let at = t["access_token"].as_str().unwrap();
+    let path = "/realms/demo/account";
+    let auth = format!("DPoP {at}");
+    let r = srv().get(path, &[("Authorization", &auth), ("Accept", "application/json"), ("DPoP", &key.proof("GET", path, Some(at)))]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["username"], "alice");
+    let r = srv().get(path, &[("Authorization", &format!("Bearer {at}")), ("Accept", "application/json")]);
+    assert_eq!(r.status, 401);
 }
 
 #[test]
