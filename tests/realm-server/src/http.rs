@@ -71,6 +71,30 @@ impl Ctx {
         }
     }
 
+    /// The access token of the `Authorization` header and whether it came with the `DPoP`
+    /// scheme: `Bearer` is matched in any case, `DPoP` exactly (Keycloak's AppAuthManager).
+    pub fn access_token(&self) -> Option<(String, bool)> {
+        let h = self.header("authorization")?.trim();
+        let (scheme, token) = h.split_once(' ')?;
+        let token = token.trim();
+        if token.is_empty() {
+            return None;
+        }
+        if scheme == "DPoP" {
+            Some((token.to_string(), true))
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            Some((token.to_string(), false))
+        } else {
+            None
+        }
+    }
+
+    /// The server's URL of this request, without the query (what a DPoP proof's `htu`
+    /// is compared with).
+    pub fn url(&self) -> String {
+        format!("{}{}", self.base(), self.path)
+    }
+
     /// `Set-Cookie` for a realm cookie with Keycloak's attributes.
     pub fn set_cookie(&self, realm: &str, name: &str, value: &str, max_age: Option<i64>, http_only: bool) -> String {
         let mut s = format!("{name}={value}; Version=1; Path=/realms/{realm}/");
@@ -164,6 +188,16 @@ impl Out {
                 self.headers.push(("access-control-allow-origin", origin.to_string()));
                 self.headers.push(("access-control-allow-credentials", "true".to_string()));
                 self.headers.push(("access-control-expose-headers", "Access-Control-Allow-Methods".into()));
+            }
+        }
+        self
+    }
+
+    /// Add a header name to `Access-Control-Expose-Headers` (if CORS headers were added).
+    pub fn expose(mut self, name: &str) -> Out {
+        for h in self.headers.iter_mut() {
+            if h.0 == "access-control-expose-headers" {
+                h.1 = format!("{}, {name}", h.1);
             }
         }
         self

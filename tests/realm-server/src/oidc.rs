@@ -194,6 +194,7 @@ fn discovery(realm: &Realm, ctx: &Ctx) -> Out {
             "backchannel_authentication_endpoint": format!("{o}/ext/ciba/auth"),
         },
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": crate::dpop::ALGS,
     });
     Out::json(200, &v).header("cache-control", "no-cache").cors_any(ctx)
 }
@@ -725,6 +726,7 @@ pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, re
                 transient: false,
                 extra_claims: &[],
                 reuse_id: None,
+                dpop_jkt: None,
             },
         );
         if req.token {
@@ -799,11 +801,25 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
         Err(e) => return fail(e),
     };
     let origins = client.web_origins(&ctx.base());
+    // DPoP (Keycloak's DPoPUtil.handleDPoPHeader): after client authentication, before the
+    // grant, for every grant type, when the client requires it or the request has a proof.
+    let dpop_header = crate::dpop::header(&ctx.headers);
+    let proof = if crate::dpop::required(client) || dpop_header.is_some() {
+        let url = ctx.url();
+        let target = crate::dpop::Target { method: ctx.method.as_str(), url: &url, access_token: None };
+        match crate::dpop::validate(dpop_header.as_deref(), &target, &mut store.dpop_replay, now()) {
+            Ok(p) => Some(p),
+            Err(desc) => return fail(err(400, "invalid_request", &desc)).cors(ctx, &origins),
+        }
+    } else {
+        None
+    };
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
     let result = match grant {
-        "authorization_code" => code_grant(app, realm, store, ctx, client, &form),
-        "refresh_token" => refresh_grant(app, realm, store, ctx, client, &form),
-        "password" => password_grant(app, realm, store, ctx, client, &form),
-        _ => client_credentials_grant(app, realm, store, ctx, client, &form),
+        "authorization_code" => code_grant(app, realm, store, ctx, client, &form, jkt),
+        "refresh_token" => refresh_grant(app, realm, store, ctx, client, &form, jkt),
+        "password" => password_grant(app, realm, store, ctx, client, &form, jkt),
+        _ => client_credentials_grant(app, realm, store, ctx, client, &form, jkt),
     };
     match result {
         Ok(v) => Out::json(200, &v).no_store().cors(ctx, &origins),
@@ -814,7 +830,7 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
 #[allow(clippy::too_many_arguments)]
 fn issue_for(
     app: &App, realm: &Realm, store: &Store, ctx: &Ctx, client: &Client, sid: &str, scope: Option<&str>, acr: &str, grant: &str,
-    reuse_id: Option<&str>,
+    reuse_id: Option<&str>, dpop_jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     let session = store.sessions.get(sid).ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
     let user = realm.user_by_id(&session.user_id).ok_or_else(|| err(400, "invalid_grant", "User not found"))?;
@@ -846,12 +862,15 @@ fn issue_for(
             transient: false,
             extra_claims: &[],
             reuse_id,
+            dpop_jkt,
         },
     );
     Ok(tokens::token_response(&issued, sid, realm.not_before))
 }
 
-fn code_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params) -> Result<Value, OAuthErr> {
+fn code_grant(
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
+) -> Result<Value, OAuthErr> {
     if !client.standard_flow {
         return Err(err(400, "unauthorized_client", "Client not allowed to exchange code"));
     }
@@ -907,7 +926,7 @@ fn code_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &C
         Some(u) if u.enabled => {}
         _ => return Err(err(400, "invalid_grant", "User disabled")),
     }
-    issue_for(app, realm, store, ctx, client, &sid, scope.as_deref(), &acr, "onrtac", new_chain(realm).as_deref())
+    issue_for(app, realm, store, ctx, client, &sid, scope.as_deref(), &acr, "onrtac", new_chain(realm).as_deref(), jkt)
 }
 
 /// With rotation on, each refresh token a non-refresh grant issues starts a reuse chain.
@@ -915,7 +934,9 @@ fn new_chain(realm: &Realm) -> Option<String> {
     realm.revoke_refresh_token.then(crate::util::uuid)
 }
 
-fn refresh_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params) -> Result<Value, OAuthErr> {
+fn refresh_grant(
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
+) -> Result<Value, OAuthErr> {
     let token = form.get("refresh_token").ok_or_else(|| err(400, "invalid_request", "No refresh token"))?;
     let invalid = || err(400, "invalid_grant", "Invalid refresh token");
     let claims = crate::jwt::verify_hs512(&realm.hmac_key, token).ok_or_else(invalid)?;
@@ -931,6 +952,14 @@ fn refresh_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client:
     }
     if s("azp").as_deref() != Some(client.client_id.as_str()) {
         return Err(err(400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match"));
+    }
+    // A DPoP-bound refresh token (public clients) needs a proof with the same key.
+    if let Some(bound) = claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|v| v.as_str()) {
+        match jkt {
+            None => return Err(err(400, "invalid_grant", "DPoP proof is missing")),
+            Some(j) if j != bound => return Err(err(400, "invalid_grant", "DPoP confirmation doesn't match DPoP proof")),
+            Some(_) => {}
+        }
     }
     let sid = s("sid").ok_or_else(invalid)?;
     let session = store.sessions.get_mut(&sid).ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
@@ -972,7 +1001,7 @@ fn refresh_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client:
     session.last_refresh = now;
     // The client session keeps the acr of its login.
     let acr = session.clients.get(&client.client_id).map(|c| c.acr.clone()).filter(|a| !a.is_empty()).unwrap_or_else(|| "1".into());
-    let answer = issue_for(app, realm, store, ctx, client, &sid, Some(&scope), &acr, "onrtrt", reuse_id.as_deref())?;
+    let answer = issue_for(app, realm, store, ctx, client, &sid, Some(&scope), &acr, "onrtrt", reuse_id.as_deref(), jkt)?;
     if realm.revoke_refresh_token {
         // The chain's last refresh: the new refresh token's iat.
         if let Some(c) = store.sessions.get_mut(&sid).and_then(|s| s.clients.get_mut(&client.client_id)) {
@@ -1002,7 +1031,9 @@ fn check_reuse(cs: Option<&mut ClientSession>, chain: &str, jti: &str, iat: i64,
     Ok(())
 }
 
-fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params) -> Result<Value, OAuthErr> {
+fn password_grant(
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
+) -> Result<Value, OAuthErr> {
     if !client.direct_access {
         return Err(err(400, "unauthorized_client", "Client not allowed for direct access grants"));
     }
@@ -1023,11 +1054,11 @@ fn password_grant(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client
     if let Some(s) = store.sessions.get_mut(&sid) {
         s.clients.insert(client.client_id.clone(), ClientSession { nonce: None, acr: "1".into(), ..Default::default() });
     }
-    issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro", new_chain(realm).as_deref())
+    issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro", new_chain(realm).as_deref(), jkt)
 }
 
 fn client_credentials_grant(
-    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     let _ = store; // the session is transient: nothing is stored
     // Keycloak's ClientCredentialsGrantType: 401 for each of these.
@@ -1086,6 +1117,7 @@ fn client_credentials_grant(
             transient: true,
             extra_claims: &extra,
             reuse_id: None,
+            dpop_jkt: jkt,
         },
     );
     let mut v = tokens::token_response(&issued, &session.id, realm.not_before);
@@ -1128,14 +1160,38 @@ enum BearerError {
     Session,
 }
 
-fn verify_access_token(app: &App, realm: &Realm, store: &Store, ctx: &Ctx, token: &str, need_client: bool) -> Result<TokenInfo, BearerError> {
-    let claims = app.verify(realm, token).ok_or(BearerError::Invalid("Token verification failed"))?;
+/// Keycloak's access-token checks for userinfo and account (signature, issuer, `typ`,
+/// expiry), then DPoP's (`DPoPUtil.withDPoPVerifier`): a `DPoP` token needs the `DPoP`
+/// scheme and vice versa, a client that requires DPoP the `DPoP` scheme, and with that
+/// scheme a proof for this request (`ath` included) whose key is the token's `cnf.jkt`.
+fn verify_access_token(
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, token: &str, need_client: bool, dpop_scheme: bool,
+) -> Result<TokenInfo, BearerError> {
+    const INVALID: BearerError = BearerError::Invalid("Token verification failed");
+    let claims = app.verify(realm, token).ok_or(INVALID)?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-    if s("typ") != "Bearer" || s("iss") != ctx.issuer(&realm.name) {
-        return Err(BearerError::Invalid("Token verification failed"));
+    let typ = s("typ");
+    if !(typ == "Bearer" || typ == "DPoP") || s("iss") != ctx.issuer(&realm.name) {
+        return Err(INVALID);
     }
     if claims.get("exp").and_then(|v| v.as_i64()).is_none_or(|e| e <= now()) {
-        return Err(BearerError::Invalid("Token verification failed"));
+        return Err(INVALID);
+    }
+    if (typ == "DPoP") != dpop_scheme {
+        return Err(INVALID);
+    }
+    let client = realm.client(&s("azp")).ok_or(INVALID)?;
+    if crate::dpop::required(client) && !dpop_scheme {
+        return Err(INVALID);
+    }
+    if dpop_scheme {
+        let url = ctx.url();
+        let target = crate::dpop::Target { method: ctx.method.as_str(), url: &url, access_token: Some(token) };
+        let proof = crate::dpop::validate(crate::dpop::header(&ctx.headers).as_deref(), &target, &mut store.dpop_replay, now())
+            .map_err(|_| INVALID)?;
+        if claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|v| v.as_str()) != Some(proof.jkt.as_str()) {
+            return Err(INVALID);
+        }
     }
     let session = store.sessions.get(&s("sid")).ok_or(BearerError::Session)?;
     if !session.active(realm.sso_idle, realm.sso_max, now()) || session.user_id != s("sub") {
@@ -1148,21 +1204,26 @@ fn verify_access_token(app: &App, realm: &Realm, store: &Store, ctx: &Ctx, token
     Ok(TokenInfo { claims, user })
 }
 
-fn userinfo(app: &App, realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
+fn userinfo(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let form = if ctx.method == Method::POST { Params::parse_bytes(&ctx.body) } else { Params::default() };
-    let token = ctx.bearer().or_else(|| form.get("access_token").map(String::from));
-    let Some(token) = token else {
+    let token = ctx.access_token().or_else(|| form.get("access_token").map(|t| (t.to_string(), false)));
+    let Some((token, dpop_scheme)) = token else {
         return Out::oauth_error(400, "invalid_request", "Token not provided").cors_any(ctx);
     };
+    // Both forms let scripts read `WWW-Authenticate` (Keycloak's OAuth2Error adds it to the
+    // exposed headers). With the DPoP scheme the body is empty, as in Keycloak 26.
     let unauthorized = |desc: &str| {
-        Out::oauth_error(401, "invalid_token", desc)
-            .header(
-                "www-authenticate",
-                format!("Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"{desc}\"", realm.name),
-            )
-            .cors_any(ctx)
+        let challenge = format!("realm=\"{}\", error=\"invalid_token\", error_description=\"{desc}\"", realm.name);
+        let out = if dpop_scheme {
+            Out::new(401)
+                .header("content-type", "text/plain;charset=utf-8")
+                .header("www-authenticate", format!("DPoP algs=\"{}\", {challenge}", crate::dpop::ALGS.join(" ")))
+        } else {
+            Out::oauth_error(401, "invalid_token", desc).header("www-authenticate", format!("Bearer {challenge}"))
+        };
+        out.cors_any(ctx).expose("WWW-Authenticate")
     };
-    let info = match verify_access_token(app, realm, store, ctx, &token, true) {
+    let info = match verify_access_token(app, realm, store, ctx, &token, true, dpop_scheme) {
         Ok(i) => i,
         Err(BearerError::Invalid(d)) => return unauthorized(d),
         Err(BearerError::Session) => return unauthorized("User session not found or doesn't have client attached on it"),
@@ -1189,14 +1250,14 @@ fn userinfo(app: &App, realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
     Out::json(200, &Value::Object(m)).no_store().cors(ctx, &origins)
 }
 
-fn account(app: &App, realm: &Realm, store: &Store, ctx: &Ctx) -> Out {
+fn account(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let unauthorized = |desc: &str| {
         Out::json(401, &json!({"error": "HTTP 401 Unauthorized", "error_description": desc})).header("www-authenticate", "Bearer")
     };
-    let Some(token) = ctx.bearer() else {
+    let Some((token, dpop_scheme)) = ctx.access_token() else {
         return unauthorized("Bearer token required");
     };
-    let info = match verify_access_token(app, realm, store, ctx, &token, false) {
+    let info = match verify_access_token(app, realm, store, ctx, &token, false, dpop_scheme) {
         Ok(i) => i,
         Err(BearerError::Invalid(_)) => return unauthorized("Token verification failed"),
         Err(BearerError::Session) => return unauthorized("Session not active"),

@@ -54,6 +54,8 @@ pub struct Store {
     pub auth_sessions: HashMap<String, AuthSession>,
     pub codes: HashMap<String, CodeEntry>,
     pub logout_requests: HashMap<String, LogoutRequest>,
+    /// DPoP proofs already used (server-wide, like Keycloak's single-use object store).
+    pub dpop_replay: crate::dpop::ReplayCache,
 }
 
 pub struct UserSession {
@@ -212,6 +214,7 @@ impl Store {
     pub fn sweep(&mut self, now: i64) {
         self.codes.retain(|_, c| c.expires + 3600 > now);
         self.logout_requests.retain(|_, l| l.created + 1800 > now);
+        self.dpop_replay.sweep(now);
         for a in self.auth_sessions.values_mut() {
             a.tabs.retain(|_, t| t.created + 3600 > now);
         }

@@ -41,6 +41,9 @@ pub struct Issued {
     pub expires_in: i64,
     pub refresh_expires_in: i64,
     pub scope: String,
+    /// The response's `token_type`: the access token's `typ` (`Bearer` or `DPoP`),
+    /// lower-cased with the client attribute `token.response.type.bearer.lower-case`.
+    pub token_type: String,
 }
 
 pub struct IssueParams<'a> {
@@ -62,6 +65,9 @@ pub struct IssueParams<'a> {
     pub extra_claims: &'a [(&'a str, Value)],
     /// Refresh-token rotation: the chain the refresh token belongs to (`reuse_id`).
     pub reuse_id: Option<&'a str>,
+    /// DPoP: the thumbprint of the request's proof key. Binds the access token (and a
+    /// public client's refresh token) to it.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 fn put(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
@@ -113,7 +119,8 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
         many => put(&mut at, "aud", many.iter().map(|s| Value::from(s.as_str())).collect::<Vec<_>>()),
     }
     put(&mut at, "sub", user.id.clone());
-    put(&mut at, "typ", "Bearer");
+    let typ = if p.dpop_jkt.is_some() { "DPoP" } else { "Bearer" };
+    put(&mut at, "typ", typ);
     put(&mut at, "azp", client.client_id.clone());
     if !p.transient {
         put(&mut at, "sid", session.id.clone());
@@ -130,6 +137,9 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
             ra.insert(c.clone(), json!({ "roles": r }));
         }
         put(&mut at, "resource_access", Value::Object(ra));
+    }
+    if let Some(jkt) = p.dpop_jkt {
+        put(&mut at, "cnf", json!({ "jkt": jkt }));
     }
     put(&mut at, "scope", scope.clone());
     profile_claims(&mut at, user);
@@ -178,6 +188,10 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
         put(&mut rt, "typ", "Refresh");
         put(&mut rt, "azp", client.client_id.clone());
         put(&mut rt, "sid", session.id.clone());
+        // RFC 9449 §5: only a public client's refresh token is bound.
+        if let Some(jkt) = p.dpop_jkt.filter(|_| client.public_client) {
+            put(&mut rt, "cnf", json!({ "jkt": jkt }));
+        }
         put(&mut rt, "scope", format!("{scope} web-origins acr roles basic"));
         if let Some(r) = p.reuse_id {
             put(&mut rt, "reuse_id", r);
@@ -185,7 +199,8 @@ pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &U
         crate::jwt::sign_hs512(&realm.hmac_key, &realm.hmac_kid, &rt)
     });
 
-    Issued { access_token, id_token, refresh_token, expires_in: exp - now, refresh_expires_in, scope }
+    let token_type = if client.attr_true("token.response.type.bearer.lower-case") { typ.to_lowercase() } else { typ.to_string() };
+    Issued { access_token, id_token, refresh_token, expires_in: exp - now, refresh_expires_in, scope, token_type }
 }
 
 pub fn token_response(i: &Issued, session_id: &str, not_before: i64) -> Value {
@@ -196,7 +211,7 @@ pub fn token_response(i: &Issued, session_id: &str, not_before: i64) -> Value {
     if let Some(r) = &i.refresh_token {
         put(&mut m, "refresh_token", r.clone());
     }
-    put(&mut m, "token_type", "Bearer");
+    put(&mut m, "token_type", i.token_type.clone());
     if let Some(t) = &i.id_token {
         put(&mut m, "id_token", t.clone());
     }
