@@ -158,6 +158,7 @@ export function measureBytes () {
     'keycloak-wasm, esbuild --bundle --minify of it': sizeOf(esbuild(path.join(root, 'pkg/keycloak.js'))),
     'keycloak-wasm/global (classic script)': sizeOf(pkg('keycloak.global.js')),
     'keycloak-wasm/capacitor (adapter entry, on top)': sizeOf(pkg('capacitor.js')),
+    'keycloak-wasm/authz (UMA entry, on top)': sizeOf(pkg('authz.js')),
     'the wasm alone (after wasm-opt -Oz)': sizeOf(wasm),
     'keycloak-js 26.2.4, esbuild --bundle --minify': sizeOf(kjs)
   }

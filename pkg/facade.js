@@ -146,6 +146,9 @@ export default class Keycloak {
   clearToken = () => this.#sync('clearToken', undefined, () => {})
   handleCallback = (url) => this.#async('handleCallback', url)
 
+  // The door keycloak-wasm/authz (and other entries of ours) call the machine through.
+  [Symbol.for('keycloak-wasm.call')] = (method, ...args) => this.#async(method, ...args)
+
   // keycloak-wasm only (`dpop`): a DPoP proof for the app's own request, and a fetch that
   // sends the bound access token with one, again once with the server's nonce if it asks.
   createDpopProof = (method, url, nonce) => this.#async('createDpopProof', method, String(url), nonce)

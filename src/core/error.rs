@@ -85,6 +85,10 @@ pub enum CoreError {
     DpopUnavailable,
     /// Ours (`dpop`): the access token is bound (`cnf.jkt`) to another key than ours.
     DpopBinding,
+    /// keycloak-js/authz: a request before the adapter's `init`.
+    AuthzNotInitialized,
+    /// keycloak-js/authz: `.well-known/uma2-configuration` did not load; the cause.
+    UmaConfig(&'static str),
 }
 
 impl CoreError {
@@ -98,7 +102,7 @@ impl CoreError {
     /// The message of the underlying cause, for errors keycloak-js throws with `{ cause }`.
     pub fn cause(&self) -> Option<&'static str> {
         match self {
-            CoreError::TokenPayloadNotBase64(cause) => Some(cause),
+            CoreError::TokenPayloadNotBase64(cause) | CoreError::UmaConfig(cause) => Some(cause),
             _ => None,
         }
     }
@@ -149,6 +153,8 @@ impl CoreError {
             CoreError::TokenExpired => "Token verification failed: the token has expired.",
             CoreError::DpopUnavailable => "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.",
             CoreError::DpopBinding => "The access token is bound to another DPoP key (cnf.jkt).",
+            CoreError::AuthzNotInitialized => "The Keycloak instance has not been initialized yet.",
+            CoreError::UmaConfig(_) => "Could not obtain configuration from server.",
         }
     }
 
@@ -173,6 +179,9 @@ impl CoreError {
 /// Messages of causes carried by [`CoreError::TokenPayloadNotBase64`].
 pub const CAUSE_BAD_LENGTH: &str = "Input is not of the correct length.";
 pub const CAUSE_BAD_CHARACTER: &str = "The string to be decoded is not correctly encoded.";
+/// Causes of keycloak-js/authz's configuration error.
+pub const CAUSE_NO_RESPONSE: &str = "Server did not respond.";
+pub const CAUSE_BAD_JSON: &str = "Server responded with invalid JSON.";
 
 #[cfg(test)]
 mod tests {

@@ -19,6 +19,7 @@
 //! continues only when the driver reports that the app's callback returned (`resume`),
 //! so what follows is computed from the state the callback left.
 
+mod authz;
 mod dpop;
 mod flows;
 mod frames;
@@ -166,6 +167,8 @@ pub(crate) enum K {
     Adopt(Box<(tokens::Set3, Option<f64>, f64, u8)>),
     /// `createDpopProof`: the proof's signing input, until it is signed.
     Proof(Box<String>),
+    /// A keycloak-js/authz request (`keycloak-wasm/authz`).
+    Uma(Box<authz::Uma>),
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
@@ -269,6 +272,8 @@ pub struct Machine {
     pub(crate) dpop_bound: bool,
     pub(crate) dpop_count: u32,
     pub(crate) dpop_held: Vec<dpop::Held>,
+    /// keycloak-js/authz: the realm's token endpoint from its UMA configuration.
+    pub(crate) uma_token: Option<String>,
 }
 
 impl Default for AdapterKind {
@@ -500,6 +505,7 @@ impl Machine {
             K::Auto => self.auto_step(id, ev),
             K::Adopt(x) => self.adopt_step(id, x, ev),
             K::Proof(x) => self.proof_step(id, x, ev),
+            K::Uma(x) => self.uma_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {

@@ -83,7 +83,7 @@ after(async () => {
 
 describe('npm package', () => {
   test('npm pack ships the ESM, CommonJS and classic-script builds, types and README', () => {
-    assert.deepEqual(packed.files, ['README.md', 'capacitor.d.ts', 'capacitor.js', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
+    assert.deepEqual(packed.files, ['README.md', 'authz.d.ts', 'authz.js', 'capacitor.d.ts', 'capacitor.js', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.global.js', 'keycloak.js', 'package.json'])
   })
 
   test('works from a plain <script type="module"> page, no bundler', async () => {
@@ -200,7 +200,7 @@ describe('browser support stated in pkg/README.md', () => {
 
   test('the JavaScript uses no syntax newer than those versions', () => {
     const target = `--target=chrome${stated[1]},firefox${stated[2]},safari${stated[3]}`
-    for (const entry of [['pkg/facade.js'], ['pkg/capacitor.js', '--external:@capacitor/*']]) {
+    for (const entry of [['pkg/facade.js'], ['pkg/capacitor.js', '--external:@capacitor/*'], ['pkg/authz.js']]) {
       assert.equal(esbuild([...entry, target]), esbuild(entry), `${entry[0]}: esbuild would lower something for ${target}`)
     }
     // The check has teeth: a version before class private methods gets lowered code.

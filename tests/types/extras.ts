@@ -30,3 +30,13 @@ async function main (): Promise<void> {
   await keycloak.init({ adapter: capacitor })
 }
 void main
+
+// The options we add, and what dpop brings.
+async function additions (keycloak: Keycloak): Promise<void> {
+  await keycloak.init({ verifyTokens: true, autoRefresh: { minValidity: 20 }, syncTabs: true, persistSession: 'local', dpop: true, requestTimeout: 5000, silentCheckSsoTimeout: 3000 })
+  await keycloak.init({ autoRefresh: true, persistSession: 'session' })
+  const proof: string = await keycloak.createDpopProof('GET', new URL('https://api.example/items'), 'nonce')
+  const response: Response = await keycloak.fetch('https://api.example/items', { method: 'POST', body: '{}' })
+  void [proof, response.status]
+}
+void additions

@@ -2,6 +2,8 @@
 // type-check against keycloak-js's own declarations (tsconfig.keycloak-js.json) and
 // against ours (tsconfig.json): an app that compiles with one compiles with the other.
 import Keycloak from 'keycloak-wasm'
+import KeycloakAuthorization from 'keycloak-wasm/authz'
+import type { AuthorizationRequest, KeycloakAuthorizationInstance, KeycloakAuthorizationPromise, ResourcePermission } from 'keycloak-wasm/authz'
 import type {
   Acr, GenericOidcConfig, KeycloakAccountOptions, KeycloakAdapter, KeycloakConfig, KeycloakError, KeycloakFlow,
   KeycloakInitOptions, KeycloakInstance, KeycloakLoginOptions, KeycloakLogoutOptions, KeycloakOnLoad, KeycloakPkceMethod,
@@ -70,3 +72,20 @@ async function main (): Promise<void> {
   void [ok, urls, refreshed, expired, roles, profile.username, info.sub, parsed?.realm_access, access, realmRoles, type, skew, fields, fromUrl]
 }
 void main
+
+// keycloak-js/authz (keycloak-wasm/authz): an app using its whole API.
+async function authz (keycloak: Keycloak): Promise<void> {
+  const authorization: KeycloakAuthorizationInstance = new KeycloakAuthorization(keycloak)
+  const request: AuthorizationRequest = { ticket: 't', submitRequest: true, incrementalAuthorization: false, metadata: { responseIncludeResourceName: true, response_permissions_limit: 5 } }
+  const permission: ResourcePermission = { id: 'album', scopes: ['album:view'] }
+  const promise: KeycloakAuthorizationPromise = authorization.authorize(request)
+  promise.then((rpt: string) => { void rpt }, () => {}, () => {})
+  authorization.entitlement('photoz-api', { permissions: [permission] }).then((rpt) => { void rpt }, () => {}, () => {})
+  authorization.entitlement('photoz-api').then(() => {}, () => {}, () => {})
+  authorization.init()
+  await authorization.ready
+  const endpoint: string = authorization.config?.rpt_endpoint
+  const rpt: unknown = authorization.rpt
+  void [endpoint, rpt]
+}
+void authz
