@@ -511,10 +511,12 @@ export class Driver {
     if (body !== null) init.body = body
     if (credentials) init.credentials = 'include'
     fetch(url, init).then(async (response) => {
-      if (!response.ok) return this.send('http', id, response.status, null, this.keep(response))
+      // DPoP-Nonce (dpop): a server's nonce for the next proofs, or the one it asks for.
+      const nonce = response.headers.get('DPoP-Nonce')
+      if (!response.ok) return this.send('http', id, response.status, null, this.keep(response), nonce)
       const text = await response.text()
       const value = JSON.parse(text)
-      this.send('http', id, response.status, text, this.keep(value))
+      this.send('http', id, response.status, text, this.keep(value), nonce)
     }).catch((x) => this.send('http', id, 0, null, this.keep(x)))
   }
 

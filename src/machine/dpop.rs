@@ -29,6 +29,8 @@ pub(crate) struct Held {
     pub bearer: Option<String>,
     pub credentials: bool,
     pub input: String,
+    /// Sent again with the server's nonce already.
+    pub retried: bool,
 }
 
 impl Machine {
@@ -122,13 +124,35 @@ impl Machine {
         let held = self.dpop_held.swap_remove(i);
         match sig.filter(|_| ok) {
             Some(sig) => {
-                let mut proof = held.input;
+                let mut held = held;
+                let mut proof = core::mem::take(&mut held.input);
                 proof.push('.');
                 proof.push_str(sig);
                 self.emit_fetch(id, &held.url, held.form.as_deref(), held.bearer.as_deref(), held.credentials, Some(&proof));
+                self.dpop_sent.push(held);
             }
             None => self.deliver_wait(id, Ev::Http { status: 0, text: None, h }),
         }
+        true
+    }
+
+    /// The answer to a request sent with a proof: the server's nonce is kept for the next
+    /// proofs; a 400 or 401 that names one (`use_dpop_nonce`) is sent once more with it,
+    /// unseen by the task that made the request. `false`: deliver the answer.
+    pub(crate) fn dpop_answered(&mut self, id: u32, status: u16, nonce: Option<&str>, h: i64) -> bool {
+        let Some(i) = self.dpop_sent.iter().position(|x| x.id == id) else { return false };
+        let mut sent = self.dpop_sent.swap_remove(i);
+        let Some(nonce) = nonce.filter(|n| !n.is_empty()) else { return false };
+        self.dpop_nonce = Some(String::from(nonce));
+        if !(status == 400 || status == 401) || sent.retried {
+            return false;
+        }
+        self.drop_h(h);
+        let method = if sent.form.is_some() { "POST" } else { "GET" };
+        sent.input = self.dpop_input(method, &sent.url.clone(), sent.bearer.clone().as_deref(), Some(nonce));
+        sent.retried = true;
+        self.dpop_sign(id, &sent.input.clone());
+        self.dpop_held.push(sent);
         true
     }
 

@@ -272,6 +272,9 @@ pub struct Machine {
     pub(crate) dpop_bound: bool,
     pub(crate) dpop_count: u32,
     pub(crate) dpop_held: Vec<dpop::Held>,
+    /// Requests sent with a proof, until their answer; the server's last `DPoP-Nonce`.
+    pub(crate) dpop_sent: Vec<dpop::Held>,
+    pub(crate) dpop_nonce: Option<String>,
     /// keycloak-js/authz: the realm's token endpoint from its UMA configuration.
     pub(crate) uma_token: Option<String>,
 }
@@ -342,8 +345,10 @@ impl Machine {
                 self.call(num(0) as u32, method, &a[2.min(a.len())..]);
             }
             "http" => {
-                let ev = Ev::Http { status: num(1) as u16, text: text(2), h: num(3) as i64 };
-                self.deliver_wait(num(0) as u32, ev);
+                let (id, status, h) = (num(0) as u32, num(1) as u16, num(3) as i64);
+                if !self.dpop_answered(id, status, text(4), h) {
+                    self.deliver_wait(id, Ev::Http { status, text: text(2), h });
+                }
             }
             "ret" => {
                 let (id, ok, h) = (num(0) as u32, a.get(1).is_some_and(|v| v.truthy()), num(2) as i64);
@@ -911,9 +916,10 @@ impl Machine {
         let id = self.next_id();
         self.wait(id, task, W_HTTP);
         if self.dpop_wants(bearer) {
-            let input = self.dpop_input(if form.is_some() { "POST" } else { "GET" }, url, bearer, None);
+            let nonce = self.dpop_nonce.clone();
+            let input = self.dpop_input(if form.is_some() { "POST" } else { "GET" }, url, bearer, nonce.as_deref());
             self.dpop_sign(id, &input);
-            let held = dpop::Held { id, url: String::from(url), form: form.map(String::from), bearer: bearer.map(String::from), credentials, input };
+            let held = dpop::Held { id, url: String::from(url), form: form.map(String::from), bearer: bearer.map(String::from), credentials, input, retried: false };
             self.dpop_held.push(held);
             return;
         }

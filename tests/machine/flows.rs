@@ -1031,6 +1031,27 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     realm.serve_token(&mut page);
     assert_eq!(message(&err(&page, op)), "The access token is bound to another DPoP key (cnf.jkt).");
     assert_eq!(page.prop("token").cloned(), before);
+    // A server that asks for its nonce: the request goes again once, with it, unseen by
+    // updateToken; later proofs carry it. Asked again at once: the answer stands.
+    realm.jkt = Some(jkt.clone());
+    let op = page.call("updateToken", vec![json!(-1)]);
+    let f = page.take_fetch("/token").unwrap();
+    assert!(proof_of(&f).1.get("nonce").is_none());
+    page.answer_nonce(&f, 400, "n-1");
+    let f2 = page.fetches.iter().find(|f| f.url.ends_with("/token")).cloned().expect("sent again");
+    assert_eq!(f2.id, f.id, "the same request, for the task");
+    assert_eq!(proof_of(&f2).1["nonce"], "n-1");
+    realm.serve_token(&mut page);
+    assert_eq!(ok(&page, op), json!(true));
+    let op = page.call("updateToken", vec![json!(-1)]);
+    let f = page.take_fetch("/token").unwrap();
+    assert_eq!(proof_of(&f).1["nonce"], "n-1", "kept for the next proofs");
+    page.answer_nonce(&f, 400, "n-2");
+    let f = page.take_fetch("/token").unwrap();
+    page.answer_nonce(&f, 400, "n-3");
+    assert!(page.settled(op).is_some(), "not a third time");
+    assert!(page.live_handles().is_empty(), "{:?}", page.live_handles());
+
 }
 
 #[test]

@@ -625,6 +625,12 @@ impl World {
         self.send("http", vec![json!(f.id), json!(status), Value::Null, json!(h)]);
     }
 
+    /// A non-2xx answer carrying a `DPoP-Nonce` header.
+    pub fn answer_nonce(&mut self, f: &Fetch, status: u16, nonce: &str) {
+        let h = self.keep(json!({ "status": status }));
+        self.send("http", vec![json!(f.id), json!(status), Value::Null, json!(h), json!(nonce)]);
+    }
+
     /// `fetch` rejected (network error, `TimeoutError`, a body that is not JSON).
     pub fn answer_thrown(&mut self, f: &Fetch, error: &str) {
         let h = self.keep(json!({ "thrown": error }));
