@@ -147,7 +147,8 @@ export default class Keycloak {
   handleCallback = (url) => this.#async('handleCallback', url)
 
   // The door keycloak-wasm/authz (and other entries of ours) call the machine through.
-  [Symbol.for('keycloak-wasm.call')] = (method, ...args) => this.#async(method, ...args)
+  // (The semicolon keeps the line above from reading `…)[Symbol.for(…)] = …`.)
+  ;[Symbol.for('keycloak-wasm.call')] = (method, ...args) => this.#async(method, ...args)
 
   // keycloak-wasm only (`dpop`): a DPoP proof for the app's own request, and a fetch that
   // sends the bound access token with one, again once with the server's nonce if it asks.
