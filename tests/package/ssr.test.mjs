@@ -49,6 +49,9 @@ const attempt = (f) => { try { f(); return 'returned' } catch (e) { return e.mes
     r.login = await settle(kc.login())
     r.updateToken = await settle(kc.updateToken(5))
     r.logoutUrl = attempt(() => kc.createLogoutUrl())
+    // Every asynchronous method gives a promise (and each rejects here).
+    const asyncMethods = ['login', 'createLoginUrl', 'logout', 'register', 'createRegisterUrl', 'accountManagement', 'loadUserProfile', 'loadUserInfo', 'updateToken', 'handleCallback', 'createDpopProof']
+    r.promises = asyncMethods.filter((m) => { const p = kc[m]('https://app.example.com/'); p?.catch?.(() => {}); return p instanceof Promise }).length === asyncMethods.length
     out.builds[name] = r
   }
   await new Promise((resolve) => setTimeout(resolve, 50))
@@ -108,7 +111,8 @@ describe('on a server (Node, no DOM)', () => {
         didInitialize: true,
         login: SERVER_ERROR,
         updateToken: SERVER_ERROR,
-        logoutUrl: 'Keycloak is not initialized: call and await init() first.'
+        logoutUrl: 'Keycloak is not initialized: call and await init() first.',
+        promises: true
       })
     })
   }
