@@ -11,6 +11,7 @@ macro_rules! elog {
 }
 
 mod admin;
+mod authz;
 mod faults;
 mod http;
 mod jwt;
