@@ -24,6 +24,7 @@ mod required_action;
 mod state;
 mod tls;
 mod tokens;
+mod uma;
 mod util;
 
 use axum::body::Body;
