@@ -11,6 +11,7 @@ macro_rules! elog {
 }
 
 mod admin;
+mod authz;
 mod dpop;
 mod faults;
 mod http;
@@ -24,6 +25,7 @@ mod required_action;
 mod state;
 mod tls;
 mod tokens;
+mod uma;
 mod util;
 
 use axum::body::Body;

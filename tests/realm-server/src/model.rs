@@ -77,6 +77,9 @@ pub struct ClientRep {
     pub web_origins: Vec<String>,
     pub root_url: Option<String>,
     pub attributes: HashMap<String, Value>,
+    /// Authorization Services (see authz.rs): imported after the users.
+    pub authorization_services_enabled: Option<bool>,
+    pub authorization_settings: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -150,6 +153,8 @@ pub struct Realm {
     pub extra: serde_json::Map<String, Value>,
     /// Role descriptions (roles created through the admin API or the import).
     pub role_descriptions: HashMap<RoleId, String>,
+    /// Resource servers (Authorization Services), by the client's internal id.
+    pub authz: HashMap<String, crate::authz::ResourceServer>,
 }
 
 /// One `rsa-generated` key provider component of a realm.
@@ -327,6 +332,7 @@ impl Realm {
             attributes: BTreeMap::new(),
             extra: Default::default(),
             role_descriptions: HashMap::new(),
+            authz: HashMap::new(),
             name: name.clone(),
         };
 
@@ -345,12 +351,16 @@ impl Realm {
         }
 
         // Clients from the import.
-        for c in rep.clients.unwrap_or_default() {
+        let mut authz_settings = Vec::new();
+        for mut c in rep.clients.unwrap_or_default() {
             if c.client_id.is_empty() {
                 return Err(format!("realm {name}: a client has no clientId"));
             }
             if realm.clients.iter().any(|x| x.client_id == c.client_id) {
                 return Err(format!("realm {name}: duplicate client {}", c.client_id));
+            }
+            if c.authorization_services_enabled == Some(true) {
+                authz_settings.push((c.client_id.clone(), c.authorization_settings.take()));
             }
             realm.clients.push(Client::from_rep(c));
         }
@@ -499,8 +509,15 @@ impl Realm {
         // with default roles (`RealmManager.setupClientServiceAccountsAndAuthorizationOnImport`).
         let missing: Vec<Client> =
             realm.clients.iter().filter(|c| c.service_accounts && realm.service_account_of(&c.id).is_none()).cloned().collect();
+        let generated: Vec<String> = missing.iter().map(|c| c.client_id.clone()).collect();
         for c in missing {
             realm.add_service_account(&c);
+        }
+        // Then the authorization settings (`setupClientServiceAccountsAndAuthorizationOnImport`).
+        for (client_id, settings) in authz_settings {
+            let w = crate::authz::import_on_realm_import(&mut realm, &client_id, settings.as_ref(), generated.contains(&client_id))
+                .map_err(|e| format!("realm {name}: client {client_id}: {e}"))?;
+            warnings.extend(w.into_iter().map(|w| format!("realm {name}: client {client_id}: {w}")));
         }
         Ok((realm, warnings))
     }

@@ -79,6 +79,9 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
         "" if get => realm_info(app, realm, ctx),
         ".well-known/openid-configuration" if get => discovery(realm, ctx),
         ".well-known/openid-configuration" if options => preflight(ctx, "GET, OPTIONS"),
+        ".well-known/uma2-configuration" if get => crate::uma::configuration(discovery(realm, ctx), realm, ctx),
+        ".well-known/uma2-configuration" if options => preflight(ctx, "GET, OPTIONS"),
+        "authz/protection/permission" if post => crate::uma::protection_permission(app, realm, store, ctx),
         "login-actions/authenticate" if get || post => authenticate(app, realm, store, ctx),
         "login-actions/registration" if get || post => crate::register::registration_action(app, realm, store, ctx),
         "login-actions/required-action" if get || post => required_action::action(app, realm, store, ctx),
@@ -89,7 +92,8 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             o.headers.retain(|(k, _)| *k != "x-frame-options");
             o
         }
-        "" | ".well-known/openid-configuration" | "login-actions/authenticate" | "login-actions/registration"
+        "" | ".well-known/openid-configuration" | ".well-known/uma2-configuration" | "authz/protection/permission"
+        | "login-actions/authenticate" | "login-actions/registration"
         | "login-actions/required-action" | "account" | "account/" => method_not_allowed(),
         _ => not_found(),
     }
@@ -753,7 +757,7 @@ fn err(status: u16, error: &'static str, desc: &str) -> OAuthErr {
     (status, error, desc.to_string())
 }
 
-fn authenticate_client<'a>(realm: &'a Realm, ctx: &Ctx, form: &Params) -> Result<&'a Client, OAuthErr> {
+pub(crate) fn authenticate_client<'a>(realm: &'a Realm, ctx: &Ctx, form: &Params) -> Result<&'a Client, OAuthErr> {
     let invalid = || err(401, "invalid_client", "Invalid client or Invalid client credentials");
     let mut basic: Option<(String, String)> = None;
     if let Some(h) = ctx.header("authorization") {
@@ -786,6 +790,10 @@ fn authenticate_client<'a>(realm: &'a Realm, ctx: &Ctx, form: &Params) -> Result
 
 fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let form = Params::parse_bytes(&ctx.body);
+    // UMA (Authorization Services): no client authentication, repeated `permission` (uma.rs).
+    if form.get("grant_type") == Some(crate::uma::UMA_GRANT) {
+        return crate::uma::grant(app, realm, store, ctx, &form);
+    }
     let fail = |e: OAuthErr| Out::oauth_error(e.0, e.1, &e.2).no_store();
     if form.0.iter().any(|(k, _)| form.count(k) > 1) {
         return fail(err(400, "invalid_request", "duplicated parameter"));
@@ -1057,7 +1065,7 @@ fn password_grant(
     issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro", new_chain(realm).as_deref(), jkt)
 }
 
-fn client_credentials_grant(
+pub(crate) fn client_credentials_grant(
     app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     let _ = store; // the session is transient: nothing is stored

@@ -7,10 +7,12 @@ use crate::util::enc;
 const MODELLED: &[&str] = &[
     "clientId", "enabled", "publicClient", "bearerOnly", "secret", "standardFlowEnabled", "implicitFlowEnabled",
     "directAccessGrantsEnabled", "serviceAccountsEnabled", "redirectUris", "webOrigins", "rootUrl", "attributes",
+    "authorizationServicesEnabled", "authorizationSettings",
 ];
 
-/// A ClientRepresentation; `access` says what the caller may do with the client.
-pub(crate) fn rep(c: &Client, access: Value) -> Value {
+/// A ClientRepresentation; `access` says what the caller may do with the client;
+/// `authz`: it is a resource server (Authorization Services).
+pub(crate) fn rep(c: &Client, access: Value, authz: bool) -> Value {
     let mut m = Map::new();
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
@@ -38,6 +40,9 @@ pub(crate) fn rep(c: &Client, access: Value) -> Value {
     put("implicitFlowEnabled", c.implicit_flow.into());
     put("directAccessGrantsEnabled", c.direct_access.into());
     put("serviceAccountsEnabled", c.service_accounts.into());
+    if authz {
+        put("authorizationServicesEnabled", true.into());
+    }
     put("publicClient", c.public_client.into());
     put("frontchannelLogout", true.into());
     put("protocol", "openid-connect".into());
@@ -86,7 +91,7 @@ pub(crate) fn list(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
     list.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let reps = paginate(list, q).into_iter().filter_map(|c| {
         if caller.view_client(r, &c.client_id) {
-            Some(rep(c, access(caller, r, c)))
+            Some(rep(c, access(caller, r, c), realm.authz.contains_key(&c.id)))
         } else if caller.list_client(r) {
             let mut brief = json!({ "id": c.id, "clientId": c.client_id });
             if let Some(d) = c.extra.get("description") {
@@ -101,8 +106,11 @@ pub(crate) fn list(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
 }
 
 pub(crate) fn get(st: &State, r: &str, id: &str, caller: &Caller) -> Out {
-    match st.realms.get(r).and_then(|realm| realm.clients.iter().find(|c| c.id == id)) {
-        Some(c) => json_ok(rep(c, access(caller, r, c))),
+    let Some(realm) = st.realms.get(r) else {
+        return not_found_client();
+    };
+    match realm.clients.iter().find(|c| c.id == id) {
+        Some(c) => json_ok(rep(c, access(caller, r, c), realm.authz.contains_key(&c.id))),
         None => not_found_client(),
     }
 }
@@ -170,7 +178,30 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
     if client.service_accounts {
         realm.add_service_account(&client);
     }
-    realm.clients.push(client);
+    // Authorization Services (`ClientsResource.createClient`): switched on with the
+    // representation's settings, if any.
+    let authz = o.get("authorizationServicesEnabled").and_then(|v| v.as_bool()) == Some(true)
+        && !client.public_client
+        && !client.bearer_only;
+    realm.clients.push(client.clone());
+    if authz {
+        crate::authz::enable_service_account(realm, &client, true);
+        let settings = o.get("authorizationSettings").filter(|v| !v.is_null());
+        let rs = match settings {
+            None => Ok(crate::authz::ResourceServer::empty()),
+            Some(v) => crate::authz::parse(v, realm, &client).map(|(rs, _)| rs),
+        };
+        match rs {
+            Ok(rs) => {
+                realm.authz.insert(id.clone(), rs);
+            }
+            Err(e) => {
+                realm.clients.retain(|c| c.id != id);
+                realm.users.retain(|u| u.service_account.as_deref() != Some(id.as_str()));
+                return super::authz::server_error(&e);
+            }
+        }
+    }
     created(ctx, &format!("{}/clients/{}", enc(r), enc(&id)))
 }
 
@@ -257,7 +288,19 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, r: &str, id: &str) -> Out {
     if client.service_accounts {
         realm.add_service_account(&client);
     }
-    realm.clients[idx] = client;
+    // Authorization Services (`ClientResource.update`): on only while the representation
+    // says `authorizationServicesEnabled: true` (absent = off: the resource server and all
+    // its settings are dropped); never for public or bearer-only clients.
+    let authz = o.get("authorizationServicesEnabled").and_then(|v| v.as_bool()) == Some(true)
+        && !client.public_client
+        && !client.bearer_only;
+    realm.clients[idx] = client.clone();
+    if !authz {
+        realm.authz.remove(&client.id);
+    } else if !realm.authz.contains_key(&client.id) {
+        crate::authz::enable_service_account(realm, &client, true);
+        realm.authz.insert(client.id.clone(), crate::authz::ResourceServer::empty());
+    }
     if let Some(new) = new_client_id {
         let old = std::mem::replace(&mut realm.clients[idx].client_id, new.clone());
         rename_client_roles(realm, &old, &new);
@@ -315,6 +358,7 @@ pub(crate) fn delete(st: &mut State, r: &str, id: &str) -> Out {
         return not_found_client();
     };
     let client = realm.clients.remove(idx);
+    realm.authz.remove(&client.id);
     // The client's service account goes with it (`ClientManager.removeClient`).
     let account: Vec<String> = realm.users.iter().filter(|u| u.service_account.as_deref() == Some(client.id.as_str())).map(|u| u.id.clone()).collect();
     realm.users.retain(|u| !account.contains(&u.id));

@@ -5,6 +5,7 @@
 //! token (e.g. a service account's, from the client credentials grant) reaches that realm
 //! only, as far as its `realm-management` roles allow (`Caller`).
 
+mod authz;
 mod clients;
 mod keys;
 mod realms;
@@ -563,6 +564,8 @@ fn permit(c: &Caller, st: &State, ctx: &Ctx, segs: &[&str]) -> Result<(), Out> {
             };
             let cid = client.client_id.as_str();
             match sub {
+                ["authz", ..] if get => allow(authz::may(c, t, false)),
+                ["authz", ..] => allow(authz::may(c, t, true)),
                 ["roles"] if get => allow(c.view_client(t, cid) || c.list_client(t)),
                 _ if get => allow(c.view_client(t, cid)),
                 [] if delete => allow(c.manage_client(t, cid)),
@@ -661,6 +664,10 @@ fn dispatch(app: &App, st: &mut State, ctx: &Ctx, segs: &[&str], caller: &Caller
                 ["clients", id, "client-secret"] if get => clients::secret(st, r, id, false),
                 ["clients", id, "client-secret"] if post => clients::secret(st, r, id, true),
                 ["clients", id, "service-account-user"] if get => clients::service_account_user(st, r, id, caller),
+                ["clients", id, "authz", "resource-server"] if get => authz::get(st, r, id, None),
+                ["clients", id, "authz", "resource-server"] if put => authz::change(st, ctx, r, id, false),
+                ["clients", id, "authz", "resource-server", "import"] if post => authz::change(st, ctx, r, id, true),
+                ["clients", id, "authz", "resource-server", part] if get => authz::get(st, r, id, Some(part)),
                 ["clients", id, "roles"] if get => roles::list(st, r, Some(id)),
                 ["clients", id, "roles"] if post => roles::create(st, ctx, r, Some(id)),
                 ["clients", id, "roles", name] if get => roles::get(st, r, Some(id), name),
@@ -699,6 +706,8 @@ fn dispatch(app: &App, st: &mut State, ctx: &Ctx, segs: &[&str], caller: &Caller
                 | ["clients", _]
                 | ["clients", _, "client-secret"]
                 | ["clients", _, "service-account-user"]
+                | ["clients", _, "authz", "resource-server"]
+                | ["clients", _, "authz", "resource-server", _]
                 | ["clients", _, "roles"]
                 | ["clients", _, "roles", _]
                 | ["roles"]
