@@ -1,0 +1,130 @@
+// keycloak-wasm/authz against keycloak-js/authz (the control), on the realm server's
+// Authorization Services: the photoz-api resource server (resource `album`, scopes
+// album:view and album:delete; alice may view, nobody may delete). Entitlement for all
+// permissions and for one resource and scope, a denied request, a resource server's UMA
+// challenge answered with authorize({ ticket }) and retried with the RPT, incremental
+// authorization, and a realm error.
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { readFileSync } from 'node:fs'
+import { newPage } from '../support/browser.mjs'
+import { IMPLS } from '../support/fixture.mjs'
+import { apiRealm, logInThroughApp, openApp, settled } from '../support/api-helpers.mjs'
+import { useStack } from '../support/use-stack.mjs'
+
+const photoz = JSON.parse(readFileSync(new URL('../realm-server/realms/photoz-authz.json', import.meta.url), 'utf8'))
+const realmFor = (appOrigin, extra) => {
+  const realm = apiRealm(appOrigin, extra)
+  realm.clients.push(...photoz.clients)
+  realm.roles ??= {}
+  realm.roles.client = { ...realm.roles.client, ...photoz.roles.client }
+  return realm
+}
+const { stack, browser } = useStack({ api: true, realmFor })
+const ENTRY = { 'keycloak-wasm': '/pkg/authz.js', 'keycloak-js': '/vendor/keycloak-js/keycloak-authz.js' }
+
+const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'))
+const granted = (rpt) => claims(rpt).authorization.permissions.map((p) => `${p.rsname ?? p.rsid}:${[...(p.scopes ?? [])].sort().join(',')}`).sort()
+
+/** A request to the realm as if to idp.localhost (Node does not resolve it). */
+function realmRequest (url, { method = 'GET', headers = {}, body } = {}) {
+  const u = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: { ...headers, host: u.host } }, (res) => {
+      let text = ''
+      res.on('data', (c) => { text += c })
+      res.on('end', () => resolve({ status: res.statusCode, body: text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+// The photoz API: an album view needs an RPT granting album:view; without one it answers
+// 401 with a UMA ticket it got from the realm's protection API (with its own PAT).
+let api
+before(async () => {
+  api = http.createServer(async (req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', req.headers.origin ?? '*')
+    res.setHeader('Access-Control-Allow-Headers', 'authorization')
+    res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate')
+    if (req.method === 'OPTIONS') return res.end()
+    const rpt = (req.headers.authorization ?? '').replace(/^Bearer /, '')
+    const ok = rpt && claims(rpt).authorization?.permissions?.some((p) => p.rsname === 'album' && p.scopes?.includes('album:view'))
+    if (ok) return res.end('{"albums":["holidays"]}')
+    const realmUrl = `${stack.realmUrl}/realms/demo`
+    const pat = JSON.parse((await realmRequest(`${realmUrl}/protocol/openid-connect/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=photoz-api&client_secret=photoz-api-secret' })).body).access_token
+    const { ticket } = JSON.parse((await realmRequest(`${realmUrl}/authz/protection/permission`, { method: 'POST', headers: { authorization: `Bearer ${pat}`, 'content-type': 'application/json' }, body: JSON.stringify([{ resource_id: 'album', resource_scopes: ['album:view'] }]) })).body)
+    res.statusCode = 401
+    res.setHeader('WWW-Authenticate', `UMA realm="demo", as_uri="${realmUrl}", ticket="${ticket}"`)
+    res.end()
+  })
+  await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve))
+})
+after(() => api?.close())
+
+/** Logged in as alice with an authorization instance on window.authz. */
+async function authzPage (impl) {
+  const page = await newPage(browser)
+  await openApp(page, stack, impl, { checkLoginIframe: false })
+  assert.equal(await settled(page), 'not authenticated')
+  await logInThroughApp(page)
+  await page.evaluate(async (entry) => {
+    const { default: KeycloakAuthorization } = await import(entry)
+    window.authz = new KeycloakAuthorization(window.keycloak)
+    // What the then-able called back with: { grant: rpt } | { deny: true } | { error: args }.
+    window.ask = (p) => new Promise((resolve) => p.then((rpt) => resolve({ grant: rpt }), () => resolve({ deny: true }), (...args) => resolve({ error: args.map(String) })))
+  }, ENTRY[impl])
+  return page
+}
+
+for (const impl of IMPLS) {
+  describe(`${impl === 'keycloak-wasm' ? 'keycloak-wasm/authz' : 'keycloak-js/authz'}`, () => {
+    test('entitlement: all permissions of the resource server, then one resource and scope; a scope nobody has is denied', async () => {
+      const page = await authzPage(impl)
+      const all = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api')))
+      assert.deepEqual(granted(all.grant), ['album:album:view'])
+      assert.equal(await page.evaluate(() => window.authz.rpt), all.grant)
+      const one = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api', { permissions: [{ id: 'album', scopes: ['album:view'] }] })))
+      assert.deepEqual(granted(one.grant), ['album:album:view'])
+      const denied = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api', { permissions: [{ id: 'album', scopes: ['album:delete'] }] })))
+      assert.deepEqual(denied, { deny: true })
+      await page.context().close()
+    })
+
+    test('a resource server\'s UMA challenge: authorize({ ticket }), then the request again with the RPT', async () => {
+      const page = await authzPage(impl)
+      const out = await page.evaluate(async (api) => {
+        const first = await fetch(`${api}/albums`)
+        const ticket = /ticket="([^"]+)"/.exec(first.headers.get('WWW-Authenticate') ?? '')?.[1]
+        const r = await window.ask(window.authz.authorize({ ticket }))
+        const again = await fetch(`${api}/albums`, { headers: { Authorization: `Bearer ${r.grant}` } })
+        return { first: first.status, ticket: !!ticket, granted: !!r.grant, again: again.status, body: await again.text() }
+      }, `http://127.0.0.1:${api.address().port}`)
+      assert.deepEqual(out, { first: 401, ticket: true, granted: true, again: 200, body: '{"albums":["holidays"]}' })
+      await page.context().close()
+    })
+
+    test('incremental authorization keeps what the previous RPT granted; authorize without a ticket calls nothing back', async () => {
+      const page = await authzPage(impl)
+      const first = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api', { permissions: [{ id: 'album', scopes: ['album:view'] }] })))
+      assert.ok(first.grant)
+      const sent = []
+      page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/token')) sent.push(new URLSearchParams(r.postData())) })
+      const next = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api')))
+      assert.deepEqual(granted(next.grant), ['album:album:view'])
+      assert.equal(sent[0].get('rpt'), first.grant, 'the previous RPT went along')
+      const silent = await page.evaluate(() => Promise.race([window.ask(window.authz.authorize({})), new Promise((resolve) => setTimeout(() => resolve('nothing'), 1000))]))
+      assert.equal(silent, 'nothing')
+      await page.context().close()
+    })
+
+    test('a realm error: onError (an unknown resource server)', async () => {
+      const page = await authzPage(impl)
+      const r = await page.evaluate(() => window.ask(window.authz.entitlement('no-such-api')))
+      assert.deepEqual(r, { error: [] }, 'onError with no argument, as keycloak-js')
+      await page.context().close()
+    })
+  })
+}
