@@ -117,7 +117,10 @@ fn answer_frame_message(w: &mut World, realm: &mut Realm, rng: &mut Rng) -> bool
 
 fn forge(w: &mut World, rng: &mut Rng) {
     let frame = w.frames.first().map(|f| f.id).unwrap_or(7);
-    match rng.below(7) {
+    match rng.below(9) {
+        // A sibling tab's messages (syncTabs): a logout of this session, tokens of another.
+        7 => w.tab_message(r#"{"t":"out","s":"sid-1"}"#),
+        8 => w.tab_message(r#"{"t":"tok","g":99,"s":"sid-1","a":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","r":"x"}"#),
         0 => w.message(frame, "http://evil.example", Some("changed")),
         1 => w.message(9_999, ORIGIN, Some("changed")),
         2 => w.message(frame, ORIGIN, Some("garbage")),
@@ -234,6 +237,15 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
     if rng.chance(25) {
         init["autoRefresh"] = if rng.chance(50) { json!(true) } else { json!({ "minValidity": 5 }) };
     }
+    if rng.chance(20) {
+        init["persistSession"] = json!(*rng.pick(&["local", "session"]));
+    }
+    if rng.chance(20) {
+        init["dpop"] = json!(true);
+    }
+    if rng.chance(20) {
+        init["syncTabs"] = json!(true);
+    }
     w.call("init", vec![init]);
     (w, realm)
 }
@@ -306,9 +318,16 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
     check(&mut w, seed);
     let steps = 20 + rng.below(60);
     let mut dropped: Vec<Fetch> = Vec::new();
+    // syncTabs: the browser's IndexedDB (its transactions answer in order, at any moment).
+    let mut kv = std::collections::HashMap::new();
     for _ in 0..steps {
         if gone(&w) {
             break;
+        }
+        if !w.cas_ops.is_empty() && rng.chance(50) {
+            w.do_cas(&mut kv);
+            check(&mut w, seed);
+            continue;
         }
         match rng.below(100) {
             // a pending request: answered by the realm, a 5xx, a network error, not JSON, or dropped
@@ -362,6 +381,7 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
             if gone(&w) {
                 break;
             }
+            while w.do_cas(&mut kv) {}
             let now = w.now;
             for f in std::mem::take(&mut w.fetches).into_iter().chain(dropped.drain(..)) {
                 if f.sent + f.timeout <= now + 600_000.0 {
