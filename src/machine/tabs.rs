@@ -30,6 +30,8 @@ const LEASE_POLL: f64 = 200.0;
 /// How long a tab behind the shared generation waits for its tokens before it refreshes
 /// on its own (ms).
 const ASK_WAIT: f64 = 1500.0;
+/// How long a tab waits for an IndexedDB transaction before it refreshes on its own (ms).
+const CAS_BOUND: f64 = 5000.0;
 /// `clearToken` started by a sibling's `out`: the session ends here too, and nothing is
 /// posted back.
 pub(crate) const QUIET: u8 = 50;
@@ -44,6 +46,8 @@ pub(crate) struct Lease {
     /// The generation and session the record had when the lease was taken.
     pub g: f64,
     pub s: String,
+    /// A transaction of ours is under way (its answer is awaited, bounded by [`CAS_BOUND`]).
+    pub busy: bool,
 }
 
 /// A record's fields; an absent or unreadable record is a free one of generation 0.
@@ -143,6 +147,7 @@ impl Machine {
         let id = id.unwrap_or_else(|| self.next_id());
         if task != 0 {
             self.wait(id, task, super::W_RET);
+            self.arm(task, CAS_BOUND);
         }
         self.fx("cas");
         self.w.int(id as u64);
@@ -159,6 +164,7 @@ impl Machine {
     /// Starts a refresh's turn: read the record (a `cas` that never matches).
     pub(crate) fn lease_start(&mut self, id: u32, l: &mut Lease) {
         l.gen0 = self.tab_gen;
+        l.busy = true;
         self.cas(None, id, Some(""), "");
     }
 
@@ -166,7 +172,17 @@ impl Machine {
     /// `Some(false)`: a sibling's tokens answered it (the lease is freed);
     /// `None`: still waiting.
     pub(crate) fn lease_step(&mut self, id: u32, l: &mut Lease, ev: Ev) -> Option<bool> {
+        if let Ev::Ret { .. } = ev {
+            l.busy = false;
+            self.disarm(id);
+        }
         match ev {
+            // IndexedDB did not answer in time: this tab on its own (the lease, if it was
+            // taken, ends by itself).
+            Ev::Timer if l.busy => {
+                l.held = None;
+                Some(true)
+            }
             Ev::Ret { h, .. } if h != 0 => {
                 // No IndexedDB (a private window of some browsers): this tab on its own.
                 self.drop_h(h);
@@ -202,6 +218,7 @@ impl Machine {
                 l.g = g;
                 l.s = s;
                 l.held = Some(mine.clone());
+                l.busy = true;
                 self.cas(None, id, text, &mine);
                 None
             }
@@ -222,6 +239,7 @@ impl Machine {
                     return Some(false);
                 }
                 if matches!(ev, Ev::Timer) {
+                    l.busy = true;
                     self.cas(None, id, Some(""), "");
                 }
                 None

@@ -18,6 +18,8 @@ struct Browser {
     wire: Vec<(usize, usize, String)>,
     /// Tabs whose messages are lost (asleep, or gone).
     deaf: Vec<usize>,
+    /// Tabs whose IndexedDB transactions never complete.
+    stuck: Vec<usize>,
     /// Token requests the realm answered.
     refreshes: u32,
     seed: u64,
@@ -47,7 +49,7 @@ impl Browser {
             page.events.clear();
             tabs.push(page);
         }
-        Browser { tabs, kv: HashMap::new(), realm, wire: Vec::new(), deaf: Vec::new(), refreshes: 0, seed }
+        Browser { tabs, kv: HashMap::new(), realm, wire: Vec::new(), deaf: Vec::new(), stuck: Vec::new(), refreshes: 0, seed }
     }
 
     fn rand(&mut self, n: usize) -> usize {
@@ -74,7 +76,7 @@ impl Browser {
             }
             let mut work: Vec<(u8, usize)> = Vec::new();
             for (i, t) in self.tabs.iter().enumerate() {
-                if !t.cas_ops.is_empty() {
+                if !t.cas_ops.is_empty() && !self.stuck.contains(&i) {
                     work.push((0, i));
                 }
                 if t.fetches.iter().any(|f| f.url.contains("/token")) {
@@ -298,4 +300,17 @@ fn without_indexeddb_a_tab_refreshes_on_its_own() {
     assert_eq!(b.tabs[0].result(op), Some(json!(true)));
     assert_eq!(b.refreshes, 1);
     assert!(b.tabs[0].live_handles().is_empty(), "the IndexedDB error was released");
+}
+
+/// IndexedDB that never answers: the refresh does not wait for it longer than 5 s.
+#[test]
+fn a_stuck_indexeddb_holds_a_refresh_up_5_s_at_most() {
+    let mut b = Browser::new(1, json!({ "checkLoginIframe": false, "syncTabs": true }), 12);
+    b.stuck = vec![0];
+    let t0 = b.tabs[0].now;
+    let op = b.tabs[0].call("updateToken", vec![json!(-1)]);
+    b.run(60_000.0);
+    assert_eq!(b.tabs[0].result(op), Some(json!(true)));
+    assert_eq!(b.refreshes, 1);
+    assert_eq!(b.tabs[0].now - t0, 5000.0, "refreshed on its own after 5 s");
 }
