@@ -41,6 +41,8 @@ impl Machine {
         }
         let id = self.next_id();
         self.wait(id, task, W_RET);
+        // IndexedDB or WebCrypto that never answers: init does not wait longer than a request.
+        self.arm(task, self.s.request_timeout);
         self.fx("dpopkey");
         self.w.int(id as u64);
         self.end();

@@ -226,7 +226,9 @@ impl Machine {
                     x.stage = 47;
                 }
                 // `dpop`: the key pair is there (made now if needed), or init fails here.
+                (46, Some(Ev::Timer)) => return Step::Done(Err(CoreError::DpopUnavailable.into())),
                 (46, Some(Ev::Ret { ok, h, text })) => {
+                    self.disarm(id);
                     self.drop_h(h);
                     if !self.dpop_keyed(ok, text) {
                         return Step::Done(Err(CoreError::DpopUnavailable.into()));
@@ -362,7 +364,9 @@ impl Machine {
                     }
                 }
                 // Tokens kept by the previous page load (`persistSession`), if any.
+                (40, Some(Ev::Timer)) => x.stage = self.on_load_stage(),
                 (40, Some(Ev::Ret { ok, h, text })) => {
+                    self.disarm(id);
                     self.drop_h(h);
                     if !ok {
                         // They do not decrypt (another browser's storage, a lost key).

@@ -84,6 +84,8 @@ impl Machine {
         }
         let id = self.next_id();
         self.wait(id, task, super::W_RET);
+        // Storage that never answers: init goes on without after as long as a request may take.
+        self.arm(task, self.s.request_timeout);
         self.vault_fx("unseal", Some(id), None)
     }
 

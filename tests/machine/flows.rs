@@ -1114,3 +1114,24 @@ fn uma_requests_for_keycloak_wasm_authz() {
     assert_eq!(message(&e), "Could not obtain configuration from server.");
     assert!(e.to_string().contains("Server responded with an invalid status."), "{e}");
 }
+
+#[test]
+fn init_does_not_wait_forever_for_storage_that_never_answers() {
+    // dpop: the key pair never comes: init rejects after requestTimeout.
+    let mut w = app();
+    w.idb_silent = true;
+    let op = w.call("init", vec![json!({ "dpop": true, "checkLoginIframe": false, "requestTimeout": 3000 })]);
+    assert!(w.settled(op).is_none());
+    let t0 = w.now;
+    assert!(w.fire_timer());
+    assert_eq!(w.now - t0, 3000.0);
+    assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
+    // persistSession: the kept tokens never come: init goes on without them.
+    let mut w = app();
+    w.idb_silent = true;
+    let op = w.call("init", vec![json!({ "persistSession": "local", "checkLoginIframe": false, "requestTimeout": 3000 })]);
+    assert!(w.settled(op).is_none());
+    assert!(w.fire_timer());
+    assert_eq!(ok(&w, op), json!(false));
+    assert!(w.live_handles().is_empty());
+}
