@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// The targets by name (the folder names under `fuzz/corpus/` and `fuzz/regressions/`).
-pub const TARGETS: [(&str, fn(&[u8])); 8] = [
+pub const TARGETS: [(&str, fn(&[u8])); 9] = [
     ("b64", b64_target),
     ("jwt", jwt_target),
     ("callback", callback_target),
@@ -26,6 +26,7 @@ pub const TARGETS: [(&str, fn(&[u8])); 8] = [
     ("iframe", iframe_target),
     ("storage", storage_target),
     ("machine", machine_target),
+    ("jwks", jwks_target),
 ];
 
 // ---- helpers -----------------------------------------------------------------------
@@ -355,6 +356,8 @@ pub struct Sim {
     pub state: String,
     pub next_op: u64,
     pub inputs: usize,
+    /// Every batch of effects, when a target wants to check them itself (`jwks`).
+    pub log: Option<Vec<Value>>,
 }
 
 impl Default for Sim {
@@ -399,6 +402,7 @@ impl Sim {
             state: String::new(),
             next_op: 0,
             inputs: 0,
+            log: None,
         }
     }
 
@@ -422,6 +426,9 @@ impl Sim {
         let _ = self.m.deadline();
         if let Some(v) = check_effects(text, &out) {
             self.learn(&v);
+            if let Some(log) = &mut self.log {
+                log.push(v);
+            }
         }
     }
 
@@ -918,4 +925,546 @@ pub fn machine_target(data: &[u8]) {
     sim.now += 3.6e6;
     sim.tick_to_deadline();
     sim.settle(2);
+}
+
+// ---- jwks: verifyTokens (the realm's keys, the token headers, the signature checks) --
+
+const ISSUER: &str = "http://idp.localhost:8080/realms/demo";
+const JWKS_URI: &str = "http://idp.localhost:8080/realms/demo/keys";
+/// The only algorithms a `verify` effect may carry (WebCrypto's RSA and EC signatures).
+const SIG_ALGS: [&str; 9] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+const ALG_WORDS: &[&str] = &[
+    "RS256", "ES256", "PS384", "RS512", "ES384", "ES512", "PS256", "PS512", "RS384", "none", "HS256", "HS384", "HS512", "None", "NONE",
+    "EdDSA", "RSA-OAEP", "", "rs256", "RS256 ", "RS256\u{0}", "ES256K", "RS",
+];
+const KID_WORDS: &[&str] = &["k1", "k2", "enc", "", "K1", "k1 ", "\u{0}", "../k1"];
+
+/// The `jwks` target's world: a `Sim` whose effects it checks itself, and what it handed
+/// the machine (tokens, keys) and answered (signature checks).
+struct Jw {
+    sim: Sim,
+    /// A generic provider (`oidcProvider` metadata): opaque access tokens are not checked.
+    oidc: bool,
+    certs_url: &'static str,
+    /// Every token handed to the machine: a `verify` effect is about one of them.
+    delivered: std::collections::HashSet<String>,
+    /// Tokens whose signature check was answered `true`.
+    approved: std::collections::HashSet<String>,
+    /// Signature checks the machine waits for: (ret id, token).
+    verifies: Vec<(u64, String)>,
+    /// The key texts of every JWKS document answered: a `verify` key is one of them.
+    keys: std::collections::HashSet<String>,
+    /// The document the realm answers with now.
+    doc: String,
+    /// Inputs that handed the machine tokens (each may start one verification).
+    deliveries: usize,
+    /// Key requests the machine made (at most two per verification).
+    certs: usize,
+}
+
+/// The realm's keys: an encryption key (never for signatures) and the signing key.
+fn realm_jwks() -> String {
+    json!({ "keys": [
+        { "kid": "enc", "kty": "RSA", "use": "enc", "alg": "RSA-OAEP", "n": "x", "e": "AQAB" },
+        { "kid": "k1", "kty": "RSA", "use": "sig", "alg": "RS256", "n": "y", "e": "AQAB" }
+    ] })
+    .to_string()
+}
+
+/// An object's text with one more member `key` appended (a duplicate when it is there).
+fn with_member(obj: &Value, key: &str, v: &Value) -> String {
+    let t = obj.to_string();
+    let member = format!("{}:{v}", json!(key));
+    if t == "{}" {
+        format!("{{{member}}}")
+    } else {
+        format!("{},{member}}}", &t[..t.len() - 1])
+    }
+}
+
+/// A JSON object's string member, as the machine reads it (the last one of that name).
+fn str_member(obj: &str, key: &str) -> Option<String> {
+    json::parse(obj)?.get(key)?.str().map(String::from)
+}
+
+impl Jw {
+    fn new(cfg: usize) -> Jw {
+        let mut sim = Sim::new();
+        sim.log = Some(Vec::new());
+        Jw {
+            sim,
+            oidc: cfg != 0,
+            certs_url: if cfg == 0 { "http://idp.localhost:8080/realms/demo/protocol/openid-connect/certs" } else { JWKS_URI },
+            delivered: Default::default(),
+            approved: Default::default(),
+            verifies: Vec::new(),
+            keys: Default::default(),
+            doc: realm_jwks(),
+            deliveries: 0,
+            certs: 0,
+        }
+    }
+
+    /// The keycloak config, or a generic provider's metadata (with or without
+    /// `jwks_uri` and `issuer`).
+    fn config(cfg: usize) -> Value {
+        let mut meta = json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": format!("{ISSUER}/auth"),
+            "token_endpoint": format!("{ISSUER}/token"),
+            "jwks_uri": JWKS_URI,
+        });
+        match cfg {
+            0 => return json!({ "url": IDP, "realm": "demo", "clientId": "demo-app" }),
+            2 => meta.as_object_mut().unwrap().remove("jwks_uri").map(drop).unwrap_or(()),
+            3 => meta.as_object_mut().unwrap().remove("issuer").map(drop).unwrap_or(()),
+            _ => {}
+        }
+        json!({ "clientId": "demo-app", "oidcProvider": meta })
+    }
+
+    /// A token header: mostly an object with `alg`, `kid`, `typ` from the words the
+    /// checks care about (or fuzzed values, or a duplicate member), else any text.
+    fn header(r: &mut Bytes) -> String {
+        match r.below(8) {
+            0..=5 => {
+                let bits = r.byte();
+                let mut h = Map::new();
+                if bits & 1 == 0 {
+                    h.insert("alg".into(), if bits & 8 == 0 { json!(r.word(ALG_WORDS)) } else { value(r, 2) });
+                }
+                if bits & 2 == 0 {
+                    h.insert("kid".into(), if bits & 16 == 0 { json!(r.word(KID_WORDS)) } else { value(r, 2) });
+                }
+                if bits & 4 != 0 {
+                    h.insert("typ".into(), json!(r.word(&["JWT", "at+jwt", "JOSE", "", "ID"])));
+                }
+                let text = if bits & 32 != 0 {
+                    let k = r.word(&["alg", "kid", "crit", "jwk", "jku"]);
+                    let v = if bits & 64 == 0 { json!(r.word(ALG_WORDS)) } else { value(r, 2) };
+                    with_member(&Value::Object(h), &k, &v)
+                } else {
+                    Value::Object(h).to_string()
+                };
+                b64::encode_url(text.as_bytes())
+            }
+            6 => b64::encode_url(r.text().as_bytes()),
+            _ => r.text(),
+        }
+    }
+
+    /// A payload: mostly the claims the realm puts in (issuer, audience, expiry, nonce),
+    /// some of them changed; else any JSON value or any text.
+    fn claims(&self, r: &mut Bytes, is_id: bool) -> String {
+        match r.below(8) {
+            0..=5 => {
+                let bits = r.byte();
+                let s = (self.sim.now / 1000.0).floor();
+                let mut c = json!({ "iss": ISSUER, "sub": "alice-id", "sid": "sid-1", "iat": s, "exp": s + 300.0, "azp": "demo-app", "typ": if is_id { "ID" } else { "Bearer" } });
+                if is_id {
+                    c["aud"] = json!("demo-app");
+                    c["nonce"] = json!(self.sim.nonce);
+                }
+                if bits & 1 != 0 {
+                    c["iss"] = json!(r.word(&["", "http://idp.localhost:8080/realms/other", "http://idp.localhost:8080/realms/demo/", "https://idp.localhost:8080/realms/demo", "http://idp.localhost:8080"]));
+                }
+                if bits & 2 != 0 {
+                    c["aud"] = match r.below(6) {
+                        0 => json!(["account", "demo-app"]),
+                        1 => json!(["account"]),
+                        2 => json!("other"),
+                        3 => json!([]),
+                        4 => json!(["demo-app", 1]),
+                        _ => value(r, 1),
+                    };
+                }
+                if bits & 4 != 0 {
+                    c["azp"] = json!(r.word(&["other", "", "demo-app "]));
+                }
+                if bits & 8 != 0 {
+                    c["exp"] = match r.below(8) {
+                        0 => json!(s - 599.0),
+                        1 => json!(s - 601.0),
+                        2 => json!(s - 1e6),
+                        3 => json!(1e300),
+                        4 => json!(-1e300),
+                        5 => json!("2000000000"),
+                        _ => value(r, 1),
+                    };
+                }
+                if bits & 16 != 0 {
+                    let k = ["exp", "iss", "azp", "aud", "nonce"][r.below(5)];
+                    c.as_object_mut().unwrap().remove(k);
+                }
+                if bits & 32 != 0 {
+                    c["nonce"] = json!(r.word(&["", "M", "n"]));
+                }
+                if bits & 64 != 0 {
+                    let k = r.word(KEYS);
+                    c[k] = value(r, 1);
+                }
+                let text = if bits & 128 != 0 { with_member(&c, &r.word(&["iss", "aud", "azp", "exp"]), &value(r, 1)) } else { c.to_string() };
+                b64::encode_url(text.as_bytes())
+            }
+            6 => b64::encode_url(value(r, 0).to_string().as_bytes()),
+            _ => r.text(),
+        }
+    }
+
+    /// An access or ID token (remembered as handed over).
+    fn token(&mut self, r: &mut Bytes, is_id: bool) -> String {
+        let t = match r.below(16) {
+            15 => r.text(),
+            _ => {
+                let head = Self::header(r);
+                let body = self.claims(r, is_id);
+                let sig = r.word(&["c2ln", "", "eA", "c2ln.c2ln", "c2ln==", "+/"]);
+                format!("{head}.{body}.{sig}")
+            }
+        };
+        self.delivered.insert(t.clone());
+        t
+    }
+
+    /// A refresh token (never verified; a JWT so the realm's config decodes it).
+    fn refresh(&self) -> String {
+        let s = (self.sim.now / 1000.0).floor();
+        Sim::jwt(&json!({ "iss": ISSUER, "sub": "alice-id", "sid": "sid-1", "iat": s, "exp": s + 1800.0, "typ": "Refresh" }))
+    }
+
+    fn token_response(&mut self, r: &mut Bytes) -> String {
+        match r.below(8) {
+            0..=5 => {
+                let k = r.byte();
+                let mut t = json!({ "refresh_token": self.refresh(), "expires_in": 300, "token_type": "Bearer" });
+                if k & 1 == 0 {
+                    t["access_token"] = json!(self.token(r, false));
+                }
+                if k & 2 == 0 {
+                    t["id_token"] = json!(self.token(r, true));
+                }
+                if k & 4 != 0 {
+                    t["access_token"] = json!(r.word(&["opaque-at", "", "a.b", "a.b.c.d"]));
+                    self.delivered.extend(t["access_token"].as_str().map(String::from));
+                }
+                t.to_string()
+            }
+            6 => value(r, 0).to_string(),
+            _ => r.text(),
+        }
+    }
+
+    /// A JWKS document: mostly a `keys` array of keys whose `kty`, `use`, `alg` and `kid`
+    /// are taken from the words the key choice looks at (or fuzzed values, duplicates).
+    fn jwks_doc(r: &mut Bytes) -> String {
+        match r.below(10) {
+            0 => realm_jwks(),
+            1..=6 => {
+                let keys: Vec<String> = (0..1 + r.below(4))
+                    .map(|_| {
+                        let bits = r.byte();
+                        let mut k = Map::new();
+                        if bits & 1 == 0 {
+                            k.insert("kty".into(), json!(r.word(&["RSA", "EC", "oct", "OKP", "rsa", ""])));
+                        }
+                        if bits & 2 != 0 {
+                            k.insert("use".into(), json!(r.word(&["sig", "enc", "Sig", ""])));
+                        }
+                        if bits & 4 == 0 {
+                            k.insert("alg".into(), json!(r.word(ALG_WORDS)));
+                        }
+                        if bits & 8 == 0 {
+                            k.insert("kid".into(), json!(r.word(KID_WORDS)));
+                        }
+                        if bits & 16 != 0 {
+                            k.insert(r.word(&["kty", "use", "alg", "kid"]), value(r, 2));
+                        }
+                        if bits & 32 == 0 {
+                            k.insert("n".into(), json!("y"));
+                            k.insert("e".into(), json!("AQAB"));
+                        } else {
+                            k.insert("crv".into(), json!("P-256"));
+                            k.insert("x".into(), json!("x"));
+                            k.insert("y".into(), json!("y"));
+                        }
+                        let k = Value::Object(k);
+                        if bits & 64 != 0 {
+                            with_member(&k, &r.word(&["kty", "use", "alg", "kid"]), &value(r, 1))
+                        } else if bits & 128 != 0 {
+                            value(r, 1).to_string()
+                        } else {
+                            k.to_string()
+                        }
+                    })
+                    .collect();
+                format!("{{\"keys\":[{}]}}", keys.join(","))
+            }
+            7 => json!({ "keys": value(r, 1) }).to_string(),
+            8 => value(r, 0).to_string(),
+            _ => r.text(),
+        }
+    }
+
+    /// Checks every batch of effects since the last call.
+    fn check(&mut self) {
+        let batches = std::mem::take(self.sim.log.as_mut().unwrap());
+        for batch in batches {
+            for e in batch.as_array().into_iter().flatten() {
+                let s = |i: usize| e.get(i).and_then(|v| v.as_str()).map(String::from);
+                match e[0].as_str().unwrap_or("") {
+                    "verify" => self.check_verify(e),
+                    "set" => {
+                        let a = e.as_array().unwrap();
+                        for pair in a[1..].chunks(2) {
+                            let (Some(k), Some(Value::String(t))) = (pair[0].as_str(), pair.get(1)) else { continue };
+                            if k != "token" && k != "idToken" {
+                                continue;
+                            }
+                            let opaque = self.oidc && k == "token" && jwt::decode_payload(t).ok().and_then(|p| json::parse(&p).map(drop)).is_none();
+                            assert!(self.approved.contains(t) || opaque, "{k} set without a signature that verified: {t:?}\n in {e}");
+                        }
+                    }
+                    "fetch" if s(2).as_deref() == Some(self.certs_url) => {
+                        self.certs += 1;
+                        assert!(self.certs <= 2 * self.deliveries, "{} key requests for {} token deliveries", self.certs, self.deliveries);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn check_verify(&mut self, e: &Value) {
+        let s = |i: usize| e.get(i).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("verify field {i} is not a string: {e}"));
+        let (alg, jwk, signed, sig) = (s(2), s(3), s(4), s(5));
+        assert!(SIG_ALGS.contains(&alg), "a verify effect with alg {alg:?}: {e}");
+        let token = format!("{signed}.{sig}");
+        assert!(self.delivered.contains(&token), "verify of a token never handed over: {e}");
+        // The header said this alg (and this kid, if any).
+        let head = signed.split('.').next().unwrap_or("");
+        let head = jwt::base64url_decode_text(head).expect("the header of a verified token decodes");
+        assert_eq!(str_member(&head, "alg").as_deref(), Some(alg), "{e}");
+        // The key: one the realm sent, of the alg's type, for signatures, for this alg.
+        let key = json::parse(jwk).unwrap_or_else(|| panic!("the key is not JSON: {e}"));
+        assert!(matches!(key, Val::Obj(_)), "the key is not an object: {e}");
+        assert!(self.keys.contains(jwk), "a key the realm never sent: {e}");
+        let kty = if alg.starts_with('E') { "EC" } else { "RSA" };
+        assert_eq!(str_member(jwk, "kty").as_deref(), Some(kty), "{e}");
+        assert!(str_member(jwk, "use").is_none_or(|u| u == "sig"), "{e}");
+        assert!(str_member(jwk, "alg").is_none_or(|a| a == alg), "{e}");
+        if let Some(kid) = str_member(&head, "kid") {
+            assert_eq!(str_member(jwk, "kid"), Some(kid), "{e}");
+        }
+        let id = e[1].as_u64().unwrap_or_else(|| panic!("verify id: {e}"));
+        self.verifies.push((id, token));
+    }
+
+    fn send(&mut self, kind: &str, args: Vec<Value>) {
+        self.sim.send(kind, args);
+        self.check();
+    }
+
+    fn call(&mut self, method: &str, args: Vec<Value>) {
+        self.sim.call(method, args);
+        self.check();
+    }
+
+    fn answer_verify(&mut self, i: usize, ok: bool, h: usize) {
+        let (id, token) = self.verifies.remove(i);
+        if ok {
+            self.approved.insert(token);
+        }
+        self.send("ret", vec![json!(id), json!(ok), json!(h), Value::Null]);
+    }
+
+    fn answer_certs(&mut self, f: &Fetch, status: u16) {
+        if (200..300).contains(&status) {
+            if let Some(Val::Arr(keys)) = json::parse(&self.doc).and_then(|d| d.get("keys")) {
+                self.keys.extend(json::elements(keys).iter().map(|k| k.raw()));
+            }
+        }
+        let doc = self.doc.clone();
+        self.sim.answer_fetch(f, status, &doc);
+        self.check();
+    }
+
+    fn answer_token(&mut self, f: &Fetch, r: &mut Bytes) {
+        let body = self.token_response(r);
+        let status = [200, 200, 200, 200, 400, 0][r.below(6)];
+        self.deliveries += 1;
+        self.sim.answer_fetch(f, status, &body);
+        self.check();
+    }
+
+    fn take_fetch(&mut self, certs: bool) -> Option<Fetch> {
+        let i = self.sim.fetches.iter().position(|f| (f.url == self.certs_url) == certs)?;
+        Some(self.sim.fetches.remove(i))
+    }
+
+    /// Answers the next thing owed, choices from the bytes (all zero: as the realm and
+    /// WebCrypto would for honest tokens). `false` when nothing is owed.
+    fn step(&mut self, r: &mut Bytes) -> bool {
+        if !self.verifies.is_empty() {
+            self.answer_verify(0, r.below(4) != 3, 0);
+        } else if let Some(f) = self.take_fetch(true) {
+            self.answer_certs(&f, 200);
+        } else if let Some(f) = self.take_fetch(false) {
+            if f.url.ends_with("/token") {
+                self.answer_token(&f, r);
+            } else {
+                let body = self.sim.realistic_body(&f.url).to_string();
+                self.sim.answer_fetch(&f, 200, &body);
+                self.check();
+            }
+        } else {
+            let more = self.sim.auto_one();
+            self.check();
+            return more;
+        }
+        true
+    }
+}
+
+/// `verifyTokens: true` through the machine: the realm's keys (fuzzed JWKS documents,
+/// rotated, failing), tokens with fuzzed headers (`alg`, `kid`, `typ`) and claims from
+/// `init`, a callback's code exchange, the implicit flow and refreshes, and fuzzed
+/// answers to the signature checks. Checked: effects are JSON; a `verify` carries only
+/// an RS/PS/ES alg, the header's, a key the realm sent that fits it (type, use, alg, kid)
+/// and a token we handed over; `token`/`idToken` are set only after their signatures
+/// verified; at most two key requests per verification.
+pub fn jwks_target(data: &[u8]) {
+    let mut r = Bytes::new(data);
+    let setup = r.byte() as usize;
+    let cfg = setup & 3;
+    let mut j = Jw::new(cfg);
+    j.sim.nonce = "N".into();
+    j.sim.state = "S".into();
+    let record = json!({ "state": "S", "nonce": "N", "redirectUri": APP, "pkceCodeVerifier": "v", "expires": 2e12 }).to_string();
+    let mut opts = json!({ "checkLoginIframe": false, "verifyTokens": true });
+    let scenario = (setup >> 2) % 4;
+    match scenario {
+        // Tokens passed to init (not fresh: their expiry is not checked).
+        0 => {
+            opts["token"] = json!(j.token(&mut r, false));
+            opts["refreshToken"] = json!(j.refresh());
+            if r.byte() & 1 == 0 {
+                opts["idToken"] = json!(j.token(&mut r, true));
+            }
+            j.deliveries += 1;
+        }
+        // A code in the page URL: the exchange's tokens.
+        1 => {
+            j.sim.records.push(("S".into(), record.clone()));
+            j.sim.href = j.sim.callback_url(APP);
+        }
+        // The implicit flow: the tokens in the page URL.
+        2 => {
+            j.sim.records.push(("S".into(), record.clone()));
+            opts["flow"] = json!("implicit");
+            let at = j.token(&mut r, false);
+            let it = j.token(&mut r, true);
+            for t in [&at, &it] {
+                j.delivered.insert(form_decode(&encode_uri_component(t)));
+            }
+            j.sim.href = format!("{APP}#state=S&session_state=ss&access_token={}&token_type=bearer&id_token={}&expires_in=300", encode_uri_component(&at), encode_uri_component(&it));
+            j.deliveries += 1;
+        }
+        // Nothing at first, then handleCallback with a code.
+        _ => {}
+    }
+    j.send("new", vec![Jw::config(cfg)]);
+    j.call("init", vec![opts]);
+    if scenario == 3 {
+        for _ in 0..4 {
+            j.step(&mut Bytes::new(&[]));
+        }
+        j.sim.records.push(("S".into(), record));
+        let cb = j.sim.callback_url(APP);
+        j.call("handleCallback", vec![json!(cb)]);
+    }
+    while !r.done() && j.sim.inputs < 40 {
+        match r.below(10) {
+            0..=2 => {
+                if !j.step(&mut r) {
+                    j.sim.tick_to_deadline();
+                    j.check();
+                }
+            }
+            3 => {
+                // The realm's keys change (rotation, a broken document), answered now or later.
+                j.doc = Jw::jwks_doc(&mut r);
+                if let Some(f) = j.take_fetch(true) {
+                    let status = [200, 200, 200, 200, 404, 500, 0, 204][r.below(8)];
+                    j.answer_certs(&f, status);
+                }
+            }
+            4 => {
+                if let Some(f) = j.take_fetch(false) {
+                    j.answer_token(&f, &mut r);
+                }
+            }
+            5 => {
+                if !j.verifies.is_empty() {
+                    let i = r.below(j.verifies.len());
+                    let ok = r.byte() & 1 == 0;
+                    let h = r.below(3);
+                    j.answer_verify(i, ok, h);
+                }
+            }
+            6 => {
+                let min = [-1.0, 5.0, 30.0, 1e9][r.below(4)];
+                j.call("updateToken", vec![json!(min)]);
+            }
+            7 => {
+                j.sim.now += [1000.0, 9_999.0, 10_000.0, 300_000.0, 601_000.0, 1e6, -5000.0, 3.6e6][r.below(8)];
+                if r.byte() & 1 == 0 {
+                    j.sim.tick_to_deadline();
+                } else {
+                    j.sim.send("tick", vec![]);
+                }
+                j.check();
+            }
+            8 => {
+                let method = ["clearToken", "isTokenExpired", "handleCallback", "init", "loadUserInfo", "updateToken"][r.below(6)];
+                let args = if method == "handleCallback" {
+                    j.sim.records.push(("S".into(), json!({ "state": "S", "nonce": "N", "redirectUri": APP, "expires": 2e12 }).to_string()));
+                    vec![json!(j.sim.callback_url(APP))]
+                } else {
+                    vec![value(&mut r, 1)]
+                };
+                j.call(method, args);
+            }
+            _ => {
+                // What a checker or the network may do: a stale or forged answer, a failure.
+                let id = r.byte() as u64;
+                match r.below(3) {
+                    0 => {
+                        // A ret that happens to be for a signature check: a refusal.
+                        j.verifies.retain(|v| v.0 != id);
+                        j.send("ret", vec![json!(id), json!(false), json!(0), Value::Null]);
+                    }
+                    1 => {
+                        j.sim.fetches.retain(|f| f.id != id);
+                        j.send("http", vec![json!(id), json!(0), Value::Null, json!(3)]);
+                    }
+                    _ => j.send("fail", vec![json!(id), json!(r.below(3))]),
+                }
+            }
+        }
+    }
+    // The world answers what is still owed, honestly; time runs on.
+    let mut quiet = Bytes::new(&[]);
+    for _ in 0..12 {
+        if !j.step(&mut quiet) {
+            break;
+        }
+    }
+    j.sim.now += 3.6e6;
+    j.sim.tick_to_deadline();
+    j.check();
+    for _ in 0..4 {
+        if !j.step(&mut quiet) {
+            break;
+        }
+    }
 }

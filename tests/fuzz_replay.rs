@@ -84,6 +84,11 @@ fn machine() {
     target("machine");
 }
 
+#[test]
+fn jwks() {
+    target("jwks");
+}
+
 /// The replay reports an input whose body panics (what a regression looks like).
 #[test]
 fn replay_reports_a_panicking_input() {
