@@ -10,7 +10,7 @@ import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { apiRealm, logInThroughApp, openApp, settled } from '../support/api-helpers.mjs'
+import { apiRealm, logInThroughApp, openApp, realmRequest, settled } from '../support/api-helpers.mjs'
 import { useStack } from '../support/use-stack.mjs'
 
 const photoz = JSON.parse(readFileSync(new URL('../realm-server/realms/photoz-authz.json', import.meta.url), 'utf8'))
@@ -26,20 +26,6 @@ const ENTRY = { 'keycloak-wasm': '/pkg/authz.js', 'keycloak-js': '/vendor/keyclo
 
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'))
 const granted = (rpt) => claims(rpt).authorization.permissions.map((p) => `${p.rsname ?? p.rsid}:${[...(p.scopes ?? [])].sort().join(',')}`).sort()
-
-/** A request to the realm as if to idp.localhost (Node does not resolve it). */
-function realmRequest (url, { method = 'GET', headers = {}, body } = {}) {
-  const u = new URL(url)
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: { ...headers, host: u.host } }, (res) => {
-      let text = ''
-      res.on('data', (c) => { text += c })
-      res.on('end', () => resolve({ status: res.statusCode, body: text }))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
 
 // The photoz API: an album view needs an RPT granting album:view; without one it answers
 // 401 with a UMA ticket it got from the realm's protection API (with its own PAT).

@@ -10,7 +10,7 @@ import crypto from 'node:crypto'
 import http from 'node:http'
 import { newPage } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
-import { apiRealm, logInThroughApp, openApp, settled } from '../support/api-helpers.mjs'
+import { apiRealm, logInThroughApp, openApp, realmRequest, settled } from '../support/api-helpers.mjs'
 import { useStack } from '../support/use-stack.mjs'
 
 const realmFor = (appOrigin, extra) => {
@@ -69,20 +69,6 @@ before(async () => {
   await new Promise((resolve) => api.listen(0, '127.0.0.1', resolve))
 })
 after(() => api?.close())
-
-/** A request to the realm as if to idp.localhost (Node does not resolve it): { status, headers, body }. */
-function realmRequest (url, { method = 'GET', headers = {}, body } = {}) {
-  const u = new URL(url)
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: { ...headers, host: u.host } }, (res) => {
-      let text = ''
-      res.on('data', (c) => { text += c })
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }))
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
-}
 
 async function dpopPage (impl) {
   const page = await newPage(browser)

@@ -146,6 +146,24 @@ export async function until (fn, ms = 10000, step = 100) {
   return v
 }
 
+/**
+ * A request from Node to the realm as if to idp.localhost, which Node does not resolve:
+ * it goes to 127.0.0.1 on the URL's port with the URL's host in the Host header.
+ * Resolves to { status, headers, body } (body as text).
+ */
+export function realmRequest (url, { method = 'GET', headers = {}, body } = {}) {
+  const u = new URL(url)
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: u.port, path: u.pathname + u.search, method, headers: { ...headers, host: u.host } }, (res) => {
+      let text = ''
+      res.on('data', (c) => { text += c })
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
 /** Listens on loopback (127.0.0.1 and, when available, ::1) on one free port. */
 async function listenLoopback (handler) {
   const listen = (s, port, host) => new Promise((resolve, reject) => { s.once('error', reject); s.listen(port, host, () => resolve(s.address().port)) })
