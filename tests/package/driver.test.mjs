@@ -172,15 +172,21 @@ describe('syncTabs services', () => {
     return got
   }, [list, wait])
 
-  test('cas: one IndexedDB record replaced only when it is what the machine expects; two pages racing, one wins', async () => {
-    const a = await driverPage()
-    const b = await a.context().newPage()
-    await b.goto(a.url())
-    await b.evaluate(async () => {
+  // A second page in the context of `page`, on the same URL, with its own Driver on window.d.
+  const secondDriverPage = async (page) => {
+    const other = await page.context().newPage()
+    await other.goto(page.url())
+    await other.evaluate(async (realm) => {
       const { Driver } = await import('/pkg/driver.js')
       const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer()))
-      window.d = new Driver(module, { timeSkew: null }, { url: 'http://idp.localhost:9', realm: 'demo', clientId: 'app' })
-    })
+      window.d = new Driver(module, { timeSkew: null }, { url: realm, realm: 'demo', clientId: 'app' })
+    }, REALM)
+    return other
+  }
+
+  test('cas: one IndexedDB record replaced only when it is what the machine expects; two pages racing, one wins', async () => {
+    const a = await driverPage()
+    const b = await secondDriverPage(a)
     assert.deepEqual(await effects(a, [['cas', 901, 'k', '', 'never']]), [['ret', 901, 0, 0, null]], 'absent: a read')
     assert.deepEqual(await effects(a, [['cas', 902, 'k', null, 'one']]), [['ret', 902, 1, 0, null]])
     assert.deepEqual(await effects(b, [['cas', 903, 'k', null, 'two']]), [['ret', 903, 0, 0, 'one']], 'the other page sees it')
@@ -195,13 +201,7 @@ describe('syncTabs services', () => {
 
   test('tabs: what one page posts reaches the others on the channel, not itself; no IndexedDB is an error answer', async () => {
     const a = await driverPage()
-    const b = await a.context().newPage()
-    await b.goto(a.url())
-    await b.evaluate(async () => {
-      const { Driver } = await import('/pkg/driver.js')
-      const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer()))
-      window.d = new Driver(module, { timeSkew: null }, { url: 'http://idp.localhost:9', realm: 'demo', clientId: 'app' })
-    })
+    const b = await secondDriverPage(a)
     await b.evaluate(() => {
       window.heard = []
       const send = window.d.send
