@@ -461,17 +461,22 @@ export class Driver {
     }).then((found) => this.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => this.answer('ret', id, 0, this.keep(x)))
   }
 
-  // dpop: one ECDSA P-256 key pair per origin, the private key not extractable, kept in
-  // IndexedDB (made on first use; of two tabs making one at once, the first kept wins).
-  ecKey () {
-    return (this.ec ??= crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify'])
+  // A key made here, not extractable, kept in IndexedDB under `name`, one per origin (made
+  // on first use; of two tabs making one at once, the first kept wins).
+  storedKey (name, algorithm, usages) {
+    return crypto.subtle.generateKey(algorithm, false, usages)
       .then((fresh) => this.idb((s, out) => {
-        const get = s.get('dpop')
+        const get = s.get(name)
         get.onsuccess = () => {
           out(get.result ?? fresh)
-          if (!get.result) s.put(fresh, 'dpop')
+          if (!get.result) s.put(fresh, name)
         }
-      })))
+      }))
+  }
+
+  // dpop: the ECDSA P-256 key pair that signs the proofs.
+  ecKey () {
+    return (this.ec ??= this.storedKey('dpop', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign', 'verify']))
   }
 
   // persistSession: [seal, mode, name, text], [wipe, mode, name], [unseal, id, mode, name].
@@ -481,14 +486,7 @@ export class Driver {
     const unseal = e[0] === 'unseal'
     const [mode, name, text] = e.slice(unseal ? 2 : 1)
     const store = () => (mode === 'local' ? localStorage : sessionStorage)
-    const key = () => (this.aes ??= crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt'])
-      .then((fresh) => this.idb((s, out) => {
-        const get = s.get('aes')
-        get.onsuccess = () => {
-          out(get.result ?? fresh)
-          if (!get.result) s.put(fresh, 'aes')
-        }
-      })))
+    const key = () => (this.aes ??= this.storedKey('aes', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']))
     const job = async () => {
       if (e[0] === 'wipe') return store().removeItem(name)
       if (!unseal) {
