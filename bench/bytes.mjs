@@ -12,6 +12,8 @@ import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (name) => path.join(root, 'node_modules/.bin', name)
 const WASM_FEATURES = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-reference-types', '--enable-multivalue', '--enable-mutable-globals']
+// The package's default module as rustc left it (scripts/build.mjs keeps a copy of each build).
+const RAW_LITE = path.join(root, 'target/pkg/keycloak_wasm.raw.wasm')
 
 export function sizeOf (buf) {
   return {
@@ -23,6 +25,18 @@ export function sizeOf (buf) {
 
 function esbuild (entry) {
   return Buffer.from(execFileSync(bin('esbuild'), [entry, '--bundle', '--minify', '--format=esm', '--log-level=error'], { maxBuffer: 1 << 26 }))
+}
+
+// An app's bundle with code splitting (as Vite, Rollup, webpack, Parcel and Angular's
+// esbuild builder do): the entry chunk, without the chunks loaded by import().
+function esbuildEntry (entry) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-split-'))
+  try {
+    execFileSync(bin('esbuild'), [entry, '--bundle', '--minify', '--format=esm', '--splitting', `--outdir=${dir}`, '--entry-names=entry', '--log-level=error'])
+    return readFileSync(path.join(dir, 'entry.js'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 // --- a small wasm reader: section sizes and, from the name section, function names ---
@@ -137,7 +151,8 @@ function origin (name) {
 
 /** The named, optimised wasm (same passes as the build, names kept), or null. */
 function namedWasm () {
-  const unstripped = path.join(root, 'target/wasm32-unknown-unknown/release/keycloak_wasm.wasm')
+  // The package's default module (without the additions), as rustc left it.
+  const unstripped = RAW_LITE
   if (!existsSync(unstripped) || !existsSync(bin('wasm-opt'))) return null
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-bench-'))
   try {
@@ -155,11 +170,14 @@ export function measureBytes () {
   const wasm = pkg('keycloak_wasm.wasm')
   const entries = {
     'keycloak-wasm (pkg/keycloak.js: facade + driver + inlined wasm)': sizeOf(pkg('keycloak.js')),
-    'keycloak-wasm, esbuild --bundle --minify of it': sizeOf(esbuild(path.join(root, 'pkg/keycloak.js'))),
+    'keycloak-wasm, an app bundle of it (esbuild --splitting: the entry)': sizeOf(esbuildEntry(path.join(root, 'pkg/keycloak.js'))),
     'keycloak-wasm/global (classic script)': sizeOf(pkg('keycloak.global.js')),
+    'the additions (keycloak.extras.js, on top, only when used)': sizeOf(pkg('keycloak.extras.js')),
+    'keycloak-wasm/full (keycloak.full.js: the additions inlined, instead)': sizeOf(pkg('keycloak.full.js')),
     'keycloak-wasm/capacitor (adapter entry, on top)': sizeOf(pkg('capacitor.js')),
     'keycloak-wasm/authz (UMA entry, on top)': sizeOf(pkg('authz.js')),
     'the wasm alone (after wasm-opt -Oz)': sizeOf(wasm),
+    'the wasm with the additions alone': sizeOf(pkg('keycloak_wasm_full.wasm')),
     'keycloak-js 26.2.4, esbuild --bundle --minify': sizeOf(kjs)
   }
   const sections = wasmSections(wasm).map((s) => ({ name: s.name, size: s.size }))

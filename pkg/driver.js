@@ -23,8 +23,11 @@ const PROPS = ['redirectUri', 'scope', 'enableLogging', 'logoutMethod', 'message
   'silentCheckSsoFallback', 'responseMode', 'responseType', 'pkceMethod', 'loginRequired', 'timeSkew']
 
 export class Driver {
-  constructor (module, kc, config) {
+  // `more`: the effects of keycloak-wasm's additions (pkg/extras.js), with the module
+  // built with them; absent with the module built without.
+  constructor (module, kc, config, more) {
     this.x = new WebAssembly.Instance(module, {}).exports
+    this.more = more
     this.kc = kc
     this.h = new Map() // JS values the machine refers to by number
     this.n = 0 // last handle
@@ -213,56 +216,6 @@ export class Driver {
         case 'has':
           ret(e[1], e[2].split('|').some((name) => name in globalThis), 0)
           break
-        case 'watch': {
-          // autoRefresh: tell the machine when the page shows again or the network is back.
-          const wake = () => this.send('wake')
-          document.addEventListener('visibilitychange', wake)
-          addEventListener('online', wake)
-          break
-        }
-        case 'tabs':
-          // [tabs, name]: syncTabs' channel to the other tabs of the origin.
-          if (globalThis.BroadcastChannel) {
-            this.bc = new BroadcastChannel(e[1])
-            this.bc.onmessage = (m) => typeof m.data === 'string' && this.send('tab', m.data)
-          }
-          break
-        case 'tabpost':
-          this.bc?.postMessage(e[1])
-          break
-        case 'cas':
-          this.cas(e)
-          break
-        case 'dpopkey':
-          // [dpopkey, id]: the public half of this origin's DPoP key pair, as a JWK.
-          this.ecKey().then((k) => crypto.subtle.exportKey('jwk', k.publicKey)).then((jwk) => ret(e[1], 1, 0, JSON.stringify(jwk)), (x) => ret(e[1], 0, this.keep(x ?? new Error('DPoP'))))
-          break
-        case 'sign':
-          // [sign, id, text]: an ES256 signature (base64url) of what the machine built.
-          this.ecKey().then((k) => crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, k.privateKey, encoder.encode(e[2])))
-            .then((sig) => ret(e[1], 1, 0, btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')), (x) => ret(e[1], 0, this.keep(x ?? new Error('DPoP'))))
-          break
-        case 'seal':
-        case 'wipe':
-        case 'unseal':
-          this.vault(e)
-          break
-        case 'verify': {
-          // [verify, id, alg, jwk, signed text, signature]: a JWS signature (verifyTokens).
-          // The machine chose the key and allows only RS/PS/ES 256/384/512.
-          const bits = +e[2].slice(2)
-          const hash = `SHA-${bits}`
-          const p = e[2][0] === 'E'
-            ? { name: 'ECDSA', namedCurve: `P-${bits === 512 ? 521 : bits}`, hash }
-            : { name: e[2][0] === 'P' ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', saltLength: bits / 8, hash }
-          // Anything that throws (a signature that is not base64url, a key WebCrypto
-          // refuses) is a signature that does not verify.
-          Promise.resolve()
-            .then(() => crypto.subtle.importKey('jwk', JSON.parse(e[3]), p, false, ['verify']))
-            .then((key) => crypto.subtle.verify(p, key, Uint8Array.from(atob(e[5].replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)), encoder.encode(e[4])))
-            .then((ok) => ret(e[1], ok ? 1 : 0, 0), () => ret(e[1], 0, 0))
-          break
-        }
         case 'put': {
           // [put, id, prefix, state, record, expires]: keycloak-js's callback storage.
           const store = this.store()
@@ -372,6 +325,19 @@ export class Driver {
           setTimeout(() => { throw x })
           break
         }
+        case 'wipe':
+          // [wipe, mode, name]: what persistSession kept goes (logout, cleared session).
+          // With the additions loaded, their queue runs it after the writes before it.
+          if (!this.more) {
+            try {
+              (e[1] === 'local' ? localStorage : sessionStorage).removeItem(e[2])
+            } catch (x) {}
+            break
+          }
+        // falls through
+        default:
+          // The effects of keycloak-wasm's additions (pkg/extras.js), when loaded.
+          this.more?.(this, e, ret)
       }
     } catch (x) {
       // An effect that threw (a bad URL, no document body...): its task fails with it.
@@ -425,83 +391,6 @@ export class Driver {
       } catch (x) {}
       if (typeof expires !== 'number' || expires < Date.now()) store.removeItem(k)
     }
-  }
-
-  // One readwrite transaction on the origin's IndexedDB store: `f(store, out)` queues
-  // requests and hands `out` the result; resolves with it once the transaction committed.
-  idb (f) {
-    this.db ??= new Promise((resolve, reject) => {
-      const r = indexedDB.open('keycloak-wasm')
-      r.onupgradeneeded = () => r.result.createObjectStore('kv')
-      r.onsuccess = () => resolve(r.result)
-      r.onerror = () => reject(r.error)
-    })
-    return this.db.then((db) => new Promise((resolve, reject) => {
-      const t = db.transaction('kv', 'readwrite')
-      let result
-      f(t.objectStore('kv'), (v) => { result = v })
-      t.oncomplete = () => resolve(result)
-      t.onerror = t.onabort = () => reject(t.error)
-    })).catch((x) => {
-      this.db = null
-      throw x ?? new Error('IndexedDB')
-    })
-  }
-
-  // [cas, id, key, expect, next]: replaces the text under `key` with `next` if it is
-  // `expect` (null: absent); answers whether, and the text it found. Every tab of the
-  // origin sees these transactions in one order (syncTabs' lease).
-  cas ([, id, key, expect, next]) {
-    this.idb((store, out) => {
-      const get = store.get(key)
-      get.onsuccess = () => {
-        out(get.result ?? null)
-        if ((get.result ?? null) === expect) store.put(next, key)
-      }
-    }).then((found) => this.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => this.answer('ret', id, 0, this.keep(x)))
-  }
-
-  // A key made here, not extractable, kept in IndexedDB under `name`, one per origin (made
-  // on first use; of two tabs making one at once, the first kept wins).
-  storedKey (name, algorithm, usages) {
-    return crypto.subtle.generateKey(algorithm, false, usages)
-      .then((fresh) => this.idb((s, out) => {
-        const get = s.get(name)
-        get.onsuccess = () => {
-          out(get.result ?? fresh)
-          if (!get.result) s.put(fresh, name)
-        }
-      }))
-  }
-
-  // dpop: the ECDSA P-256 key pair that signs the proofs.
-  ecKey () {
-    return (this.ec ??= this.storedKey('dpop', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign', 'verify']))
-  }
-
-  // persistSession: [seal, mode, name, text], [wipe, mode, name], [unseal, id, mode, name].
-  // The text is kept in session- or localStorage, AES-GCM-encrypted with a key made here,
-  // not extractable, kept in IndexedDB (one per origin). One after the other, in order.
-  vault (e) {
-    const unseal = e[0] === 'unseal'
-    const [mode, name, text] = e.slice(unseal ? 2 : 1)
-    const store = () => (mode === 'local' ? localStorage : sessionStorage)
-    const key = () => (this.aes ??= this.storedKey('aes', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']))
-    const job = async () => {
-      if (e[0] === 'wipe') return store().removeItem(name)
-      if (!unseal) {
-        const iv = crypto.getRandomValues(new Uint8Array(12))
-        const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await key(), encoder.encode(text)))
-        return store().setItem(name, btoa(String.fromCharCode(...iv, ...sealed)))
-      }
-      const kept = store().getItem(name)
-      if (!kept) return this.answer('ret', e[1], 1, 0, null)
-      const bytes = Uint8Array.from(atob(kept), (c) => c.charCodeAt(0))
-      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.subarray(0, 12) }, await key(), bytes.subarray(12))
-      this.answer('ret', e[1], 1, 0, decoder.decode(plain))
-    }
-    // Whatever fails (no storage, no key, a text that does not decrypt) reads as nothing kept.
-    this.queue = (this.queue ?? Promise.resolve()).then(job).catch(() => { if (unseal) this.answer('ret', e[1], 0, 0, null) })
   }
 
   fetch ([, id, url, method, body, headers, credentials, timeout]) {

@@ -1,17 +1,26 @@
 // keycloak-wasm: a drop-in replacement for keycloak-js with a Rust/WebAssembly core.
 //
-// The package entry (keycloak.js) is this file with the driver and the inlined wasm
-// bundled in by scripts/build.mjs. This file only gives the class keycloak-js's shape:
+// The package's entries (pkg/index.js: keycloak.js, and pkg/full.js: keycloak-wasm/full)
+// are this file with the driver and an inlined wasm, bundled by scripts/build.mjs. This
+// file only gives the class keycloak-js's shape:
 // its own data properties and bound methods, NetworkError, and a lazy start of the wasm.
 // The adapter's logic is the state machine in the wasm (src/machine/ in the repository);
 // pkg/driver.js carries out what it asks for.
 import { Driver, NetworkError } from './driver.js'
-import wasmBase64 from './keycloak_wasm_bytes.js'
 
 export { NetworkError }
 
+// [wasm (deflate-raw, base64), more]: the machine instances start on, and the effects of
+// keycloak-wasm's additions when it has them. The entry sets it (see `start`).
+let base
 let loading
 let module
+let full
+
+/** The entry's machine: without the additions (pkg/index.js), or with them and their effects (pkg/full.js). */
+export function start (wasm, more) {
+  base = [wasm, more]
+}
 
 function fromBase64 (text) {
   if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
@@ -22,8 +31,16 @@ function fromBase64 (text) {
 }
 
 // The wasm ships inlined (deflate-raw, base64): no bundler plugin, asset copy or server
-// MIME type. It is inflated and compiled on the first construction, not at import time;
-// where the browser can, it compiles while it inflates.
+// MIME type. Where the browser can, it compiles while it inflates.
+function compile (base64) {
+  const wasm = new Response(fromBase64(base64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
+  return WebAssembly.compileStreaming
+    ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
+    : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes))
+}
+
+// The machine without keycloak-wasm's additions is inflated and compiled on the first
+// construction, not at import time.
 //
 // On a server (SSR: Next.js, Nuxt, Angular, a plain Node render) there is no document:
 // importing and constructing start nothing there, and init() and the other calls that need
@@ -31,15 +48,21 @@ function fromBase64 (text) {
 // rejects with "window is not defined".
 function loadWasm () {
   if (typeof document > 'u') return Promise.reject(Error('Keycloak is not initialized on the server: call init() in the browser.'))
-  if (!loading) {
-    const wasm = new Response(fromBase64(wasmBase64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
-    loading = (WebAssembly.compileStreaming
-      ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
-      : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes))
-    ).then((m) => { module = m })
-  }
-  return loading
+  return (loading ??= compile(base[0]).then((m) => { module = m }))
 }
+
+// The machine with the additions and their effects (pkg/extras.js): a chunk of its own,
+// loaded once, when init() asks for an addition or keycloak-wasm/authz is in use.
+function loadFull () {
+  if (typeof document > 'u') return loadWasm()
+  return (full ??= import('./keycloak.extras.js').then((x) => compile(x.wasm).then((m) => [m, x.more])).catch((x) => {
+    full = null
+    throw x
+  }))
+}
+
+// What the machine without the additions answers to an option or call that needs them.
+const NO_EXTRAS = 'keycloak-wasm: this instance runs without'
 
 const configError = "The 'Keycloak' constructor must be provided with a configuration object, or a URL to a JSON configuration file."
 
@@ -100,13 +123,13 @@ export default class Keycloak {
       }
     }
     this.#config = config
-    if (module) this.#driver = new Driver(module, this, config)
+    if (module) this.#driver = new Driver(module, this, config, base[1])
     // Start inflating and compiling early (not on a server); a failure surfaces from init().
     else loadWasm().catch(() => {})
   }
 
   #ready () {
-    return loadWasm().then(() => (this.#driver ??= new Driver(module, this, this.#config)))
+    return loadWasm().then(() => (this.#driver ??= new Driver(module, this, this.#config, base[1])))
   }
 
   #async (method, ...args) {
@@ -123,12 +146,20 @@ export default class Keycloak {
     // keycloak-js marks the instance before its first await; so do we. A second call
     // still goes to the machine, which rejects it with keycloak-js's error.
     this.didInitialize = true
-    return this.#ready().then((d) => {
+    const go = (d) => {
       // A custom adapter object stays in JavaScript; the machine gets a handle to it.
       const adapter = initOptions?.adapter
       const options = typeof adapter === 'object' && adapter !== null ? { ...initOptions, adapter: { $h: d.keep(adapter) } } : initOptions
       return d.call('init', false, options)
-    })
+    }
+    // The machine decides which options need the additions: the one without them refuses
+    // them before it does anything, and the instance starts again on the one with them.
+    const extras = () => loadFull().then(([m, more]) => go((this.#driver = new Driver(m, this, this.#config, more))))
+    if (globalThis[Symbol.for('keycloak-wasm.extras')] && !base[1] && !this.#driver?.more) return extras()
+    return this.#ready().then((d) => go(d).catch((x) => {
+      if (!d.more && x?.message?.startsWith(NO_EXTRAS)) return extras()
+      throw x
+    }))
   }
 
   login = (options) => this.#async('login', options)

@@ -87,6 +87,8 @@ pub enum CoreError {
     DpopBinding,
     /// keycloak-js/authz: a request before the adapter's `init`.
     AuthzNotInitialized,
+    /// Ours: the module loaded has no `extras` (the options keycloak-js lacks, UMA).
+    NoExtras,
     /// keycloak-js/authz: `.well-known/uma2-configuration` did not load; the cause.
     UmaConfig(&'static str),
 }
@@ -153,6 +155,7 @@ impl CoreError {
             CoreError::TokenExpired => "Token verification failed: the token has expired.",
             CoreError::DpopUnavailable => "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.",
             CoreError::DpopBinding => "The access token is bound to another DPoP key (cnf.jkt).",
+            CoreError::NoExtras => "keycloak-wasm: this instance runs without its additions; pass the option to init(), and import keycloak-wasm/authz before init().",
             CoreError::AuthzNotInitialized => "The Keycloak instance has not been initialized yet.",
             CoreError::UmaConfig(_) => "Could not obtain configuration from server.",
         }

@@ -127,7 +127,40 @@ impl Default for Settings {
     }
 }
 
+/// Whether this build has the options keycloak-js lacks (`verifyTokens`, `autoRefresh`,
+/// `syncTabs`, `persistSession`, `dpop`) and UMA: the cargo feature `extras`. The package
+/// ships two modules: one without them (most apps load only that one) and one with them,
+/// which the facade loads instead when `init` asks for one of them or the authz entry is in
+/// use. Without the feature the readers below are constant, so the compiler drops every
+/// path behind them.
+pub const EXTRAS: bool = cfg!(feature = "extras");
+
 impl Settings {
+    pub fn verify_tokens(&self) -> bool {
+        EXTRAS && self.verify_tokens
+    }
+
+    pub fn auto_refresh(&self) -> Option<f64> {
+        self.auto_refresh.filter(|_| EXTRAS)
+    }
+
+    pub fn sync_tabs(&self) -> bool {
+        EXTRAS && self.sync_tabs
+    }
+
+    pub fn persist(&self) -> u8 {
+        if EXTRAS { self.persist } else { 0 }
+    }
+
+    pub fn dpop(&self) -> bool {
+        EXTRAS && self.dpop
+    }
+
+    /// Whether the options ask for what only the module with `extras` has.
+    pub fn wants_extras(&self) -> bool {
+        self.verify_tokens || self.auto_refresh.is_some() || self.sync_tabs || self.persist > 0 || self.dpop
+    }
+
     /// Takes over the values an app assigned to the public properties `p` (the facade's
     /// own fields), read as keycloak-js reads them (`this.redirectUri || …`,
     /// `logoutMethod === 'POST'` …); a value keycloak-js could not use changes nothing.
@@ -250,6 +283,9 @@ impl Settings {
             _ => 0,
         };
         self.dpop = g("dpop").is_some_and(|v| v.truthy());
+        if !EXTRAS && self.wants_extras() {
+            return Err(CoreError::NoExtras);
+        }
         Ok(())
     }
 

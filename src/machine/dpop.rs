@@ -17,6 +17,7 @@
 use super::{Ev, Fail, Machine, Step, W_RET};
 use crate::core::b64::encode_url;
 use crate::core::error::CoreError;
+use crate::core::options::EXTRAS;
 use crate::core::json::{self, Writer};
 use crate::core::sha256::sha256;
 use alloc::string::String;
@@ -36,7 +37,7 @@ pub(crate) struct Held {
 impl Machine {
     /// `init`: asks for the key pair's public key; `false` when `dpop` is off.
     pub(crate) fn dpop_key(&mut self, task: u32) -> bool {
-        if !self.s.dpop {
+        if !self.s.dpop() {
             return false;
         }
         let id = self.next_id();
@@ -116,13 +117,13 @@ impl Machine {
     /// Whether a request goes with a proof: every token request, and one with an access
     /// token that is bound (`Some(token)`).
     pub(crate) fn dpop_wants(&self, bearer: Option<&str>) -> bool {
-        self.s.dpop && !self.dpop_jwk.is_empty() && (bearer.is_none() || self.dpop_bound)
+        self.s.dpop() && !self.dpop_jwk.is_empty() && (bearer.is_none() || self.dpop_bound)
     }
 
     /// A held request's signature came: it is sent (or fails as a request that could not
     /// be made). `false` when `id` is not a held request.
     pub(crate) fn dpop_signed(&mut self, id: u32, ok: bool, h: i64, sig: Option<&str>) -> bool {
-        let Some(i) = self.dpop_held.iter().position(|x| x.id == id) else { return false };
+        let Some(i) = self.dpop_held.iter().position(|x| x.id == id).filter(|_| EXTRAS) else { return false };
         let held = self.dpop_held.swap_remove(i);
         match sig.filter(|_| ok) {
             Some(sig) => {
@@ -142,7 +143,7 @@ impl Machine {
     /// proofs; a 400 or 401 that names one (`use_dpop_nonce`) is sent once more with it,
     /// unseen by the task that made the request. `false`: deliver the answer.
     pub(crate) fn dpop_answered(&mut self, id: u32, status: u16, nonce: Option<&str>, h: i64) -> bool {
-        let Some(i) = self.dpop_sent.iter().position(|x| x.id == id) else { return false };
+        let Some(i) = self.dpop_sent.iter().position(|x| x.id == id).filter(|_| EXTRAS) else { return false };
         let mut sent = self.dpop_sent.swap_remove(i);
         let Some(nonce) = nonce.filter(|n| !n.is_empty()) else { return false };
         self.dpop_nonce = Some(String::from(nonce));
@@ -160,7 +161,7 @@ impl Machine {
 
     /// Rejects an access token bound to another key than ours.
     pub(crate) fn dpop_check(&self, payload: Option<&str>) -> Result<(), CoreError> {
-        if !self.s.dpop {
+        if !self.s.dpop() {
             return Ok(());
         }
         let jkt = payload.and_then(json::parse).and_then(|v| v.get("cnf")).and_then(|c| c.get("jkt")).and_then(|j| j.str().map(String::from));
@@ -175,7 +176,7 @@ impl Machine {
     pub(crate) fn proof_step(&mut self, id: u32, input: &mut String, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
-                if !self.s.dpop || self.dpop_jwk.is_empty() {
+                if !self.s.dpop() || self.dpop_jwk.is_empty() {
                     return Step::Done(Err(CoreError::DpopUnavailable.into()));
                 }
                 let sid = self.next_id();
@@ -201,7 +202,7 @@ impl Machine {
 
     /// The `K::Proof` task for `createDpopProof`'s arguments.
     pub(crate) fn proof_task(&mut self, method: &str, url: &str, nonce: Option<&str>) -> String {
-        if !self.s.dpop || self.dpop_jwk.is_empty() {
+        if !self.s.dpop() || self.dpop_jwk.is_empty() {
             return String::new();
         }
         let token = self.sess.access.as_ref().filter(|_| self.dpop_bound).map(|t| t.raw.clone());

@@ -10,7 +10,7 @@ use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
 use crate::core::error::CoreError;
 use crate::core::json::{self, Val, Writer};
 use crate::core::login_url::{build_account_url, build_logout_url};
-use crate::core::options::{LogoutMethod, OnLoad};
+use crate::core::options::{LogoutMethod, OnLoad, EXTRAS};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -115,6 +115,7 @@ impl Machine {
             "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
             // [kind, resourceServerId, request, rpt]
+            "uma" | "createDpopProof" if !EXTRAS => return self.settle(op, Err(CoreError::NoExtras.into())),
             "uma" => {
                 let entitlement = args.first().and_then(|v| v.str()) == Some("entitlement");
                 let audience = entitlement.then(|| args.get(1).map(Val::js_string).unwrap_or_else(|| String::from("undefined")));
@@ -226,8 +227,8 @@ impl Machine {
                     x.stage = 47;
                 }
                 // `dpop`: the key pair is there (made now if needed), or init fails here.
-                (46, Some(Ev::Timer)) => return Step::Done(Err(CoreError::DpopUnavailable.into())),
-                (46, Some(Ev::Ret { ok, h, text })) => {
+                (46, Some(Ev::Timer)) if EXTRAS => return Step::Done(Err(CoreError::DpopUnavailable.into())),
+                (46, Some(Ev::Ret { ok, h, text })) if EXTRAS => {
                     self.disarm(id);
                     self.drop_h(h);
                     if !self.dpop_keyed(ok, text) {
@@ -364,8 +365,8 @@ impl Machine {
                     }
                 }
                 // Tokens kept by the previous page load (`persistSession`), if any.
-                (40, Some(Ev::Timer)) => x.stage = self.on_load_stage(),
-                (40, Some(Ev::Ret { ok, h, text })) => {
+                (40, Some(Ev::Timer)) if EXTRAS => x.stage = self.on_load_stage(),
+                (40, Some(Ev::Ret { ok, h, text })) if EXTRAS => {
                     self.disarm(id);
                     self.drop_h(h);
                     if !ok {
@@ -385,7 +386,7 @@ impl Machine {
                         }
                     }
                 }
-                (41, Some(Ev::Child(_, r))) => match r {
+                (41, Some(Ev::Child(_, r))) if EXTRAS => match r {
                     Ok(_) => x.stage = 42,
                     // They fail the check (and are wiped), or the keys did not load (kept).
                     Err(e) => {
@@ -394,14 +395,14 @@ impl Machine {
                         x.stage = self.on_load_stage();
                     }
                 },
-                (42, None) => {
+                (42, None) if EXTRAS => {
                     let set = x.pending.take().unwrap_or_default();
                     x.stage = 43;
                     if self.set_token(id, set, x.dated) {
                         return Step::Wait;
                     }
                 }
-                (43, e) => {
+                (43, e) if EXTRAS => {
                     if let Some(Ev::Resumed(err)) = e {
                         if err != 0 {
                             return Step::Done(Err(Fail::H(err)));
@@ -415,7 +416,7 @@ impl Machine {
                     }
                     x.stage = 45;
                 }
-                (44, _) => match x.child_res.take() {
+                (44, _) if EXTRAS => match x.child_res.take() {
                     None => return Step::Wait,
                     Some(Ok(_)) => x.stage = 45,
                     Some(Err(e)) => {
@@ -428,7 +429,7 @@ impl Machine {
                         x.stage = self.on_load_stage();
                     }
                 },
-                (45, None) => {
+                (45, None) if EXTRAS => {
                     if x.iframe {
                         // As for tokens passed to init: the status iframe has the last word.
                         x.stage = 12;
@@ -440,7 +441,7 @@ impl Machine {
                     }
                 }
                 // The tokens passed to init were verified (`verifyTokens`): set them.
-                (18, Some(Ev::Child(_, r))) => match (r, x.pending.take()) {
+                (18, Some(Ev::Child(_, r))) if EXTRAS => match (r, x.pending.take()) {
                     (Err(e), _) => return Step::Done(Err(e)),
                     (Ok(_), set) => {
                         x.stage = 11;

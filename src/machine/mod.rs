@@ -33,7 +33,7 @@ use crate::core::adapter::AdapterKind;
 use crate::core::endpoints::Endpoints;
 use crate::core::error::CoreError;
 use crate::core::json::{self, Val, Writer};
-use crate::core::options::Settings;
+use crate::core::options::{Settings, EXTRAS};
 use crate::core::session::Session;
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -369,8 +369,8 @@ impl Machine {
             }
             "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or(""), value: text(2) }),
             "tick" => self.tick(),
-            "wake" => self.auto_wake(),
-            "tab" => self.tab_message(text(0).unwrap_or("")),
+            "wake" if EXTRAS => self.auto_wake(),
+            "tab" if EXTRAS => self.tab_message(text(0).unwrap_or("")),
             "fail" => {
                 let (task, h) = (num(0) as u32, num(1) as i64);
                 if self.tasks.iter().any(|t| t.id == task) {
@@ -499,7 +499,7 @@ impl Machine {
             K::UrlOp(x) => self.url_op_step(id, x, ev),
             K::Account(x) => self.account_step(id, x, ev),
             K::Load(x) => self.load_step(id, x, ev),
-            K::Verify(x) => {
+            K::Verify(x) if EXTRAS => {
                 let r = self.verify_step(id, x, ev);
                 // Tokens that fail the check (not keys that did not load): nothing is kept.
                 if matches!(r, Step::Done(Err(Fail::Core(e))) if e != CoreError::JwksUnavailable) {
@@ -507,10 +507,10 @@ impl Machine {
                 }
                 r
             }
-            K::Auto => self.auto_step(id, ev),
-            K::Adopt(x) => self.adopt_step(id, x, ev),
-            K::Proof(x) => self.proof_step(id, x, ev),
-            K::Uma(x) => self.uma_step(id, x, ev),
+            K::Auto if EXTRAS => self.auto_step(id, ev),
+            K::Adopt(x) if EXTRAS => self.adopt_step(id, x, ev),
+            K::Proof(x) if EXTRAS => self.proof_step(id, x, ev),
+            K::Uma(x) if EXTRAS => self.uma_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {
@@ -519,6 +519,8 @@ impl Machine {
                 }
             },
             K::Watch { win, redirect } => self.watch_step(*win, redirect, ev),
+            // Never made without `extras`.
+            _ => Step::Vanish,
         };
         match r {
             Step::Wait => self.tasks.push(t),

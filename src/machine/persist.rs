@@ -20,7 +20,7 @@ use alloc::string::String;
 impl Machine {
     /// The storage entry's name and the mode's word, or `None` when the option is off.
     fn vault(&self) -> Option<(&'static str, String)> {
-        let mode = match self.s.persist {
+        let mode = match self.s.persist() {
             1 => "session",
             2 => "local",
             _ => return None,
@@ -50,7 +50,7 @@ impl Machine {
 
     /// Keeps the tokens just set (access and refresh token both there), else wipes.
     pub(crate) fn persist(&mut self) {
-        if self.s.persist == 0 {
+        if self.s.persist() == 0 {
             return;
         }
         let (Some(a), Some(r)) = (&self.sess.access, &self.sess.refresh) else {
@@ -79,7 +79,7 @@ impl Machine {
 
     /// Asks for the kept tokens (`init`); `false` when the option is off.
     pub(crate) fn unseal(&mut self, task: u32) -> bool {
-        if self.s.persist == 0 || self.ep.is_none() {
+        if self.s.persist() == 0 || self.ep.is_none() {
             return false;
         }
         let id = self.next_id();

@@ -23,6 +23,7 @@
 
 use super::{Ev, Fail, Machine, Out, Parent, Step, K};
 use crate::core::json::{self, Val, Writer};
+use crate::core::options::EXTRAS;
 use alloc::string::String;
 
 /// How often a tab waiting for another tab's lease looks again (ms).
@@ -76,7 +77,7 @@ fn record_text(holder: &str, until: f64, g: f64, s: &str) -> String {
 impl Machine {
     /// Opens the channel the first time this tab has tokens (`syncTabs`).
     pub(crate) fn tabs_open(&mut self) {
-        if !self.s.sync_tabs || !self.tab_key.is_empty() {
+        if !self.s.sync_tabs() || !self.tab_key.is_empty() {
             return;
         }
         let Ok(ep) = self.endpoints() else { return };
@@ -99,7 +100,7 @@ impl Machine {
 
     /// Whether a refresh goes through the lease: `syncTabs` on, the channel open, a session.
     pub(crate) fn tabs_on(&self) -> bool {
-        !self.tab_key.is_empty() && self.sess.session_id.is_some()
+        EXTRAS && !self.tab_key.is_empty() && self.sess.session_id.is_some()
     }
 
     /// How long a lease lasts: the refresh and a verification, with their requests.
@@ -253,7 +254,7 @@ impl Machine {
 
     /// Frees a held lease, leaving generation `g`.
     pub(crate) fn lease_free(&mut self, l: &mut Lease, g: f64) {
-        if let Some(held) = l.held.take() {
+        if let Some(held) = l.held.take().filter(|_| EXTRAS) {
             let free = record_text("", 0.0, g, &l.s);
             self.cas(None, 0, Some(&held), &free);
         }

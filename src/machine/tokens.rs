@@ -6,6 +6,7 @@ use super::{Ev, Fail, Machine, Out, Parent, Res, Step, AUTO, K, EXPIRY};
 use crate::core::callback::{Flow, OAuthParams};
 use crate::core::encode::form_urlencode;
 use crate::core::error::CoreError;
+use crate::core::options::EXTRAS;
 use crate::core::json::{self, Val};
 use crate::core::jwt;
 use crate::core::session::{midpoint, Claims, Refresh as Decision, Token};
@@ -81,7 +82,7 @@ impl Machine {
         self.drop_h(handler);
         let pay = |t: &Option<Tok>| t.as_ref().map(|t| (t.token.raw.clone(), t.payload.clone()));
         // `dpop`: whether the access token is bound (to our key: decode_set checked).
-        self.dpop_bound = self.s.dpop && access.as_ref().and_then(|t| t.payload.as_deref()).and_then(json::parse).is_some_and(|v| v.get("cnf").is_some());
+        self.dpop_bound = self.s.dpop() && access.as_ref().and_then(|t| t.payload.as_deref()).and_then(json::parse).is_some_and(|v| v.get("cnf").is_some());
         let (a, r, i) = (pay(&access), pay(&refresh), pay(&id));
         let lifetime = access.as_ref().and_then(|t| Some(t.token.claims.exp? - t.token.claims.iat?));
         let expires_in = self.sess.set_tokens(access.map(|t| t.token), refresh.map(|t| t.token), id.map(|t| t.token), time_local, self.now);
@@ -217,7 +218,7 @@ impl Machine {
         self.auto_due = false;
         self.auto_failures = 0;
         self.auto_told = false;
-        let (Some(lead), Some(ms), Some(life)) = (self.s.auto_refresh, expires_in, lifetime) else { return };
+        let (Some(lead), Some(ms), Some(life)) = (self.s.auto_refresh(), expires_in, lifetime) else { return };
         if self.sess.refresh.is_none() || !ms.is_finite() || !life.is_finite() {
             return;
         }
@@ -399,7 +400,7 @@ impl Machine {
                 }
                 self.refresh_fetch(id, r)
             }
-            (20, ev) => match self.lease_step(id, &mut r.lease, ev) {
+            (20, ev) if EXTRAS => match self.lease_step(id, &mut r.lease, ev) {
                 None => Step::Wait,
                 Some(true) => {
                     r.started = self.now;
@@ -431,7 +432,7 @@ impl Machine {
                     }
                 }
             }
-            (6, Ev::Child(_, res)) => match (res, r.pending.take()) {
+            (6, Ev::Child(_, res)) if EXTRAS => match (res, r.pending.take()) {
                 (Ok(_), Some(set)) => self.refreshed(id, r, set),
                 (Err(e), _) => self.refresh_failed(id, r, e),
                 (Ok(_), None) => self.refresh_failed(id, r, CoreError::TokenSignature.into()),
@@ -497,6 +498,9 @@ impl Machine {
     /// Starts verifying the JWT access and ID tokens of `set` (`verifyTokens`): the
     /// verifying task, or 0 when there is nothing to wait for.
     pub(crate) fn verify_set(&mut self, id: u32, set: &Set3, fresh: bool) -> u32 {
+        if !self.s.verify_tokens() {
+            return 0;
+        }
         let raw = |t: &Option<Tok>| t.as_ref().filter(|t| t.payload.is_some()).map(|t| t.token.raw.clone());
         let (access, id_token) = (raw(&set[0]), raw(&set[2]));
         self.start_verify(id, [access.as_deref(), id_token.as_deref()], fresh).unwrap_or(0)

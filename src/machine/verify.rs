@@ -191,7 +191,7 @@ impl Machine {
     /// Starts verifying the access and ID tokens of `set` (JWTs only) for task `parent`;
     /// `None` when `verifyTokens` is off or there is nothing to check.
     pub(crate) fn start_verify(&mut self, parent: u32, toks: [Option<&str>; 2], fresh: bool) -> Option<u32> {
-        if !self.s.verify_tokens {
+        if !self.s.verify_tokens() {
             return None;
         }
         let list: Vec<(String, bool)> = toks

@@ -22,21 +22,22 @@ after(async () => {
 })
 
 /** A page with a Driver on window.d (a plain object stands in for the Keycloak instance). */
-async function driverPage (setup = '') {
+// `extras`: the machine built with keycloak-wasm's additions and their effects (pkg/extras.js).
+async function driverPage (setup = '', extras = false) {
   const page = await newPage(browser)
   await page.route(`${REALM}/**`, (route) => route.fulfill({ status: 404, body: 'no' }))
   await page.goto(`${app.baseUrl}/app.css`)
-  await page.evaluate(async ([realm, setup]) => {
+  await page.evaluate(async ([realm, setup, extras]) => {
     if (setup) new Function(setup)() // eslint-disable-line no-new-func
     const { Driver } = await import('/pkg/driver.js')
-    const bytes = await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer())
+    const bytes = await fetch(extras ? '/pkg/keycloak_wasm_full.wasm' : '/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer())
     const module = await WebAssembly.compile(bytes)
     window.kc = { responseMode: 'fragment', responseType: 'code', pkceMethod: 'S256', logoutMethod: 'GET', messageReceiveTimeout: 10000, silentCheckSsoFallback: true, timeSkew: null }
     window.inputs = []
-    window.d = new Driver(module, window.kc, { url: realm, realm: 'demo', clientId: 'app' })
+    window.d = new Driver(module, window.kc, { url: realm, realm: 'demo', clientId: 'app' }, extras ? (await import('/pkg/extras.js')).more : undefined)
     const send = window.d.send.bind(window.d)
     window.d.send = (kind, ...args) => { window.inputs.push(kind); return send(kind, ...args) }
-  }, [REALM, setup])
+  }, [REALM, setup, extras])
   return page
 }
 
@@ -178,14 +179,14 @@ describe('syncTabs services', () => {
     await other.goto(page.url())
     await other.evaluate(async (realm) => {
       const { Driver } = await import('/pkg/driver.js')
-      const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm.wasm').then((r) => r.arrayBuffer()))
-      window.d = new Driver(module, { timeSkew: null }, { url: realm, realm: 'demo', clientId: 'app' })
+      const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm_full.wasm').then((r) => r.arrayBuffer()))
+      window.d = new Driver(module, { timeSkew: null }, { url: realm, realm: 'demo', clientId: 'app' }, (await import('/pkg/extras.js')).more)
     }, REALM)
     return other
   }
 
   test('cas: one IndexedDB record replaced only when it is what the machine expects; two pages racing, one wins', async () => {
-    const a = await driverPage()
+    const a = await driverPage('', true)
     const b = await secondDriverPage(a)
     assert.deepEqual(await effects(a, [['cas', 901, 'k', '', 'never']]), [['ret', 901, 0, 0, null]], 'absent: a read')
     assert.deepEqual(await effects(a, [['cas', 902, 'k', null, 'one']]), [['ret', 902, 1, 0, null]])
@@ -200,7 +201,7 @@ describe('syncTabs services', () => {
   })
 
   test('tabs: what one page posts reaches the others on the channel, not itself; no IndexedDB is an error answer', async () => {
-    const a = await driverPage()
+    const a = await driverPage('', true)
     const b = await secondDriverPage(a)
     await b.evaluate(() => {
       window.heard = []
@@ -212,11 +213,28 @@ describe('syncTabs services', () => {
     assert.deepEqual(sent, [], 'not to itself')
     await b.waitForFunction(() => window.heard.length > 0, null, { timeout: 5000 })
     assert.deepEqual(await b.evaluate(() => window.heard), [['tab', '{"t":"out"}']])
-    const c = await driverPage('delete window.indexedDB')
+    const c = await driverPage('delete window.indexedDB', true)
     const r = await effects(c, [['cas', 906, 'k', null, 'x']])
     assert.equal(r[0][0], 'ret')
     assert.equal(r[0][2], 0)
     assert.ok(r[0][3] > 0, 'an error handle')
     await Promise.all([a.context().close(), c.context().close()])
+  })
+})
+
+describe('the machine without the additions (the package\'s default)', () => {
+  test('refuses an option that needs them before any request, with a clear error; wipe still clears what an earlier load kept', async () => {
+    const page = await driverPage()
+    const r = await page.evaluate(async () => {
+      sessionStorage.setItem('kw-kept', 'sealed')
+      window.d.run(['wipe', 'session', 'kw-kept'], [])
+      const kept = sessionStorage.getItem('kw-kept')
+      const refused = await window.d.call('init', false, { verifyTokens: true }).then(() => null, (x) => x.message)
+      return { kept, refused, inputs: window.inputs }
+    })
+    assert.equal(r.kept, null)
+    assert.match(r.refused ?? '', /^keycloak-wasm: this instance runs without its additions/)
+    assert.ok(!r.inputs.includes('http'), `no request: ${r.inputs}`)
+    await page.context().close()
   })
 })
