@@ -5,10 +5,11 @@
 // its default third-party-cookie rules, so the realm's cookies are blocked in its iframes
 // and the adapters must notice (the probe) and fall back to redirects.
 //
-// Each package gets a browser session of its own: Firefox grants the realm storage access
-// in the app's iframes once the user has logged in through the app (its redirect
-// heuristic), a permission no WebDriver command takes back, so the tests of a session run
-// in order, from "never logged in here" to "logged in through this app".
+// Each package gets a browser session of its own: Firefox gives the realm's iframes
+// storage access in every site once the user has interacted with the realm as a top-level
+// page (typed a login there), a grant no WebDriver command takes back, so the tests of a
+// session run in order: never logged in; a session made without interaction (the form
+// submitted by script); a typed login.
 //
 // What is checked is what a user or the realm sees: the page's state and tokens, the
 // realm's request log (which requests came, top-level redirects included), the answers of
@@ -187,7 +188,7 @@ export function engineSuite (engine) {
 
       const grants = engine === 'firefox'
       test(grants
-        ? `a login typed on another site (${OTHER_SITE}): Firefox auto-grants the realm's pages storage access (requestStorageAccess), so the status page answers "unchanged", the probe "supported", and silent check-sso logs in with no redirect`
+        ? `a login typed on another site (${OTHER_SITE}): Firefox gives the realm's iframes storage access (user interaction with the realm), so the status page answers "unchanged", the probe "supported", and silent check-sso logs in with no redirect`
         : `a login typed on another site (${OTHER_SITE}): the cookies stay blocked, the status page answers "error", the probe "unsupported", silent check-sso without the fallback stays unauthenticated`, async () => {
         const sid = await logInElsewhere({ typed: true })
         assert.equal(await statusAnswer(sid), grants ? 'unchanged' : 'error')
