@@ -23,10 +23,10 @@ const WEBKITDRIVER = '/usr/bin/WebKitWebDriver'
 
 /** WebKitGTK's MiniBrowser (Debian ships it under the multiarch library folder), or null. */
 export function miniBrowser () {
-  const candidates = ['/usr/libexec/webkit2gtk-4.1/MiniBrowser']
-  for (const dir of ['/usr/lib']) {
-    for (const arch of safeReaddir(dir)) candidates.push(path.join(dir, arch, 'webkit2gtk-4.1', 'MiniBrowser'))
-  }
+  const candidates = [
+    ...safeReaddir('/usr/lib').map((arch) => path.join('/usr/lib', arch, 'webkit2gtk-4.1', 'MiniBrowser')),
+    '/usr/libexec/webkit2gtk-4.1/MiniBrowser'
+  ]
   return candidates.find((f) => existsSync(f)) ?? null
 }
 
@@ -140,7 +140,8 @@ export async function launchEngine (engine, { args = [] } = {}) {
     }
     stops.push(driverServer.stop)
     const driver = await new Builder().usingServer(driverServer.url).withCapabilities(capabilities(engine, args)).build()
-    stops.push(() => driver.quit())
+    // Bounded: a driver that no longer answers is ended with its process right after.
+    stops.push(() => Promise.race([driver.quit(), new Promise((resolve) => setTimeout(resolve, 10000).unref())]))
     await driver.manage().setTimeouts({ implicit: 0, pageLoad: TIMEOUT_MS, script: TIMEOUT_MS })
     const caps = await driver.getCapabilities()
     return wrap(driver, engine, `${engine === 'firefox' ? 'Firefox' : 'WebKitGTK'} ${caps.get('browserVersion')}`, async () => {
