@@ -130,6 +130,8 @@ export function engineSuite (name) {
         await b.get(silentUri())
         return b.evaluate(probeThirdPartyCookies, `${stack.realmUrl}${OIDC}/3p-cookies/step1.html`)
       }
+      // The adapter events the demo app logged, oldest first.
+      const events = () => b.driver.executeScript('return [...document.querySelectorAll("#events li")].map((li) => li.textContent.split(" ")[1])')
       const state = () => b.driver.executeScript('const k = window.keycloak; return { authenticated: k.authenticated, token: k.token ?? null, refreshToken: k.refreshToken ?? null, username: k.tokenParsed?.preferred_username ?? null, sid: k.tokenParsed?.sid ?? null, url: location.href }')
 
       test('with no login yet, the realm\'s probe in the app\'s page answers "unsupported"', async () => {
@@ -206,6 +208,9 @@ export function engineSuite (name) {
         assert.ok(seen.some((l) => tokenPost.test(l)))
         if (impl === 'keycloak-js') assert.ok(!seen.some((l) => silentAuth().test(l)), 'keycloak-js drops the silent iframe once the probe failed')
         noStatusInit(seen, 'scripted')
+        // What the user sees: a plain login on the page that came back, no error, no logout.
+        assert.deepEqual(await events(), ['onAuthSuccess', 'onReady'])
+        assert.equal(await b.text('error'), '')
       })
 
       test('check-sso by redirect with that session: authenticated after a prompt=none round trip', async () => {
@@ -269,7 +274,6 @@ export function engineSuite (name) {
         await b.until(() => stack.realmRequests().slice(mark).some((l) => new RegExp(`^GET ${OIDC}/logout\\?`).test(l)), 'the realm saw the logout')
         await b.driver.close()
         await b.driver.switchTo().window(app)
-        const events = () => b.driver.executeScript('return [...document.querySelectorAll("#events li")].map((li) => li.textContent.split(" ")[1])')
         if (grants) {
           await b.waitText('status', /^not authenticated$/, 5000)
           assert.ok((await events()).includes('onAuthLogout'))
