@@ -1,7 +1,8 @@
 // `npm test`: installs what is missing (including Chromium), builds the package, and
 // runs every suite: native Rust tests (core, the state machine's golden traces and
 // explored schedules, the realm server), the package tests (the driver and the shipped
-// wasm in Chromium and Node, bundlers, types, bytes) and the end-to-end suites (Playwright).
+// wasm in Chromium and Node, bundlers, types, bytes), the end-to-end suites (Playwright) and
+// the cross-engine suite (Firefox and WebKit through WebDriver).
 // All suites run even when one fails; the exit code is non-zero if any failed, and the
 // last line totals them as "N passed, N failed".
 import { spawn } from 'node:child_process'
@@ -49,6 +50,7 @@ async function main () {
   if (existsSync(e2e)) {
     results.push(await runSuite('End-to-end tests (Playwright + Chromium, realm server)', process.execPath, [e2e]))
   }
+  results.push(await runSuite('Cross-engine tests: Firefox and WebKit (WebDriver), both packages', process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'tests/engines/']))
   console.log('\nSummary')
   for (const r of results) {
     console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.passed} passed, ${r.failed} failed${r.ok ? '' : ` (exit ${r.code})`}`)

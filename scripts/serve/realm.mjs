@@ -12,7 +12,8 @@
 //
 // The server is the release build at <repo>/target/release/keycloak-realm-server. It is
 // started with --watch-stdin, so it also exits if this Node process dies. Set
-// REALM_SERVER_LOG=1 to see its stderr (add args: ['--verbose'] for a request log).
+// REALM_SERVER_LOG=1 to see its stderr (add args: ['--verbose'] for a request log), or
+// pass `onStderr` to be handed each chunk of it.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
@@ -49,10 +50,10 @@ export async function ensureRealmBuilt () {
 
 /**
  * Spawns the realm server and resolves once it prints `listening on <base url>`.
- * @param {{ port?: number, imports?: string[], args?: string[], env?: Record<string, string> }} [options]
+ * @param {{ port?: number, imports?: string[], args?: string[], env?: Record<string, string>, onStderr?: (chunk: string) => void }} [options]
  * @returns {Promise<{ baseUrl: string, port: number, process: import('node:child_process').ChildProcess, stop: () => Promise<void> }>}
  */
-export async function startRealm ({ port = 0, imports = [], args = [], env = {} } = {}) {
+export async function startRealm ({ port = 0, imports = [], args = [], env = {}, onStderr } = {}) {
   const argv = ['--port', String(port), '--watch-stdin']
   for (const file of imports) argv.push('--import', path.resolve(file))
   argv.push(...args)
@@ -62,6 +63,7 @@ export async function startRealm ({ port = 0, imports = [], args = [], env = {} 
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (d) => {
     if (process.env.REALM_SERVER_LOG) process.stderr.write(d)
+    onStderr?.(d)
     stderr = (stderr + d).slice(-STDERR_KEEP)
   })
   // Keep the lifeline pipe open but never let it keep Node alive on its own.

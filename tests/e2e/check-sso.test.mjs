@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { launchProfile, profilePage, thirdPartyCookies } from '../support/browser.mjs'
 import { IMPLS } from '../support/fixture.mjs'
+import { askStatusIframe } from '../support/in-page.mjs'
 import { useStack } from '../support/use-stack.mjs'
 
 const { stack } = useStack({ browser: false })
@@ -38,32 +39,8 @@ async function eventNames (page) {
   return (await page.locator('#events li').allTextContents()).map((t) => t.split(' ')[1])
 }
 
-/**
- * Asks the realm's session status page what it answers for `sid`, from the app page
- * through an iframe of our own (so the answer does not depend on either adapter).
- */
-async function askStatusIframe (page, sid) {
-  return page.evaluate(async ([realmUrl, sid]) => {
-    const frame = document.createElement('iframe')
-    frame.style.display = 'none'
-    frame.src = `${realmUrl}/realms/demo/protocol/openid-connect/login-status-iframe.html`
-    await new Promise((resolve) => { frame.onload = resolve; document.body.append(frame) })
-    try {
-      return await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the status iframe did not answer')), 3000)
-        window.addEventListener('message', function onMessage (event) {
-          if (event.source !== frame.contentWindow) return
-          window.removeEventListener('message', onMessage)
-          clearTimeout(timer)
-          resolve(event.data)
-        })
-        frame.contentWindow.postMessage(`demo-app ${sid}`, new URL(realmUrl).origin)
-      })
-    } finally {
-      frame.remove()
-    }
-  }, [stack.realmUrl, sid])
-}
+/** What the realm's session status page answers for `sid`, asked from `page` (see in-page.mjs). */
+const askStatus = (page, sid) => page.evaluate(askStatusIframe, [stack.realmUrl, 'demo-app', sid])
 
 /** Clicks Log in, fills the realm's form as alice, and waits to be back authenticated. */
 async function submitLogin (page) {
@@ -174,13 +151,13 @@ for (const allowed of [true, false]) {
             await settled(page)
             await submitLogin(page)
             const sid = await page.evaluate(() => window.keycloak.tokenParsed.sid)
-            assert.equal(await askStatusIframe(page, sid), 'unchanged')
+            assert.equal(await askStatus(page, sid), 'unchanged')
             // Log out from another tab, straight at the realm: the answer expires the cookie.
             const logoutUrl = await page.evaluate(() => window.keycloak.createLogoutUrl())
             const other = await context.newPage()
             await other.goto(logoutUrl)
             await other.close()
-            assert.equal(await askStatusIframe(page, sid), 'changed')
+            assert.equal(await askStatus(page, sid), 'changed')
             await page.locator('#status', { hasText: /^not authenticated$/ }).waitFor({ timeout: 5000 })
             assert.ok((await eventNames(page)).includes('onAuthLogout'))
             await page.evaluate(() => document.getElementById('refresh').removeAttribute('disabled'))
@@ -212,7 +189,7 @@ for (const allowed of [true, false]) {
             assert.deepEqual(await (await fetch(`${base}/admin/realms/demo/users/${alice.id}/sessions`, { headers: auth })).json(), [])
             // The session is gone on the server, but the browser keeps its KEYCLOAK_SESSION
             // cookie, and that cookie is all Keycloak's status iframe looks at.
-            assert.equal(await askStatusIframe(page, sid), 'unchanged')
+            assert.equal(await askStatus(page, sid), 'unchanged')
             // So the adapter's own checks (every second) notice nothing either.
             await page.waitForTimeout(3500)
             assert.equal(await text(page, 'status'), 'authenticated')

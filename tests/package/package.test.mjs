@@ -207,6 +207,26 @@ describe('browser support stated in pkg/README.md', () => {
     assert.notEqual(esbuild(['pkg/facade.js', '--target=chrome80']), esbuild(['pkg/facade.js']))
   })
 
+  test('every need in the README\'s table is met by the stated oldest versions', () => {
+    // The rows "| need | for | Chrome, Edge | Firefox | Safari |": the first number of each
+    // browser cell is the version that brought it, and none may be newer than the floor.
+    const lines = readme.slice(readme.indexOf('| the package needs |')).split('\n')
+    const rows = lines.slice(2, lines.findIndex((l) => !l.startsWith('|'))).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()))
+    assert.ok(rows.length >= 6, 'the table is there')
+    const floor = [Number(stated[1]), Number(stated[2]), Number(stated[3])]
+    for (const row of rows) {
+      assert.equal(row.length, 5, `a row of five cells: ${row.join(' | ')}`)
+      row.slice(2).forEach((cell, i) => {
+        const version = Number(/(\d+(?:\.\d+)?)/.exec(cell)?.[1])
+        assert.ok(version > 0, `a version in "${cell}" (${row[0]})`)
+        assert.ok(version <= floor[i], `${row[0]}: ${['Chrome/Edge', 'Firefox', 'Safari'][i]} ${version} is newer than the stated oldest ${floor[i]}`)
+      })
+    }
+    // The wasm's features have a row, and so does the API the wasm is inflated with.
+    assert.ok(rows.some((r) => /bulk memory, sign extension, non-trapping float-to-int/.test(r[0])))
+    assert.ok(rows.some((r) => r[0].includes("DecompressionStream('deflate-raw')")))
+  })
+
   test('the wasm uses exactly the WebAssembly features the README names: bulk memory, sign extension, non-trapping float-to-int', () => {
     for (const name of ['bulk memory', 'sign extension', 'non-trapping float-to-int']) assert.match(readme, new RegExp(name, 'i'))
     const wasmOpt = path.join(root, 'node_modules/.bin/wasm-opt')

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { chromium } from 'playwright-core'
+import { probeThirdPartyCookies } from './in-page.mjs'
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage']
 
@@ -71,13 +72,7 @@ export async function thirdPartyCookies (context, appUrl, realmUrl) {
   const page = await context.newPage()
   try {
     await page.goto(new URL('/silent-check-sso.html', appUrl).href)
-    return await page.evaluate((src) => new Promise((resolve) => {
-      const frame = document.createElement('iframe')
-      frame.src = src
-      addEventListener('message', (e) => { if (e.source === frame.contentWindow) resolve(e.data) })
-      document.body.append(frame)
-      setTimeout(() => resolve('timeout'), 5000)
-    }), `${realmUrl}/realms/demo/protocol/openid-connect/3p-cookies/step1.html`)
+    return await page.evaluate(probeThirdPartyCookies, `${realmUrl}/realms/demo/protocol/openid-connect/3p-cookies/step1.html`)
   } finally {
     await page.close()
   }

@@ -9,14 +9,27 @@ import { startRealm } from '../../scripts/serve/realm.mjs'
 
 export const IMPLS = ['keycloak-wasm', 'keycloak-js']
 
-export async function startStack ({ tls = false, keycloakJs = null } = {}) {
+// `otherHosts`: more host names the app is served under (other sites, e.g.
+// 'shop.localhost'), allowed as redirect URIs too: `appUrl(impl, host)`.
+// `requestLog`: the realm server logs every request (--verbose), and `realmRequests()`
+// returns them so far, oldest first, as "GET /realms/demo/...?query -> 200".
+export async function startStack ({ tls = false, keycloakJs = null, requestLog = false, otherHosts = [] } = {}) {
+  const requests = []
+  let partial = ''
+  const onStderr = (chunk) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop()
+    for (const line of lines) if (/^[A-Z]+ \/\S* -> \d+$/.test(line)) requests.push(line)
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-e2e-'))
   const app = await startAppServer({ keycloakJs })
   let realm
   try {
     const file = path.join(dir, 'realm.json')
-    writeFileSync(file, JSON.stringify(demoRealm(app.baseUrl)))
-    realm = await startRealm({ imports: [file], args: tls ? ['--tls'] : [] })
+    const realmJson = demoRealm(app.baseUrl)
+    for (const host of otherHosts) realmJson.clients[0].redirectUris.push(`http://${host}:${app.port}/*`)
+    writeFileSync(file, JSON.stringify(realmJson))
+    realm = await startRealm({ imports: [file], args: [...(tls ? ['--tls'] : []), ...(requestLog ? ['--verbose'] : [])], ...(requestLog && { onStderr }) })
   } catch (e) {
     await app.stop()
     throw e
@@ -25,7 +38,11 @@ export async function startStack ({ tls = false, keycloakJs = null } = {}) {
   app.setConfig({ url: realmUrl, realm: 'demo', clientId: 'demo-app' })
   return {
     realmUrl,
-    appUrl: (impl) => (impl === 'keycloak-js' ? `${app.baseUrl}/keycloak-js/` : `${app.baseUrl}/`),
+    realmRequests: () => [...requests],
+    appUrl: (impl, host) => {
+      const base = host ? `http://${host}:${app.port}` : app.baseUrl
+      return impl === 'keycloak-js' ? `${base}/keycloak-js/` : `${base}/`
+    },
     async stop () {
       await Promise.allSettled([app.stop(), realm.stop()])
       rmSync(dir, { recursive: true, force: true })

@@ -21,14 +21,16 @@ import { startStack } from './fixture.mjs'
  * @param {boolean} [options.api] startApiStack (extra clients, harness page) instead of startStack
  * @param {Function} [options.realmFor] with `api`: the realm for an app origin (default apiRealm)
  * @param {boolean} [options.tls] without `api`: the realm over HTTPS (startStack's `tls`)
+ * @param {boolean} [options.requestLog] without `api`: the realm's request log (startStack's `requestLog`)
+ * @param {string[]} [options.otherHosts] without `api`: more app host names (startStack's `otherHosts`)
  * @param {boolean} [options.browser=true] false: no launchBrowser()
  * @param {object} [options.profile] launchProfile() options: a browser profile, as `context`
  * @param {(env: object) => any} [options.setup] more set-up, given { stack, browser, context } once they are up
  * @param {(env: object) => any} [options.teardown] its undoing, given the same, before they close
  * @returns {{ stack: object, browser?: import('playwright-core').Browser, context?: import('playwright-core').BrowserContext }}
  */
-export function useStack ({ api = false, realmFor, tls = false, browser = true, profile, setup, teardown } = {}) {
-  if (api ? tls : realmFor) throw new Error('useStack: realmFor needs api, tls needs api off')
+export function useStack ({ api = false, realmFor, tls = false, requestLog = false, otherHosts = [], browser = true, profile, setup, teardown } = {}) {
+  if (api ? tls || requestLog || otherHosts.length : realmFor) throw new Error('useStack: realmFor needs api; tls, requestLog and otherHosts need api off')
   const real = {}
   const env = {
     stack: standIn(real, 'stack'),
@@ -36,7 +38,7 @@ export function useStack ({ api = false, realmFor, tls = false, browser = true, 
     ...(profile && { context: standIn(real, 'context') })
   }
   before(async () => {
-    real.stack = api ? await startApiStack({ realmFor }) : await startStack({ tls })
+    real.stack = api ? await startApiStack({ realmFor }) : await startStack({ tls, requestLog, otherHosts })
     if (browser) real.browser = await launchBrowser()
     if (profile) real.context = await launchProfile(profile)
     await setup?.(env)

@@ -1,0 +1,4 @@
+// The cross-engine flows (flows.mjs) in Firefox ESR, through geckodriver.
+import { engineSuite } from './flows.mjs'
+
+engineSuite('firefox')
