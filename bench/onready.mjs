@@ -53,7 +53,8 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback', only } 
     { name: 'silent check-sso, logged out', session: false, minimum: 1, why: 'authorize (iframe)', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) },
     // What each package offers for a reload: ours restores the kept session; keycloak-js
     // asks the realm through silent check-sso.
-    { name: 'reload with a session (wasm persistSession, kjs silent check-sso)', session: true, minimum: 0, why: 'none; kjs: authorize (iframe) + token', options: (impl) => (impl === 'keycloak-wasm' ? { persistSession: 'local', checkLoginIframe: false } : { onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) }
+    // An app that uses an addition imports keycloak-wasm/full (one module, no chunk).
+    { name: 'reload with a session (wasm persistSession, kjs silent check-sso)', session: true, full: true, minimum: 0, why: 'none; kjs: authorize (iframe) + token', options: (impl) => (impl === 'keycloak-wasm' ? { persistSession: 'local', checkLoginIframe: false } : { onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) }
   ].filter((s) => !only || s.name.includes(only))
 
   async function login (context, impl) {
@@ -86,15 +87,16 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback', only } 
   }
 
   async function once (context, impl, sc) {
+    const appUrl = stack.appUrl(impl === 'keycloak-wasm' && sc.full ? 'keycloak-wasm/full' : impl)
     const page = await profilePage(context)
     await throttle(page)
-    await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
+    await page.goto(new URL('/app.css', appUrl).href)
     await page.evaluate((o) => { sessionStorage.clear(); sessionStorage.setItem('demo.init', JSON.stringify(o)) }, sc.options(impl))
     let t0
     if (sc.callback) {
       // Up to the callback: the app starts a login; the realm (session exists) answers
       // at once with a code. The clock starts with the navigation back to the app.
-      await page.goto(stack.appUrl(impl))
+      await page.goto(appUrl)
       await page.locator('#init-result', { hasText: 'resolved' }).waitFor()
       await page.evaluate(() => { window.__kcReadyAt = undefined })
       const back = page.waitForRequest((r) => {
@@ -109,7 +111,7 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback', only } 
     page.on('request', (r) => { if (new URL(r.url()).host === realmHost) realm.push(Date.now()) })
     if (!sc.callback) {
       t0 = Date.now()
-      await page.goto(stack.appUrl(impl), { waitUntil: 'commit' })
+      await page.goto(appUrl, { waitUntil: 'commit' })
     }
     await page.waitForFunction(() => window.__kcReadyAt, null, { timeout: 20000 })
     const readyAt = await page.evaluate(() => window.__kcReadyAt)

@@ -4,9 +4,6 @@
 // each request returns, calling onGrant(rpt), onDeny() or onError().
 const CALL = Symbol.for('keycloak-wasm.call')
 
-// UMA is one of the additions: init() after this import loads them (pkg/facade.js).
-globalThis[Symbol.for('keycloak-wasm.extras')] = true
-
 export default function KeycloakAuthorization (keycloak, options) {
   // keycloak-js's function throws when called without `new` (in a module); ours makes one.
   if (!new.target) return new KeycloakAuthorization(keycloak, options)

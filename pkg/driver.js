@@ -32,7 +32,6 @@ export class Driver {
     this.h = new Map() // JS values the machine refers to by number
     this.n = 0 // last handle
     this.frames = new Map()
-    this.wins = new Map() // InAppBrowser windows and system-browser tabs, by id
     this.ops = new Map() // op -> settle(ok, value)
     this.op = 0
     this.depth = 0
@@ -262,56 +261,6 @@ export class Driver {
             document.cookie = `${key}=; expires=${new Date(Date.now() - 6e6).toUTCString()}; `
           }
           ret(e[1], 1, 0, value || null)
-          break
-        }
-        case 'win': {
-          // [win, task, id, url, options]: an InAppBrowser window (window.open without the plugin).
-          const iab = globalThis.cordova?.InAppBrowser
-          const ref = (iab?.open ? iab : globalThis).open(e[3], '_blank', e[4])
-          if (typeof ref?.addEventListener !== 'function') {
-            ret(e[2], 0, 0)
-            break
-          }
-          const listeners = ['loadstart', 'loaderror', 'exit'].map((type) => [type, (event) => this.send('event', e[2], type, event?.url ?? null)])
-          for (const [type, f] of listeners) ref.addEventListener(type, f)
-          this.wins.set(e[2], { ref, listeners })
-          ret(e[2], 1, 0)
-          break
-        }
-        case 'tab': {
-          // [tab, task, id, url, link]: the system browser; with `link`, the deep link back.
-          const tab = globalThis.cordova?.plugins?.browsertab
-          const links = globalThis.universalLinks
-          if (!tab) {
-            ret(e[2], 0, 0, 'tab')
-            break
-          }
-          if (e[4]) {
-            if (!links) {
-              ret(e[2], 0, 0, 'links')
-              break
-            }
-            links.subscribe(e[4], (event) => this.send('event', e[2], 'link', event?.url ?? null))
-            this.wins.set(e[2], { tab, links, name: e[4] })
-          }
-          tab.openUrl(e[3])
-          ret(e[2], 1, 0)
-          break
-        }
-        case 'winclose': {
-          // [winclose, id, mode]: 0 forget (listeners go), 1 close too, 2 close and still report `exit`.
-          const w = this.wins.get(e[1])
-          if (!w) break
-          if (e[2] !== 2) this.wins.delete(e[1])
-          try {
-            if (w.ref) {
-              if (e[2]) w.ref.close()
-              if (e[2] !== 2) for (const [type, f] of w.listeners) w.ref.removeEventListener(type, f)
-            } else {
-              w.links.unsubscribe(w.name)
-              if (e[2]) w.tab.close()
-            }
-          } catch (x) {}
           break
         }
         case 'memo':

@@ -1,9 +1,10 @@
 // keycloak-wasm's additions (verifyTokens, autoRefresh, syncTabs, persistSession, dpop,
-// keycloak-wasm/authz): the state machine built with them, and the effects only they emit.
-// The package's entry carries the machine built without them; the facade loads this module
-// (a chunk of its own) only when init() asks for one of them or keycloak-wasm/authz is in
-// use, so an app that uses none never downloads it. The driver (pkg/driver.js) hands every
-// effect it does not know to `more`.
+// keycloak-wasm/authz) and keycloak-js's Cordova adapters: the state machine built with
+// them, and the effects only they emit. The package's entry carries the machine built
+// without them; the facade loads this module (a chunk of its own) only when init() asks
+// for one of them (or runs in Cordova) or keycloak-wasm/authz is in use, so an app that
+// uses none never downloads it. The driver (pkg/driver.js) hands every effect it does not
+// know to `more`.
 import wasm from './keycloak_wasm_full_bytes.js'
 
 export { wasm }
@@ -13,7 +14,58 @@ const decoder = new TextDecoder()
 
 /** One effect of the additions; `d` is the Driver, `ret` answers the effect. */
 export function more (d, e, ret) {
+  d.wins ??= new Map() // InAppBrowser windows and system-browser tabs, by id
   switch (e[0]) {
+    case 'win': {
+      // [win, task, id, url, options]: an InAppBrowser window (window.open without the plugin).
+      const iab = globalThis.cordova?.InAppBrowser
+      const ref = (iab?.open ? iab : globalThis).open(e[3], '_blank', e[4])
+      if (typeof ref?.addEventListener !== 'function') {
+        ret(e[2], 0, 0)
+        break
+      }
+      const listeners = ['loadstart', 'loaderror', 'exit'].map((type) => [type, (event) => d.send('event', e[2], type, event?.url ?? null)])
+      for (const [type, f] of listeners) ref.addEventListener(type, f)
+      d.wins.set(e[2], { ref, listeners })
+      ret(e[2], 1, 0)
+      break
+    }
+    case 'tab': {
+      // [tab, task, id, url, link]: the system browser; with `link`, the deep link back.
+      const tab = globalThis.cordova?.plugins?.browsertab
+      const links = globalThis.universalLinks
+      if (!tab) {
+        ret(e[2], 0, 0, 'tab')
+        break
+      }
+      if (e[4]) {
+        if (!links) {
+          ret(e[2], 0, 0, 'links')
+          break
+        }
+        links.subscribe(e[4], (event) => d.send('event', e[2], 'link', event?.url ?? null))
+        d.wins.set(e[2], { tab, links, name: e[4] })
+      }
+      tab.openUrl(e[3])
+      ret(e[2], 1, 0)
+      break
+    }
+    case 'winclose': {
+      // [winclose, id, mode]: 0 forget (listeners go), 1 close too, 2 close and still report `exit`.
+      const w = d.wins.get(e[1])
+      if (!w) break
+      if (e[2] !== 2) d.wins.delete(e[1])
+      try {
+        if (w.ref) {
+          if (e[2]) w.ref.close()
+          if (e[2] !== 2) for (const [type, f] of w.listeners) w.ref.removeEventListener(type, f)
+        } else {
+          w.links.unsubscribe(w.name)
+          if (e[2]) w.tab.close()
+        }
+      } catch (x) {}
+      break
+    }
     case 'watch': {
       // autoRefresh: tell the machine when the page shows again or the network is back.
       const wake = () => d.send('wake')

@@ -52,7 +52,7 @@ function loadWasm () {
 }
 
 // The machine with the additions and their effects (pkg/extras.js): a chunk of its own,
-// loaded once, when init() asks for an addition or keycloak-wasm/authz is in use.
+// loaded once, when init() asks for an addition (or runs in Cordova).
 function loadFull () {
   if (typeof document > 'u') return loadWasm()
   return (full ??= import('./keycloak.extras.js').then((x) => compile(x.wasm).then((m) => [m, x.more])).catch((x) => {
@@ -154,11 +154,9 @@ export default class Keycloak {
     }
     // The machine decides which options need the additions: the one without them refuses
     // them before it does anything, and the instance starts again on the one with them.
-    const extras = () => loadFull().then(([m, more]) => go((this.#driver = new Driver(m, this, this.#config, more))))
-    if (globalThis[Symbol.for('keycloak-wasm.extras')] && !base[1] && !this.#driver?.more) return extras()
     return this.#ready().then((d) => go(d).catch((x) => {
-      if (!d.more && x?.message?.startsWith(NO_EXTRAS)) return extras()
-      throw x
+      if (d.more || !x?.message?.startsWith(NO_EXTRAS)) throw x
+      return loadFull().then(([m, more]) => go((this.#driver = new Driver(m, this, this.#config, more))))
     }))
   }
 

@@ -1,5 +1,6 @@
 // The demo app's static server (no dependencies). `/` serves www/ against keycloak-wasm,
-// `/keycloak-js/` the same app against keycloak-js: only the injected import map differs.
+// `/full/` against keycloak-wasm/full, `/keycloak-js/` against keycloak-js: only the
+// injected import map differs.
 // Listens on loopback only (127.0.0.1 and ::1, so app.localhost reaches it).
 import http from 'node:http'
 import { readFile, stat } from 'node:fs/promises'
@@ -15,8 +16,11 @@ const mounts = [
 ]
 const IMPLS = {
   'keycloak-wasm': '/pkg/keycloak.js',
+  'keycloak-wasm/full': '/pkg/keycloak.full.js',
   'keycloak-js': '/vendor/keycloak-js/keycloak.js'
 }
+/** Where the app runs against each package. */
+export const APP_PATHS = { 'keycloak-wasm': '/', 'keycloak-wasm/full': '/full/', 'keycloak-js': '/keycloak-js/' }
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.map': 'application/json' }
 
 // The file for a URL path, or null if it would fall outside the directory it maps to.
@@ -70,13 +74,13 @@ export async function startAppServer ({ port = 0, host = 'app.localhost', config
       const { pathname } = new URL(req.url, 'http://x')
       const decoded = decodeURIComponent(pathname)
       if (decoded.includes('..') || decoded.includes('\0')) { res.writeHead(400).end(); return }
-      if (decoded === '/' || decoded === '/index.html' || decoded === '/keycloak-js/' || decoded === '/keycloak-js/index.html') {
-        const impl = decoded.startsWith('/keycloak-js/') ? 'keycloak-js' : 'keycloak-wasm'
+      const [impl, prefix] = Object.entries(APP_PATHS).find(([, p]) => p !== '/' && decoded.startsWith(p)) ?? ['keycloak-wasm', '/']
+      const rel = decoded.slice(prefix.length - 1)
+      if (rel === '/' || rel === '/index.html') {
         const html = await readFile(path.join(www, 'index.html'), 'utf8')
         res.writeHead(200, { 'Content-Type': TYPES['.html'] }).end(appPage(html, impl, current))
         return
       }
-      const rel = decoded.startsWith('/keycloak-js/') ? decoded.slice('/keycloak-js'.length) : decoded
       // `keycloakJs`: another build of keycloak-js to serve (the benchmark's minified bundle).
       const file = keycloakJs && rel === IMPLS['keycloak-js'] ? keycloakJs : resolveFile(rel)
       if (!file) throw new Error('outside the served directories')

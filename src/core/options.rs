@@ -128,11 +128,12 @@ impl Default for Settings {
 }
 
 /// Whether this build has the options keycloak-js lacks (`verifyTokens`, `autoRefresh`,
-/// `syncTabs`, `persistSession`, `dpop`) and UMA: the cargo feature `extras`. The package
-/// ships two modules: one without them (most apps load only that one) and one with them,
-/// which the facade loads instead when `init` asks for one of them or the authz entry is in
-/// use. Without the feature the readers below are constant, so the compiler drops every
-/// path behind them.
+/// `syncTabs`, `persistSession`, `dpop`), UMA and keycloak-js's Cordova adapters: the cargo
+/// feature `extras`. The package ships two modules: one without them (most apps load only
+/// that one) and one with them, which the facade loads instead when the first refuses
+/// (`CoreError::NoExtras`) or the authz entry is in use. Without the feature the readers
+/// below are constant, and the machine's arms for those paths carry `if EXTRAS`, so the
+/// compiler drops them.
 pub const EXTRAS: bool = cfg!(feature = "extras");
 
 impl Settings {

@@ -115,7 +115,7 @@ impl Machine {
             "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
             // [kind, resourceServerId, request, rpt]
-            "uma" | "createDpopProof" if !EXTRAS => return self.settle(op, Err(CoreError::NoExtras.into())),
+            "createDpopProof" if !EXTRAS => return self.settle(op, Err(CoreError::NoExtras.into())),
             "uma" => {
                 let entitlement = args.first().and_then(|v| v.str()) == Some("entitlement");
                 let audience = entitlement.then(|| args.get(1).map(Val::js_string).unwrap_or_else(|| String::from("undefined")));
@@ -211,6 +211,10 @@ impl Machine {
                     x.stage = 3;
                 }
                 (3, None) => {
+                    // The Cordova adapters are in the machine with the additions only.
+                    if !EXTRAS && self.adapter.disables_session_iframe() {
+                        return Step::Done(Err(CoreError::NoExtras.into()));
+                    }
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
                     self.s.check_login_iframe &= !self.adapter.disables_session_iframe();
                     let applied = self.s.apply(&opts);
@@ -948,7 +952,7 @@ impl Machine {
                         self.call_adapter(id, "logout", o.as_deref(), true);
                         Step::Wait
                     }
-                    AdapterKind::Cordova | AdapterKind::CordovaNative => {
+                    AdapterKind::Cordova | AdapterKind::CordovaNative if EXTRAS => {
                         x.redirect = self.redirect_uri(&options);
                         let url = match self.logout_get_url(&x.redirect) {
                             Ok(u) => u,
@@ -963,7 +967,8 @@ impl Machine {
                         }
                         Step::Wait
                     }
-                    AdapterKind::Default => {
+                    // The default adapter (the Cordova ones never run without `extras`).
+                    _ => {
                         // The page leaves for the realm's logout: the other tabs end the session now,
                         // and no tokens are kept for the next load.
                         self.tabs_out();
@@ -1005,8 +1010,8 @@ impl Machine {
             (1, Ev::Ret { ok, h, .. }) => adapter_result(ok, h),
             // InAppBrowser: a hidden window loads the logout URL; reaching the redirect URI
             // (or the user closing it) ends it, and the tokens are cleared.
-            (10, Ev::Ret { ok: false, .. }) => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
-            (10, Ev::Event { name, value }) => match cordova_logout_step(&BrowserEvent::from_parts(name, value), &x.redirect) {
+            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            (10, Ev::Event { name, value }) if EXTRAS => match cordova_logout_step(&BrowserEvent::from_parts(name, value), &x.redirect) {
                 LogoutStep::Wait => Step::Wait,
                 LogoutStep::Close { failed } => {
                     x.failed = failed;
@@ -1018,14 +1023,14 @@ impl Machine {
                 }
                 LogoutStep::Done => self.cordova_logged_out(id, x),
             },
-            (12, Ev::Event { name: "exit", .. }) | (12, Ev::Timer) => self.cordova_logged_out(id, x),
-            (13, Ev::Child(_, r)) => {
+            (12, Ev::Event { name: "exit", .. }) | (12, Ev::Timer) if EXTRAS => self.cordova_logged_out(id, x),
+            (13, Ev::Child(_, r)) if EXTRAS => {
                 self.report(r);
                 Step::Done(Ok(Out::Undefined))
             }
             // The system browser, and the deep link back
-            (20, Ev::Ret { ok: false, text, .. }) => Step::Done(Err(missing_plugin(text))),
-            (20, Ev::Event { .. }) => {
+            (20, Ev::Ret { ok: false, text, .. }) if EXTRAS => Step::Done(Err(missing_plugin(text))),
+            (20, Ev::Event { .. }) if EXTRAS => {
                 self.close_window(core::mem::take(&mut x.win), 1);
                 x.stage = 13;
                 self.spawn(Parent::Task(id), K::Clear { stage: 0 });
@@ -1121,12 +1126,12 @@ impl Machine {
                 x.redirect = self.redirect_uri(&Val::Null);
                 let url = build_account_url(&account, &self.client_id, &x.redirect);
                 match self.adapter {
-                    AdapterKind::Cordova => {
+                    AdapterKind::Cordova if EXTRAS => {
                         x.stage = 10;
                         x.win = self.open_window(id, &url, CORDOVA_ACCOUNT_WINDOW);
                         Step::Wait
                     }
-                    AdapterKind::CordovaNative => {
+                    AdapterKind::CordovaNative if EXTRAS => {
                         x.stage = 20;
                         self.open_tab(id, &url, false);
                         Step::Wait
@@ -1138,15 +1143,15 @@ impl Machine {
                 }
             }
             (1, Ev::Ret { ok, h, .. }) => adapter_result(ok, h),
-            (10, Ev::Ret { ok: false, .. }) => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
             // Resolves at once; the window closes itself when it reaches the app again.
-            (10, Ev::Ret { .. }) => {
+            (10, Ev::Ret { .. }) if EXTRAS => {
                 let redirect = core::mem::take(&mut x.redirect);
                 let watcher = self.spawn_idle(Parent::Detached, K::Watch { win: x.win, redirect });
                 self.hand_over(id, watcher);
                 Step::Done(Ok(Out::Undefined))
             }
-            (20, Ev::Ret { ok, text, .. }) => Step::Done(if ok { Ok(Out::Undefined) } else { Err(missing_plugin(text)) }),
+            (20, Ev::Ret { ok, text, .. }) if EXTRAS => Step::Done(if ok { Ok(Out::Undefined) } else { Err(missing_plugin(text)) }),
             e => {
                 self.lose(e);
                 Step::Wait

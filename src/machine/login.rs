@@ -9,6 +9,7 @@
 use super::{Ev, Fail, Machine, Out, Parent, Step, K, W_RET};
 use crate::core::adapter::{cordova_window_options, login_step as cordova_step, AdapterKind, BrowserEvent, LoginStep, UNIVERSAL_LINKS_EVENT};
 use crate::core::error::CoreError;
+use crate::core::options::EXTRAS;
 use crate::core::json::{self, Val, Writer};
 use crate::core::login_url::{build_login_url, LoginUrl as Params};
 use crate::core::pkce::{challenge_s256, uuid_v4, verifier_from_bytes};
@@ -281,7 +282,7 @@ impl Machine {
             (2, Ev::Child(_, Ok(Out::Str(t)))) => {
                 let url = self.take_text(t);
                 match self.adapter {
-                    AdapterKind::Cordova => {
+                    AdapterKind::Cordova if EXTRAS => {
                         let options = parse_opt(&l.options);
                         let prompt_none = opt_str(&options, "prompt").as_deref() == Some("none");
                         let window = cordova_window_options(&string_entries(&options.get("cordovaOptions")), prompt_none);
@@ -289,7 +290,7 @@ impl Machine {
                         l.stage = 10;
                         l.win = self.open_window(id, &url, &window);
                     }
-                    AdapterKind::CordovaNative => {
+                    AdapterKind::CordovaNative if EXTRAS => {
                         l.stage = 20;
                         l.win = self.open_tab(id, &url, true);
                     }
@@ -302,8 +303,8 @@ impl Machine {
             }
             (2, Ev::Child(_, r)) => Step::Done(r),
             // InAppBrowser: its events decide (see `core::adapter`).
-            (10, Ev::Ret { ok: false, .. }) => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
-            (10, Ev::Event { name, value }) => match cordova_step(&BrowserEvent::from_parts(name, value), &l.redirect) {
+            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            (10, Ev::Event { name, value }) if EXTRAS => match cordova_step(&BrowserEvent::from_parts(name, value), &l.redirect) {
                 LoginStep::Wait => Step::Wait,
                 LoginStep::Callback(href) => {
                     // Closed before the code exchange, as in keycloak-js 26.2.4 (#209).
@@ -317,10 +318,10 @@ impl Machine {
                     Step::Done(Err(e.into()))
                 }
             },
-            (14 | 21, Ev::Child(_, r)) => Step::Done(r.map(|_| Out::Undefined)),
+            (14 | 21, Ev::Child(_, r)) if EXTRAS => Step::Done(r.map(|_| Out::Undefined)),
             // The system browser, and the deep link back
-            (20, Ev::Ret { ok: false, text, .. }) => Step::Done(Err(missing_plugin(text))),
-            (20, Ev::Event { value, .. }) => {
+            (20, Ev::Ret { ok: false, text, .. }) if EXTRAS => Step::Done(Err(missing_plugin(text))),
+            (20, Ev::Event { value, .. }) if EXTRAS => {
                 self.close_window(core::mem::take(&mut l.win), 1);
                 l.stage = 21;
                 self.handle_callback(Parent::Task(id), String::from(value.unwrap_or_default()), l.register);

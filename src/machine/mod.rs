@@ -510,7 +510,7 @@ impl Machine {
             K::Auto if EXTRAS => self.auto_step(id, ev),
             K::Adopt(x) if EXTRAS => self.adopt_step(id, x, ev),
             K::Proof(x) if EXTRAS => self.proof_step(id, x, ev),
-            K::Uma(x) if EXTRAS => self.uma_step(id, x, ev),
+            K::Uma(x) => self.uma_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {
@@ -518,7 +518,7 @@ impl Machine {
                     Step::Wait
                 }
             },
-            K::Watch { win, redirect } => self.watch_step(*win, redirect, ev),
+            K::Watch { win, redirect } if EXTRAS => self.watch_step(*win, redirect, ev),
             // Never made without `extras`.
             _ => Step::Vanish,
         };

@@ -305,6 +305,20 @@ export function engineSuite (name) {
         await openApp({ onLoad: 'check-sso', checkLoginIframe: false })
         assert.equal((await state()).authenticated, false)
       })
+
+      // keycloak-wasm only: the default module refuses an addition and the facade loads the
+      // machine with them (a chunk, through import()) in this engine; verifyTokens then
+      // checks the login's tokens against the realm's keys with WebCrypto.
+      if (impl === 'keycloak-wasm') {
+        test('our additions load here: verifyTokens through the keycloak.extras.js chunk, a login\'s tokens checked', async () => {
+          const mark = await openApp({ onLoad: 'login-required', checkLoginIframe: false, verifyTokens: true }, undefined, { settle: false })
+          await submitLogin()
+          const s = await state()
+          assert.equal(s.username, 'alice')
+          assert.equal(await b.driver.executeScript("return performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/keycloak.extras.js')).length"), 1, 'the chunk, once')
+          assert.ok((await requestsSince(mark, /certs -> 200$/)).some((l) => new RegExp(`^GET ${OIDC}/certs -> 200$`).test(l)), "the realm's keys were fetched")
+        })
+      }
     })
   }
 }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startAppServer } from '../../scripts/serve/app-server.mjs'
+import { APP_PATHS, startAppServer } from '../../scripts/serve/app-server.mjs'
 import { demoRealm } from '../../scripts/serve/demo-realm.mjs'
 import { startRealm } from '../../scripts/serve/realm.mjs'
 
@@ -58,7 +58,7 @@ export async function startApiStack ({ realmFor = apiRealm } = {}) {
     realmUrl,
     realmPort: realm.port,
     appOrigin: app.baseUrl,
-    appUrl: (impl) => (impl === 'keycloak-js' ? `${app.baseUrl}/keycloak-js/` : `${app.baseUrl}/`),
+    appUrl: (impl) => app.baseUrl + APP_PATHS[impl],
     /** Our own page building `new Keycloak(<any config>)`, see `openHarness`. */
     harnessOrigin: harness.origin,
     harnessUrl: (impl) => `${harness.origin}/__api/${impl}.html`,

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { startAppServer } from '../../scripts/serve/app-server.mjs'
+import { APP_PATHS, startAppServer } from '../../scripts/serve/app-server.mjs'
 import { demoRealm } from '../../scripts/serve/demo-realm.mjs'
 import { startRealm } from '../../scripts/serve/realm.mjs'
 
@@ -41,7 +41,7 @@ export async function startStack ({ tls = false, keycloakJs = null, requestLog =
     realmRequests: () => [...requests],
     appUrl: (impl, host) => {
       const base = host ? `http://${host}:${app.port}` : app.baseUrl
-      return impl === 'keycloak-js' ? `${base}/keycloak-js/` : `${base}/`
+      return base + APP_PATHS[impl]
     },
     async stop () {
       await Promise.allSettled([app.stop(), realm.stop()])

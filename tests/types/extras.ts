@@ -3,6 +3,7 @@
 // adapter written against KeycloakAdapter, and the keycloak-wasm/capacitor entry.
 import Keycloak, { type KeycloakAdapter, type KeycloakLoginOptions } from 'keycloak-wasm'
 import { capacitorAdapter, type CapacitorAdapterOptions } from 'keycloak-wasm/capacitor'
+import KeycloakFull from 'keycloak-wasm/full'
 
 const keycloak = new Keycloak({ url: 'https://auth.example.com', realm: 'demo', clientId: 'app' })
 
@@ -40,3 +41,7 @@ async function additions (keycloak: Keycloak): Promise<void> {
   void [proof, response.status]
 }
 void additions
+
+// keycloak-wasm/full: the same class, with the additions inlined.
+const full = new KeycloakFull({ url: 'https://auth.example.com', realm: 'demo', clientId: 'app' })
+void full.init({ persistSession: 'local', dpop: true })
