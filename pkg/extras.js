@@ -91,8 +91,12 @@ export function more (d, e, ret) {
       ecKey(d).then((k) => crypto.subtle.exportKey('jwk', k.publicKey)).then((jwk) => ret(e[1], 1, 0, JSON.stringify(jwk)), (x) => ret(e[1], 0, d.keep(x ?? new Error('DPoP'))))
       break
     case 'sign':
-      // [sign, id, text]: an ES256 signature (base64url) of what the machine built.
-      ecKey(d).then((k) => crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, k.privateKey, encoder.encode(e[2])))
+      // [sign, id, text, timeout]: an ES256 signature (base64url) of what the machine built,
+      // or a failure once `timeout` ms passed (a WebCrypto or IndexedDB that never answers).
+      Promise.race([
+        ecKey(d).then((k) => crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, k.privateKey, encoder.encode(e[2]))),
+        new Promise((resolve, reject) => setTimeout(() => reject(new DOMException('The DPoP proof was not signed in time.', 'TimeoutError')), e[3]))
+      ])
         .then((sig) => ret(e[1], 1, 0, btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')), (x) => ret(e[1], 0, d.keep(x ?? new Error('DPoP'))))
       break
     case 'seal':

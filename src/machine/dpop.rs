@@ -107,10 +107,13 @@ impl Machine {
         input
     }
 
+    /// `[sign, id, input, timeout]`: the driver answers within `requestTimeout`, signed or
+    /// failed, so a request held for its proof never waits longer than a request may.
     pub(crate) fn dpop_sign(&mut self, id: u32, input: &str) {
         self.fx("sign");
         self.w.int(id as u64);
         self.w.str(input);
+        self.w.num(self.s.request_timeout);
         self.end();
     }
 

@@ -238,3 +238,25 @@ describe('the machine without the additions (the package\'s default)', () => {
     await page.context().close()
   })
 })
+
+describe('dpop services', () => {
+  test('sign: a signature WebCrypto never gives is a failed answer after the timeout the machine set', async () => {
+    const page = await driverPage('crypto.subtle.sign = () => new Promise(() => {})', true)
+    const r = await page.evaluate(async () => {
+      const got = []
+      const kept = []
+      const { send, keep } = window.d
+      window.d.send = (kind, ...args) => { if (kind === 'ret') got.push([kind, ...args]); return send.call(window.d, kind, ...args) }
+      window.d.keep = (value) => { kept.push(value?.name); return keep.call(window.d, value) }
+      const t0 = performance.now()
+      window.d.run(['sign', 907, 'e30.e30', 300], [])
+      while (!got.length && performance.now() - t0 < 5000) await new Promise((resolve) => setTimeout(resolve, 20))
+      return { got, ms: performance.now() - t0, name: kept[0] }
+    })
+    assert.equal(r.got.length, 1)
+    assert.deepEqual(r.got[0].slice(0, 3), ['ret', 907, 0])
+    assert.equal(r.name, 'TimeoutError')
+    assert.ok(r.ms >= 290 && r.ms < 3000, `answered after ${r.ms} ms`)
+    await page.context().close()
+  })
+})
