@@ -183,18 +183,20 @@ export default class Keycloak {
   // sends the bound access token with one, again once with the server's nonce if it asks.
   createDpopProof = (method, url, nonce) => this.#async('createDpopProof', method, String(url), nonce)
 
+  // The machine decides the Authorization scheme and whether to send again.
   fetch = async (input, init) => {
     const request = new Request(input, init)
     const send = async (nonce) => {
       const r = request.clone()
       const headers = new Headers(r.headers)
       headers.set('DPoP', await this.createDpopProof(r.method, r.url, nonce))
-      if (this.token) headers.set('Authorization', `DPoP ${this.token}`)
+      const authorization = this.#driver.call('dpopAuthorization', true)
+      if (authorization) headers.set('Authorization', authorization)
       return globalThis.fetch(new Request(r, { headers }))
     }
     const response = await send()
-    const nonce = response.headers.get('DPoP-Nonce')
-    return nonce && (response.status === 401 || response.status === 400) ? send(nonce) : response
+    const nonce = this.#driver.call('dpopRetry', true, response.status, response.headers.get('DPoP-Nonce'))
+    return nonce ? send(nonce) : response
   }
 
   // Role checks read the public properties, as keycloak-js does (an app's changes count).

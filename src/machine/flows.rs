@@ -128,6 +128,30 @@ impl Machine {
                 let input = self.proof_task(&text(0).unwrap_or_default(), &text(1).unwrap_or_default(), text(2).as_deref());
                 K::Proof(Box::new(input))
             }
+            // keycloak.fetch (ours): the Authorization header for the app's request: the
+            // `DPoP` scheme for an access token bound to our key, `Bearer` otherwise.
+            "dpopAuthorization" => {
+                let r = match &self.sess.access {
+                    Some(t) => {
+                        let mut v = String::from(if self.dpop_bound { "DPoP " } else { "Bearer " });
+                        v.push_str(&t.raw);
+                        self.give_text(op, v)
+                    }
+                    None => Ok(Out::Undefined),
+                };
+                return self.settle(op, r);
+            }
+            // keycloak.fetch: [status, DPoP-Nonce] of the first answer; the nonce to send the
+            // request again with (once), when a 400 or 401 names one (RFC 9449 §8, §9).
+            "dpopRetry" => {
+                let status = args.first().and_then(|v| v.num()).unwrap_or(0.0);
+                let nonce = args.get(1).and_then(|v| v.str()).filter(|n| !n.is_empty() && (status == 400.0 || status == 401.0));
+                let r = match nonce {
+                    Some(n) => self.give_text(op, String::from(n)),
+                    None => Ok(Out::Undefined),
+                };
+                return self.settle(op, r);
+            }
             "handleCallback" => {
                 let url = args.first().map(Val::js_string).unwrap_or_default();
                 self.handle_callback(parent, url, false);

@@ -1021,6 +1021,14 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     let c = b64json(proof.split('.').nth(1).unwrap());
     assert_eq!((c["htm"].as_str(), c["htu"].as_str()), (Some("PUT"), Some("https://api.example/items/7")));
     assert_eq!(c["ath"], json!(sha256_url(page.prop("token").unwrap().as_str().unwrap())));
+    // keycloak.fetch asks the machine for the scheme and whether to send again.
+    let op = page.call("dpopAuthorization", vec![]);
+    assert_eq!(ok(&page, op), json!(format!("DPoP {}", page.prop("token").unwrap().as_str().unwrap())));
+    let none = json!({ "$undefined": true });
+    for (status, nonce, again) in [(401, json!("rs-1"), json!("rs-1")), (400, json!("rs-2"), json!("rs-2")), (403, json!("rs-3"), none.clone()), (401, Value::Null, none.clone()), (401, json!(""), none.clone()), (200, json!("rs-4"), none.clone())] {
+        let op = page.call("dpopRetry", vec![json!(status), nonce.clone()]);
+        assert_eq!(page.result(op), Some(again), "{status} {nonce}");
+    }
     assert!(page.violations.is_empty(), "{:#?}", page.violations);
     golden("dpop", &page);
 
@@ -1065,6 +1073,13 @@ fn dpop_without_webcrypto_fails_init_clearly() {
     let mut w = ready(json!({ "checkLoginIframe": false }));
     let op = w.call("createDpopProof", vec![json!("GET"), json!("https://api.example/")]);
     assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
+    // No token yet: no Authorization header for keycloak.fetch.
+    let op = w.call("dpopAuthorization", vec![]);
+    assert_eq!(w.result(op), Some(json!({ "$undefined": true })));
+    // A token not bound to a key goes with the Bearer scheme.
+    let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
+    let op = w.call("dpopAuthorization", vec![]);
+    assert_eq!(ok(&w, op), json!(format!("Bearer {}", w.prop("token").unwrap().as_str().unwrap())));
 }
 
 #[test]
