@@ -25,6 +25,11 @@ async function loggedIn (impl, options, config) {
   await openApp(page, stack, impl, { checkLoginIframe: false, ...options }, config)
   assert.equal(await settled(page), 'not authenticated')
   await logInThroughApp(page)
+  // The tokens are kept after their encryption, which is asynchronous: a reload at once
+  // could come first (the README says so). keycloak-js keeps nothing to wait for.
+  if (impl === 'keycloak-wasm' && options.persistSession) {
+    await page.waitForFunction((where) => Object.keys(where === 'local' ? localStorage : sessionStorage).some((k) => k.startsWith('keycloak-wasm ')), options.persistSession)
+  }
   return page
 }
 
