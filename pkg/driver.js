@@ -274,6 +274,10 @@ export class Driver {
           setTimeout(() => { throw x })
           break
         }
+        case 'extras':
+          // The machine refused a call for want of keycloak-wasm's additions (pkg/facade.js).
+          this.refused = true
+          break
         case 'wipe':
           // [wipe, mode, name]: what persistSession kept goes (logout, cleared session).
           // With the additions loaded, their queue runs it after the writes before it.

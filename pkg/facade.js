@@ -61,9 +61,6 @@ function loadFull () {
   }))
 }
 
-// What the machine without the additions answers to an option or call that needs them.
-const NO_EXTRAS = 'keycloak-wasm: this instance runs without'
-
 const configError = "The 'Keycloak' constructor must be provided with a configuration object, or a URL to a JSON configuration file."
 
 export default class Keycloak {
@@ -154,8 +151,8 @@ export default class Keycloak {
     }
     // The machine decides which options need the additions: the one without them refuses
     // them before it does anything, and the instance starts again on the one with them.
-    return this.#ready().then((d) => go(d).catch((x) => {
-      if (d.more || !x?.message?.startsWith(NO_EXTRAS)) throw x
+    return this.#ready().then((d) => go((d.refused = false) || d).catch((x) => {
+      if (d.more || !d.refused) throw x
       return loadFull().then(([m, more]) => go((this.#driver = new Driver(m, this, this.#config, more))))
     }))
   }

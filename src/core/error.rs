@@ -155,7 +155,7 @@ impl CoreError {
             CoreError::TokenExpired => "Token verification failed: the token has expired.",
             CoreError::DpopUnavailable => "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.",
             CoreError::DpopBinding => "The access token is bound to another DPoP key (cnf.jkt).",
-            CoreError::NoExtras => "keycloak-wasm: this instance runs without its additions; pass the option to init(), and import keycloak-wasm/authz before init().",
+            CoreError::NoExtras => "keycloak-wasm: this instance runs without its additions (verifyTokens, autoRefresh, syncTabs, persistSession, dpop, the Cordova adapters): pass the option to init(), or import keycloak-wasm/full.",
             CoreError::AuthzNotInitialized => "The Keycloak instance has not been initialized yet.",
             CoreError::UmaConfig(_) => "Could not obtain configuration from server.",
         }

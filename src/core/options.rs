@@ -131,7 +131,7 @@ impl Default for Settings {
 /// `syncTabs`, `persistSession`, `dpop`), UMA and keycloak-js's Cordova adapters: the cargo
 /// feature `extras`. The package ships two modules: one without them (most apps load only
 /// that one) and one with them, which the facade loads instead when the first refuses
-/// (`CoreError::NoExtras`) or the authz entry is in use. Without the feature the readers
+/// (`CoreError::NoExtras`, with the `extras` effect). Without the feature the readers
 /// below are constant, and the machine's arms for those paths carry `if EXTRAS`, so the
 /// compiler drops them.
 pub const EXTRAS: bool = cfg!(feature = "extras");

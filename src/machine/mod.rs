@@ -787,6 +787,12 @@ impl Machine {
     }
 
     pub(crate) fn settle(&mut self, op: u32, r: Res) {
+        // Refused for want of the additions: the facade starts the instance again on the
+        // machine that has them (`extras`, before the call settles).
+        if matches!(r, Err(Fail::Core(CoreError::NoExtras))) {
+            self.fx("extras");
+            self.end();
+        }
         self.fx("settle");
         self.w.int(op as u64);
         self.w.bool(r.is_ok());

@@ -229,11 +229,13 @@ describe('the machine without the additions (the package\'s default)', () => {
       sessionStorage.setItem('kw-kept', 'sealed')
       window.d.run(['wipe', 'session', 'kw-kept'], [])
       const kept = sessionStorage.getItem('kw-kept')
+      const before = !!window.d.refused
       const refused = await window.d.call('init', false, { verifyTokens: true }).then(() => null, (x) => x.message)
-      return { kept, refused, inputs: window.inputs }
+      return { kept, refused, inputs: window.inputs, flagged: [before, window.d.refused] }
     })
     assert.equal(r.kept, null)
     assert.match(r.refused ?? '', /^keycloak-wasm: this instance runs without its additions/)
+    assert.deepEqual(r.flagged, [false, true], 'the extras effect tells the facade')
     assert.ok(!r.inputs.includes('http'), `no request: ${r.inputs}`)
     await page.context().close()
   })
