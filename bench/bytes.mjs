@@ -8,10 +8,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { brotliCompressSync, gzipSync, constants as zlib } from 'node:zlib'
+import { WASM_OPT } from '../scripts/build.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (name) => path.join(root, 'node_modules/.bin', name)
-const WASM_FEATURES = ['--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-reference-types', '--enable-multivalue', '--enable-mutable-globals']
 // The package's default module as rustc left it (scripts/build.mjs keeps a copy of each build).
 const RAW_LITE = path.join(root, 'target/pkg/keycloak_wasm.raw.wasm')
 
@@ -157,7 +157,7 @@ function namedWasm () {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kw-bench-'))
   try {
     const out = path.join(dir, 'named.wasm')
-    execFileSync(bin('wasm-opt'), ['-Oz', '-g', ...WASM_FEATURES, unstripped, '-o', out])
+    execFileSync(bin('wasm-opt'), [...WASM_OPT, '-g', unstripped, '-o', out])
     return readFileSync(out)
   } finally {
     rmSync(dir, { recursive: true, force: true })

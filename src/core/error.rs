@@ -113,7 +113,11 @@ impl CoreError {
     /// pkceMethod message ends with `String(value)` and `.`, the plugin message with the
     /// plugin's name and `, which is not installed.`.
     pub fn message(&self) -> &'static str {
+        use CoreError::*;
         match self {
+            // Errors of the additions, which the module without them never raises: their
+            // texts stay out of it.
+            CordovaPluginMissing(_) | CordovaLoginFailed | CordovaWindowClosed | JwksUnavailable | TokenAlgorithm | TokenKeyUnknown | TokenSignature | TokenIssuer | TokenAudience | TokenExpired | DpopUnavailable | DpopBinding if !crate::core::options::EXTRAS => "",
             CoreError::CordovaPluginMissing(_) => "The Cordova adapter needs the plugin ",
             CoreError::CordovaLoginFailed => "Unable to process login.",
             CoreError::CordovaWindowClosed => "User closed the login window.",
