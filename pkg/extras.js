@@ -123,17 +123,32 @@ export function more (d, e, ret) {
   }
 }
 
-// One readwrite transaction on the origin's IndexedDB store: `f(store, out)` queues
-// requests and hands `out` the result; resolves with it once the transaction committed.
-function idb (d, f) {
-  d.db ??= new Promise((resolve, reject) => {
+// The origin's IndexedDB database. `warm`: only if it exists already (an upgrade, which
+// would create it, is aborted), so that loading this module leaves no database behind.
+function openDb (warm) {
+  return new Promise((resolve, reject) => {
     const r = indexedDB.open('keycloak-wasm')
-    r.onupgradeneeded = () => r.result.createObjectStore('kv')
+    r.onupgradeneeded = () => (warm ? r.transaction.abort() : r.result.createObjectStore('kv'))
     r.onsuccess = () => resolve(r.result)
     r.onerror = () => reject(r.error)
   })
+}
+
+// Opening the database takes the browser 5 to 25 ms at page load, the longest wait of a
+// reload that restores a kept session: it opens here, while the wasm compiles, whatever
+// init() will ask for. The first instance that needs the database takes this connection.
+let warm = typeof indexedDB === 'object' && typeof document === 'object' ? openDb(true).catch(() => null) : null
+
+// One transaction (readwrite unless told) on the origin's IndexedDB store: `f(store, out)`
+// queues requests and hands `out` the result; resolves with it once the transaction committed.
+function idb (d, f, mode = 'readwrite') {
+  if (!d.db) {
+    const early = warm
+    warm = null
+    d.db = (early ?? Promise.resolve(null)).then((db) => db ?? openDb(false))
+  }
   return d.db.then((db) => new Promise((resolve, reject) => {
-    const t = db.transaction('kv', 'readwrite')
+    const t = db.transaction('kv', mode)
     let result
     f(t.objectStore('kv'), (v) => { result = v })
     t.oncomplete = () => resolve(result)
@@ -157,17 +172,18 @@ function cas (d, [, id, key, expect, next]) {
   }).then((found) => d.answer('ret', id, found === expect ? 1 : 0, 0, found), (x) => d.answer('ret', id, 0, d.keep(x)))
 }
 
-// A key made here, not extractable, kept in IndexedDB under `name`, one per origin (made
-// on first use; of two tabs making one at once, the first kept wins).
+// A key made here, not extractable, kept in IndexedDB under `name`, one per origin: read
+// first (a reload does not wait for a key it will not use); made on first use, and of two
+// tabs making one at once, the first kept wins.
 function storedKey (d, name, algorithm, usages) {
-  return crypto.subtle.generateKey(algorithm, false, usages)
-    .then((fresh) => idb(d, (s, out) => {
-      const get = s.get(name)
-      get.onsuccess = () => {
-        out(get.result ?? fresh)
-        if (!get.result) s.put(fresh, name)
-      }
-    }))
+  const read = (fresh) => idb(d, (s, out) => {
+    const get = s.get(name)
+    get.onsuccess = () => {
+      out(get.result ?? fresh)
+      if (!get.result && fresh) s.put(fresh, name)
+    }
+  }, fresh ? 'readwrite' : 'readonly')
+  return read().then((kept) => kept ?? crypto.subtle.generateKey(algorithm, false, usages).then(read))
 }
 
 // dpop: the ECDSA P-256 key pair that signs the proofs.

@@ -37,7 +37,10 @@ function resolveFile (pathname) {
 const inlineJson = (value) => JSON.stringify(value).replace(/</g, '\\u003c')
 
 function appPage (html, impl, config) {
+  // modulepreload: the adapter downloads beside app.js, as the chunk a bundler's build
+  // preloads would (no waterfall through the import map); the same for either adapter.
   const head = `<script type="importmap">${inlineJson({ imports: { 'keycloak-wasm': IMPLS[impl] } })}</script>\n` +
+    `<link rel="modulepreload" href="${IMPLS[impl]}">\n` +
     `<script>window.__KC_IMPL__ = ${inlineJson(impl)}; window.__KC_CONFIG__ = ${inlineJson(config)}</script>`
   return html.replace('<!-- keycloak-wasm:head -->', head)
 }

@@ -60,3 +60,20 @@ test('keycloak-wasm/full: the additions with no chunk (persistSession restores t
   assert.deepEqual(page.errors, [])
   await page.context().close()
 })
+
+test('keycloak-wasm/full opens the IndexedDB database early only if it exists: a page that keeps nothing has none', async () => {
+  const page = await newPage(browser)
+  await openApp(page, stack, 'keycloak-wasm/full', { checkLoginIframe: false })
+  assert.equal(await settled(page), 'not authenticated')
+  const names = () => page.evaluate(() => indexedDB.databases().then((list) => list.map((d) => d.name)))
+  assert.deepEqual(await names(), [], 'the early open was rolled back')
+  // The first addition that keeps something creates it (persistSession's key).
+  await page.evaluate(() => { sessionStorage.setItem('demo.init', JSON.stringify({ checkLoginIframe: false, persistSession: 'local' })) })
+  await page.reload()
+  assert.equal(await settled(page), 'not authenticated')
+  await logInThroughApp(page)
+  await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('keycloak-wasm ')))
+  assert.deepEqual(await names(), ['keycloak-wasm'])
+  assert.deepEqual(page.errors, [])
+  await page.context().close()
+})
