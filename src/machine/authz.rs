@@ -27,6 +27,7 @@ pub(crate) struct Uma {
 }
 
 impl Machine {
+    #[inline(never)]
     pub(crate) fn uma_step(&mut self, id: u32, x: &mut Uma, ev: Ev) -> Step {
         match (x.stage, ev) {
             (0, Ev::Start) => {

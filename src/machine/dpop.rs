@@ -176,6 +176,7 @@ impl Machine {
 
     /// `createDpopProof(method, url, nonce?)`: a proof for the app's own request, with
     /// `ath` of the current access token when there is one.
+    #[inline(never)]
     pub(crate) fn proof_step(&mut self, id: u32, input: &mut String, ev: Ev) -> Step {
         match ev {
             Ev::Start => {

@@ -177,6 +177,7 @@ impl Machine {
 
     // ---- init --------------------------------------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn init_step(&mut self, id: u32, x: &mut Init, ev: Ev) -> Step {
         let mut ev = Some(ev);
         // Children that run beside the main line report whenever they end.
@@ -912,6 +913,7 @@ impl Machine {
         self.spawn(parent, K::Handle(Box::new(Handle { url, register, stage: 0, params: None })))
     }
 
+    #[inline(never)]
     pub(crate) fn handle_step(&mut self, id: u32, x: &mut Handle, ev: Ev) -> Step {
         let invalid = || Step::Done(Err(CoreError::InvalidCallbackState { register: x.register }.into()));
         match (x.stage, ev) {
@@ -965,6 +967,7 @@ impl Machine {
         Ok(build_logout_url(&endpoint, &self.client_id, redirect, self.sess.id.as_ref().map(|t| t.raw.as_str())))
     }
 
+    #[inline(never)]
     pub(crate) fn logout_step(&mut self, id: u32, x: &mut Logout, ev: Ev) -> Step {
         match (x.stage, ev) {
             (0, Ev::Start) => {
@@ -1080,6 +1083,7 @@ impl Machine {
 
     // ---- createLogoutUrl / createAccountUrl -----------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn url_op_step(&mut self, id: u32, x: &mut UrlOp, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
@@ -1135,6 +1139,7 @@ impl Machine {
 
     // ---- accountManagement -------------------------------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn account_step(&mut self, id: u32, x: &mut Account, ev: Ev) -> Step {
         match (x.stage, ev) {
             (0, Ev::Start) => {
@@ -1184,6 +1189,7 @@ impl Machine {
     }
 
     /// The account window watcher: closes the window at the redirect URI; ends on `exit`.
+    #[inline(never)]
     pub(crate) fn watch_step(&mut self, win: u32, redirect: &str, ev: Ev) -> Step {
         match ev {
             Ev::Event { name, value } => match BrowserEvent::from_parts(name, value) {
@@ -1203,6 +1209,7 @@ impl Machine {
 
     // ---- loadUserProfile / loadUserInfo --------------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn load_step(&mut self, id: u32, x: &mut Load, ev: Ev) -> Step {
         match ev {
             Ev::Start => {

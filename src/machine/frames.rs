@@ -40,6 +40,7 @@ impl Silent {
 impl Machine {
     /// `#check3pCookiesSupported()`: bounded by `messageReceiveTimeout`; unlike
     /// keycloak-js, the probe iframe is removed on timeout too.
+    #[inline(never)]
     pub(crate) fn probe_step(&mut self, id: u32, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
@@ -73,6 +74,7 @@ impl Machine {
 
     /// `#setupCheckLoginIframe()`: once per instance. keycloak-js waits for the iframe's
     /// `load` without bound; here it is `messageReceiveTimeout`.
+    #[inline(never)]
     pub(crate) fn frame_setup_step(&mut self, id: u32, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
@@ -149,6 +151,7 @@ impl Machine {
 
     /// An answer: `changed` and `error` clear the tokens (keycloak-js quirk 2), then every
     /// pending check settles, newest first.
+    #[inline(never)]
     pub(crate) fn status_reply_step(&mut self, id: u32, unchanged: bool, error: bool, stage: &mut u8, ev: Ev) -> Step {
         match (*stage, ev) {
             (0, Ev::Start) if !unchanged => {
@@ -194,6 +197,7 @@ impl Machine {
         }
     }
 
+    #[inline(never)]
     pub(crate) fn poll_step(&mut self, id: u32, p: &mut Poll, ev: Ev) -> Step {
         match ev {
             Ev::Start => self.poll_arm(id),
@@ -248,6 +252,7 @@ impl Machine {
 
     /// `#checkSsoSilently()`, bounded: a missing or silent page rejects after the timeout,
     /// and the answer must carry a callback whose state we issued.
+    #[inline(never)]
     pub(crate) fn silent_step(&mut self, id: u32, x: &mut Silent, ev: Ev) -> Step {
         match (x.stage, ev) {
             (0, Ev::Start) => {

@@ -113,6 +113,7 @@ impl Machine {
         }
     }
 
+    #[inline(never)]
     pub(crate) fn login_url_step(&mut self, id: u32, x: &mut LoginUrl, ev: Ev) -> Step {
         match (x.stage, ev) {
             (0, Ev::Start) => {
@@ -263,6 +264,7 @@ impl Machine {
 
     // ---- login() / register() ------------------------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn login_step(&mut self, id: u32, l: &mut Login, ev: Ev) -> Step {
         match (l.stage, ev) {
             (0, Ev::Start) => {

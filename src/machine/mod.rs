@@ -476,6 +476,9 @@ impl Machine {
         self.stepping = false;
     }
 
+    /// Steps one task. Each kind's step is a function of its own (`#[inline(never)]`, and
+    /// wasm-opt keeps functions with one caller, see scripts/build.mjs): V8 compiles a wasm
+    /// function on its first call, so a page compiles only the steps of the flows it runs.
     fn step_now(&mut self, id: u32, ev: Ev<'_>) {
         let Some(i) = self.tasks.iter().position(|t| t.id == id) else {
             return self.lost(ev);

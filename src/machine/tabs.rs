@@ -172,6 +172,7 @@ impl Machine {
     /// The refresh task's steps while it waits for its turn. `Some(true)`: refresh now;
     /// `Some(false)`: a sibling's tokens answered it (the lease is freed);
     /// `None`: still waiting.
+    #[inline(never)]
     pub(crate) fn lease_step(&mut self, id: u32, l: &mut Lease, ev: Ev) -> Option<bool> {
         if let Ev::Ret { .. } = ev {
             l.busy = false;
@@ -306,6 +307,7 @@ impl Machine {
 
     /// Sets a sibling's tokens, then `onAuthRefreshSuccess` (after `onTokenExpired` if
     /// they had already expired).
+    #[inline(never)]
     pub(crate) fn adopt_step(&mut self, id: u32, x: &mut (super::tokens::Set3, Option<f64>, f64, u8), ev: Ev) -> Step {
         match (x.3, ev) {
             (0, Ev::Start) => {

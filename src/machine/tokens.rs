@@ -273,6 +273,7 @@ impl Machine {
         }
     }
 
+    #[inline(never)]
     pub(crate) fn auto_step(&mut self, id: u32, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
@@ -311,6 +312,7 @@ impl Machine {
 
     // ---- clearToken ----------------------------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn clear_step(&mut self, id: u32, stage: &mut u8, ev: Ev) -> Step {
         match (*stage, ev) {
             (0 | super::tabs::QUIET, Ev::Start) => {
@@ -343,6 +345,7 @@ impl Machine {
 
     // ---- updateToken ----------------------------------------------------------------
 
+    #[inline(never)]
     pub(crate) fn update_step(&mut self, id: u32, u: &mut Update, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
@@ -389,6 +392,7 @@ impl Machine {
         Step::Wait
     }
 
+    #[inline(never)]
     pub(crate) fn refresh_step(&mut self, id: u32, r: &mut Refresh, ev: Ev) -> Step {
         match (r.stage, ev) {
             (0, Ev::Start) => {
@@ -552,6 +556,7 @@ impl Machine {
         self.spawn(parent, K::Callback(cb))
     }
 
+    #[inline(never)]
     pub(crate) fn callback_step(&mut self, id: u32, c: &mut Callback, ev: Ev) -> Step {
         let mut ev = Some(ev);
         loop {

@@ -50,6 +50,7 @@ fn text_of(v: &Option<Val<'_>>) -> Option<String> {
 }
 
 impl Machine {
+    #[inline(never)]
     pub(crate) fn verify_step(&mut self, id: u32, v: &mut Verify, ev: Ev) -> Step {
         match (v.stage, ev) {
             (0, Ev::Start) => {
