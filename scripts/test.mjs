@@ -45,12 +45,12 @@ async function main () {
   await build({ quiet: true })
   const results = []
   results.push(await runSuite('Native tests: core, state machine (golden traces, explored schedules), realm server (cargo test)', 'cargo', ['test', '--workspace', '-q']))
-  results.push(await runSuite('Package tests: the driver and the shipped wasm, npm pack, no-bundler page, bundlers (Chromium), TypeScript, bytes', process.execPath, ['--test', '--test-reporter=spec', 'tests/package/']))
+  results.push(await runSuite('Package tests: the driver and the shipped wasm, npm pack, no-bundler page, bundlers (Chromium), TypeScript, bytes', process.execPath, ['--test', '--test-timeout=300000', '--test-reporter=spec', 'tests/package/']))
   const e2e = path.join(root, 'tests/e2e/run.mjs')
   if (existsSync(e2e)) {
     results.push(await runSuite('End-to-end tests (Playwright + Chromium, realm server)', process.execPath, [e2e]))
   }
-  results.push(await runSuite('Cross-engine tests: Firefox and WebKit (WebDriver), both packages', process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'tests/engines/']))
+  results.push(await runSuite('Cross-engine tests: Firefox and WebKit (WebDriver), both packages', process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', '--test-reporter=spec', 'tests/engines/']))
   console.log('\nSummary')
   for (const r of results) {
     console.log(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.passed} passed, ${r.failed} failed${r.ok ? '' : ` (exit ${r.code})`}`)

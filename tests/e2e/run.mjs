@@ -9,5 +9,8 @@ import { ensureRealmBuilt } from '../../scripts/serve/realm.mjs'
 const here = path.dirname(fileURLToPath(import.meta.url))
 await ensureRealmBuilt()
 const files = readdirSync(here).filter((f) => f.endsWith('.test.mjs')).map((f) => path.join(here, f))
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], { stdio: 'inherit' })
+// A test that hangs fails after 5 minutes (the longest takes about 75 s) instead of
+// holding the whole run: a browser that stops answering leaves Playwright calls with no
+// bound of their own (evaluate, newPage, close).
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(r.status ?? 1)
