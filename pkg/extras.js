@@ -186,9 +186,18 @@ function storedKey (d, name, algorithm, usages) {
   return read().then((kept) => kept ?? crypto.subtle.generateKey(algorithm, false, usages).then(read))
 }
 
+// The key under `slot` of the driver, read or made once; a failure is not kept, so the
+// next use tries again (a busy or briefly failing IndexedDB does not end sealing).
+function driverKey (d, slot, name, algorithm, usages) {
+  return (d[slot] ??= storedKey(d, name, algorithm, usages).catch((x) => {
+    d[slot] = null
+    throw x
+  }))
+}
+
 // dpop: the ECDSA P-256 key pair that signs the proofs.
 function ecKey (d) {
-  return (d.ec ??= storedKey(d, 'dpop', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign', 'verify']))
+  return driverKey(d, 'ec', 'dpop', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign', 'verify'])
 }
 
 // persistSession: [seal, mode, name, text], [wipe, mode, name], [unseal, id, mode, name].
@@ -198,7 +207,7 @@ function vault (d, e) {
   const unseal = e[0] === 'unseal'
   const [mode, name, text] = e.slice(unseal ? 2 : 1)
   const store = () => (mode === 'local' ? localStorage : sessionStorage)
-  const key = () => (d.aes ??= storedKey(d, 'aes', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt']))
+  const key = () => driverKey(d, 'aes', 'aes', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
   const job = async () => {
     if (e[0] === 'wipe') return store().removeItem(name)
     if (!unseal) {

@@ -43,6 +43,18 @@ async function driverPage (setup = '', extras = false) {
 
 const callbackKeys = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kc-callback-')).sort())
 
+// A second page in the context of `page`, on the same URL, with its own Driver on window.d.
+const secondDriverPage = async (page) => {
+  const other = await page.context().newPage()
+  await other.goto(page.url())
+  await other.evaluate(async (realm) => {
+    const { Driver } = await import('/pkg/driver.js')
+    const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm_full.wasm').then((r) => r.arrayBuffer()))
+    window.d = new Driver(module, { timeSkew: null }, { url: realm, realm: 'demo', clientId: 'app' }, (await import('/pkg/extras.js')).more)
+  }, REALM)
+  return other
+}
+
 describe('the callback store', () => {
   test('a record per login URL, with a one-hour expiry; stale and malformed entries are purged', async () => {
     const page = await driverPage()
@@ -173,18 +185,6 @@ describe('syncTabs services', () => {
     return got
   }, [list, wait])
 
-  // A second page in the context of `page`, on the same URL, with its own Driver on window.d.
-  const secondDriverPage = async (page) => {
-    const other = await page.context().newPage()
-    await other.goto(page.url())
-    await other.evaluate(async (realm) => {
-      const { Driver } = await import('/pkg/driver.js')
-      const module = await WebAssembly.compile(await fetch('/pkg/keycloak_wasm_full.wasm').then((r) => r.arrayBuffer()))
-      window.d = new Driver(module, { timeSkew: null }, { url: realm, realm: 'demo', clientId: 'app' }, (await import('/pkg/extras.js')).more)
-    }, REALM)
-    return other
-  }
-
   test('cas: one IndexedDB record replaced only when it is what the machine expects; two pages racing, one wins', async () => {
     const a = await driverPage('', true)
     const b = await secondDriverPage(a)
@@ -259,6 +259,42 @@ describe('dpop services', () => {
     assert.deepEqual(r.got[0].slice(0, 3), ['ret', 907, 0])
     assert.equal(r.name, 'TimeoutError')
     assert.ok(r.ms >= 290 && r.ms < 3000, `answered after ${r.ms} ms`)
+    await page.context().close()
+  })
+})
+
+describe('persistSession vault', () => {
+  // [seal, mode, name, text] and [unseal, id, mode, name]; answers come as `ret` inputs.
+  const vault = (page, list) => page.evaluate(async (list) => {
+    const got = []
+    const send = window.d.send
+    window.d.send = (kind, ...args) => { if (kind === 'ret') got.push(args); return send.call(window.d, kind, ...args) }
+    for (const e of list) window.d.run(e, [])
+    await window.d.queue // the vault runs its jobs one after the other
+    window.d.send = send
+    return got
+  }, list)
+
+  test('a reload reads the kept key and makes none; a key read that failed once is tried again', async () => {
+    // The first IndexedDB transaction of the page fails, as a busy or closing database may.
+    const page = await driverPage("let n = 0; const t = IDBDatabase.prototype.transaction; IDBDatabase.prototype.transaction = function (...a) { if (n++ === 0) throw new DOMException('busy', 'InvalidStateError'); return t.apply(this, a) }", true)
+    await page.evaluate(() => localStorage.clear())
+    await vault(page, [['seal', 'local', 'kw-a', 'lost']])
+    assert.equal(await page.evaluate(() => localStorage.getItem('kw-a')), null, 'the failed seal keeps nothing')
+    await vault(page, [['seal', 'local', 'kw-b', 'kept']])
+    assert.ok(await page.evaluate(() => localStorage.getItem('kw-b')), 'the next seal tried the key again')
+    // Another load of the same origin: unsealing reads the key the first one made.
+    const next = await secondDriverPage(page)
+    const made = await next.evaluate(() => {
+      window.made = 0
+      const generate = crypto.subtle.generateKey.bind(crypto.subtle)
+      crypto.subtle.generateKey = (...a) => { window.made++; return generate(...a) }
+      return window.made
+    })
+    assert.equal(made, 0)
+    const answers = await vault(next, [['unseal', 908, 'local', 'kw-b']])
+    assert.deepEqual(answers, [[908, 1, 0, 'kept']])
+    assert.equal(await next.evaluate(() => window.made), 0, 'no key made for a read')
     await page.context().close()
   })
 })
