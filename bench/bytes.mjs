@@ -176,6 +176,7 @@ export function measureBytes () {
     'keycloak-wasm/full (keycloak.full.js: the additions inlined, instead)': sizeOf(pkg('keycloak.full.js')),
     'keycloak-wasm/capacitor (adapter entry, on top)': sizeOf(pkg('capacitor.js')),
     'keycloak-wasm/authz (UMA entry, on top)': sizeOf(pkg('authz.js')),
+    'keycloak-wasm/authz\'s machine (keycloak.authz.js, loaded when an instance is made)': sizeOf(pkg('keycloak.authz.js')),
     'the wasm alone (after wasm-opt -Oz)': sizeOf(wasm),
     'the wasm with the additions alone': sizeOf(pkg('keycloak_wasm_full.wasm')),
     'keycloak-js 26.2.4, esbuild --bundle --minify': sizeOf(kjs)

@@ -1,8 +1,34 @@
-// keycloak-wasm/authz: keycloak-js/authz's KeycloakAuthorization (UMA 2.0), with the
-// requests decided by the adapter's state machine (configuration, form, token, answer).
-// This file only keeps keycloak-js's shape: the instance, its `rpt`, and the then-able
-// each request returns, calling onGrant(rpt), onDeny() or onError().
-const CALL = Symbol.for('keycloak-wasm.call')
+// keycloak-wasm/authz: keycloak-js/authz's KeycloakAuthorization (UMA 2.0). Its requests
+// are decided by a small state machine of its own (src/authz.rs in the repository), not
+// by the adapter's: an app that never imports this entry does not download it. Like
+// keycloak-js's, it knows the Keycloak instance by its public properties only, so it works
+// with either of the package's modules and when imported after init().
+//
+// The machine's wasm is a chunk (keycloak.authz.js) loaded when the first instance is made,
+// beside the app's start. This file keeps keycloak-js's shape (the instance, its `rpt`,
+// the then-able each request returns, calling onGrant(rpt), onDeny() or onError()) and
+// carries out the machine's fetches.
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+let loading
+
+function fromBase64 (text) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}
+
+// The chunk holds the wasm deflated, as base64 (as the package's entries do). A failed load
+// is tried again by the next request.
+function load () {
+  return (loading ??= import('./keycloak.authz.js').then((x) => new Response(new Response(fromBase64(x.default)).body.pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer())
+    .then((bytes) => WebAssembly.compile(bytes)).catch((error) => {
+      loading = null
+      throw error
+    }))
+}
 
 export default function KeycloakAuthorization (keycloak, options) {
   // keycloak-js's function throws when called without `new` (in a module); ours makes one.
@@ -17,27 +43,68 @@ export default function KeycloakAuthorization (keycloak, options) {
   this.init = () => {
     console.warn("The 'init()' method is deprecated and will be removed in a future version. Initialization now happens automatically, calling this method is no longer required.")
   }
+  load().catch(() => {})
+
+  // One machine per instance: it keeps the realm's UMA configuration.
+  let x
+  let last = 0
+  const waiting = new Map() // request id -> [resolve(outcome), reject]
+  // A machine that broke (a trap) fails every request it had, and the next gets a new one.
+  const broke = (error) => {
+    x = null
+    for (const [, reject] of waiting.values()) reject(error)
+    waiting.clear()
+  }
+  const step = (input) => {
+    const text = JSON.stringify(input)
+    const max = text.length * 3
+    const ptr = x.kw_input(max)
+    const { written } = encoder.encodeInto(text, new Uint8Array(x.memory.buffer, ptr, max))
+    const len = x.kw_step(written)
+    for (const e of JSON.parse(decoder.decode(new Uint8Array(x.memory.buffer, x.kw_out(), len)))) {
+      if (e[0] === 'fetch') send(e)
+      else {
+        waiting.get(e[1])?.[0](e)
+        waiting.delete(e[1])
+      }
+    }
+  }
+  // `via` 1: a DPoP-bound token goes through the instance's fetch (proof, scheme, nonce).
+  const send = ([, id, url, body, headers, timeout, via]) => {
+    const init = { method: body === null ? 'GET' : 'POST', headers: Object.fromEntries(headers), signal: AbortSignal.timeout(timeout) }
+    if (body !== null) init.body = body
+    Promise.resolve().then(() => (via ? keycloak.fetch(url, init) : fetch(url, init)))
+      .then(async (response) => [response.status, response.ok ? await response.text() : null], () => [0, null])
+      .then(([status, text]) => step(['http', id, status, text])).catch(broke)
+  }
   const request = (kind, audience, authorizationRequest) => (onGrant, onDeny, onError) =>
-    Promise.resolve()
-      .then(() => keycloak[CALL]('uma', kind, audience, authorizationRequest ?? null, this.rpt))
-      .then((r) => {
-        if (typeof r === 'string') {
-          this.rpt = r
-          onGrant(r)
-        } else if (r === false) {
-          if (onDeny) onDeny()
-          else console.error('Authorization request was denied by the server.')
-        } else if (r === true) {
-          if (onError) onError()
-          else console.error('Could not obtain authorization data from server.')
-        }
-      }, (error) => (onError ? onError(error) : console.error(error)))
+    load().then((module) => new Promise((resolve, reject) => {
+      x ??= new WebAssembly.Instance(module, {}).exports
+      const id = ++last
+      waiting.set(id, [resolve, reject])
+      step(['ask', id, kind, audience, authorizationRequest ?? null, this.rpt, !!keycloak.didInitialize, keycloak.authServerUrl ?? null,
+        keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null, !!keycloak.tokenParsed?.cnf?.jkt])
+    })).then(([, , what, value, cause]) => {
+      if (what === 'error') throw Error(value, cause ? { cause: Error(cause) } : undefined)
+      return [what, value]
+    }).then(([what, value]) => {
+      if (what === 'rpt') {
+        this.rpt = value
+        onGrant(value)
+      } else if (what === 'deny') {
+        if (onDeny) onDeny()
+        else console.error('Authorization request was denied by the server.')
+      } else if (what === 'fail') {
+        if (onError) onError()
+        else console.error('Could not obtain authorization data from server.')
+      }
+    }, (error) => (onError ? onError(error) : console.error(error)))
   this.authorize = function (authorizationRequest) {
     this.then = request('authorize', null, authorizationRequest)
     return this
   }
   this.entitlement = function (resourceServerId, authorizationRequest) {
-    this.then = request('entitlement', resourceServerId, authorizationRequest)
+    this.then = request('entitlement', String(resourceServerId), authorizationRequest)
     return this
   }
 }

@@ -86,3 +86,12 @@ unsafe impl GlobalAlloc for SizeClasses {
         p
     }
 }
+
+#[global_allocator]
+static ALLOC: SizeClasses = SizeClasses::new();
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

@@ -4,8 +4,10 @@
 //!   options, errors).
 //! * [`machine`]: the whole adapter as one synchronous state machine: inputs in, effects
 //!   out, no clock, randomness or JavaScript value inside (tested natively).
+//! * [`authz`]: `keycloak-wasm/authz`'s own small machine (UMA requests), built as a wasm
+//!   of its own (the feature `authz`).
 //! * `wasm` (wasm32 only): the exports the JavaScript driver in `pkg/` calls; marshalling
-//!   only.
+//!   only. `wasm_authz`: the authz build's exports instead.
 //!
 //! The crate is `no_std` (with `alloc`): the shipped wasm carries no formatting or
 //! panic machinery.
@@ -13,10 +15,13 @@
 
 extern crate alloc;
 
+pub mod authz;
 pub mod core;
 pub mod machine;
 
 #[cfg(target_arch = "wasm32")]
 mod heap;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "authz")))]
 mod wasm;
+#[cfg(all(target_arch = "wasm32", feature = "authz"))]
+mod wasm_authz;

@@ -29,15 +29,6 @@ fn state() -> &'static mut State {
     unsafe { &mut *STATE.0.get() }
 }
 
-#[global_allocator]
-static ALLOC: crate::heap::SizeClasses = crate::heap::SizeClasses::new();
-
-#[cfg(not(test))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
-
 /// A buffer of `len` bytes for the next input.
 #[no_mangle]
 pub extern "C" fn kw_input(len: usize) -> *mut u8 {

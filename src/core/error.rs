@@ -85,12 +85,8 @@ pub enum CoreError {
     DpopUnavailable,
     /// Ours (`dpop`): the access token is bound (`cnf.jkt`) to another key than ours.
     DpopBinding,
-    /// keycloak-js/authz: a request before the adapter's `init`.
-    AuthzNotInitialized,
     /// Ours: the module loaded has no `extras` (the options keycloak-js lacks, UMA).
     NoExtras,
-    /// keycloak-js/authz: `.well-known/uma2-configuration` did not load; the cause.
-    UmaConfig(&'static str),
 }
 
 impl CoreError {
@@ -104,7 +100,7 @@ impl CoreError {
     /// The message of the underlying cause, for errors keycloak-js throws with `{ cause }`.
     pub fn cause(&self) -> Option<&'static str> {
         match self {
-            CoreError::TokenPayloadNotBase64(cause) | CoreError::UmaConfig(cause) => Some(cause),
+            CoreError::TokenPayloadNotBase64(cause) => Some(cause),
             _ => None,
         }
     }
@@ -160,8 +156,6 @@ impl CoreError {
             CoreError::DpopUnavailable => "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.",
             CoreError::DpopBinding => "The access token is bound to another DPoP key (cnf.jkt).",
             CoreError::NoExtras => "keycloak-wasm: this instance runs without its additions (verifyTokens, autoRefresh, syncTabs, persistSession, dpop, the Cordova adapters): pass the option to init(), or import keycloak-wasm/full.",
-            CoreError::AuthzNotInitialized => "The Keycloak instance has not been initialized yet.",
-            CoreError::UmaConfig(_) => "Could not obtain configuration from server.",
         }
     }
 
@@ -186,9 +180,6 @@ impl CoreError {
 /// Messages of causes carried by [`CoreError::TokenPayloadNotBase64`].
 pub const CAUSE_BAD_LENGTH: &str = "Input is not of the correct length.";
 pub const CAUSE_BAD_CHARACTER: &str = "The string to be decoded is not correctly encoded.";
-/// Causes of keycloak-js/authz's configuration error.
-pub const CAUSE_NO_RESPONSE: &str = "Server did not respond.";
-pub const CAUSE_BAD_JSON: &str = "Server responded with invalid JSON.";
 
 #[cfg(test)]
 mod tests {

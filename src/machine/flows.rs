@@ -114,15 +114,7 @@ impl Machine {
             "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load { profile: method == "loadUserProfile" })),
             "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
-            // [kind, resourceServerId, request, rpt]
             "createDpopProof" if !EXTRAS => return self.settle(op, Err(CoreError::NoExtras.into())),
-            "uma" => {
-                let entitlement = args.first().and_then(|v| v.str()) == Some("entitlement");
-                let audience = entitlement.then(|| args.get(1).map(Val::js_string).unwrap_or_else(|| String::from("undefined")));
-                let request = args.get(2).map(|v| v.raw()).unwrap_or_else(|| String::from("null"));
-                let rpt = args.get(3).filter(|v| v.truthy()).map(Val::js_string);
-                K::Uma(Box::new(super::authz::Uma { audience, request, rpt, stage: 0 }))
-            }
             "createDpopProof" => {
                 let text = |i: usize| args.get(i).filter(|v| v.truthy()).map(Val::js_string);
                 let input = self.proof_task(&text(0).unwrap_or_default(), &text(1).unwrap_or_default(), text(2).as_deref());

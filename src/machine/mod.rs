@@ -19,7 +19,6 @@
 //! continues only when the driver reports that the app's callback returned (`resume`),
 //! so what follows is computed from the state the callback left.
 
-mod authz;
 mod dpop;
 mod flows;
 mod frames;
@@ -167,8 +166,6 @@ pub(crate) enum K {
     Adopt(Box<(tokens::Set3, Option<f64>, f64, u8)>),
     /// `createDpopProof`: the proof's signing input, until it is signed.
     Proof(Box<String>),
-    /// A keycloak-js/authz request (`keycloak-wasm/authz`).
-    Uma(Box<authz::Uma>),
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
@@ -275,8 +272,6 @@ pub struct Machine {
     /// Requests sent with a proof, until their answer; the server's last `DPoP-Nonce`.
     pub(crate) dpop_sent: Vec<dpop::Held>,
     pub(crate) dpop_nonce: Option<String>,
-    /// keycloak-js/authz: the realm's token endpoint from its UMA configuration.
-    pub(crate) uma_token: Option<String>,
 }
 
 impl Default for AdapterKind {
@@ -513,7 +508,6 @@ impl Machine {
             K::Auto if EXTRAS => self.auto_step(id, ev),
             K::Adopt(x) if EXTRAS => self.adopt_step(id, x, ev),
             K::Proof(x) if EXTRAS => self.proof_step(id, x, ev),
-            K::Uma(x) => self.uma_step(id, x, ev),
             K::Notify => match ev {
                 Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {

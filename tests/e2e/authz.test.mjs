@@ -3,7 +3,8 @@
 // album:view and album:delete; alice may view, nobody may delete). Entitlement for all
 // permissions and for one resource and scope, a denied request, a resource server's UMA
 // challenge answered with authorize({ ticket }) and retried with the RPT, incremental
-// authorization, and a realm error.
+// authorization, and a realm error. Ours only: its machine (a wasm of its own) loads when an
+// instance is made, and it works on an instance running the additions' module.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
@@ -114,3 +115,21 @@ for (const impl of IMPLS) {
     })
   })
 }
+
+// keycloak-js/authz has no module to load; ours has its own machine (src/authz.rs), a chunk
+// it loads when an instance is made, so that the adapter's modules carry no UMA code.
+describe('keycloak-wasm/authz only', () => {
+  test('its machine loads when an instance is made, not at import; on an instance running the additions\' module', async () => {
+    const page = await newPage(browser)
+    await openApp(page, stack, 'keycloak-wasm', { checkLoginIframe: false, verifyTokens: true })
+    assert.equal(await settled(page), 'not authenticated')
+    await logInThroughApp(page)
+    const loaded = () => page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => /keycloak\.(authz|extras)\.js$/.test(p)).sort())
+    await page.evaluate(async (entry) => { window.KeycloakAuthorization = (await import(entry)).default }, ENTRY['keycloak-wasm'])
+    assert.deepEqual(await loaded(), ['/pkg/keycloak.extras.js'], 'the additions\' module runs the instance; authz\'s machine is not loaded yet')
+    const r = await page.evaluate(() => new Promise((resolve) => new window.KeycloakAuthorization(window.keycloak).entitlement('photoz-api').then((rpt) => resolve({ grant: rpt }), () => resolve({ deny: true }), (...args) => resolve({ error: args.map(String) }))))
+    assert.deepEqual(granted(r.grant), ['album:album:view'])
+    assert.deepEqual(await loaded(), ['/pkg/keycloak.authz.js', '/pkg/keycloak.extras.js'])
+    await page.context().close()
+  })
+})

@@ -1083,54 +1083,6 @@ fn dpop_without_webcrypto_fails_init_clearly() {
 }
 
 #[test]
-fn uma_requests_for_keycloak_wasm_authz() {
-    let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
-    let token = w.prop("token").unwrap().as_str().unwrap().to_string();
-    // entitlement: the configuration once, then the uma-ticket grant.
-    let request = json!({ "permissions": [{ "id": "album", "scopes": ["album:view", "album:delete"] }, { "id": "a&b=c" }], "metadata": { "responseIncludeResourceName": true, "responsePermissionsLimit": 3 } });
-    let op = w.call("uma", vec![json!("entitlement"), json!("photoz-api"), request, json!("old-rpt")]);
-    let f = w.take_fetch("/.well-known/uma2-configuration").unwrap();
-    assert_eq!(f.url, "http://idp.localhost:8080/realms/demo/.well-known/uma2-configuration");
-    w.answer(&f, json!({ "token_endpoint": "http://idp.localhost:8080/realms/demo/protocol/openid-connect/token" }));
-    let f = w.take_fetch("/token").unwrap();
-    assert_eq!(f.form("grant_type").as_deref(), Some("urn:ietf:params:oauth:grant-type:uma-ticket"));
-    assert_eq!(f.form("audience").as_deref(), Some("photoz-api"));
-    assert_eq!(f.form("rpt").as_deref(), Some("old-rpt"));
-    assert_eq!(f.form("response_permissions_limit").as_deref(), Some("3"));
-    assert!(f.body.as_deref().unwrap().contains("permission=album%23album%3Aview%2Calbum%3Adelete&permission=a%26b%3Dc"), "{:?}", f.body);
-    assert!(f.headers.contains(&("Authorization".into(), format!("bearer {token}"))));
-    w.answer(&f, json!({ "access_token": "the-rpt", "token_type": "Bearer" }));
-    assert_eq!(ok(&w, op), json!("the-rpt"));
-    // authorize with a ticket: the configuration is not asked again; incrementalAuthorization false drops the rpt.
-    let op = w.call("uma", vec![json!("authorize"), Value::Null, json!({ "ticket": "tk", "submitRequest": false, "incrementalAuthorization": false }), json!("the-rpt")]);
-    let f = w.take_fetch("/token").unwrap();
-    assert_eq!((f.form("ticket").as_deref(), f.form("submit_request").as_deref(), f.form("rpt")), (Some("tk"), Some("false"), None));
-    w.answer_status(&f, 403, json!({ "error": "access_denied", "error_description": "not_authorized" }));
-    assert_eq!(ok(&w, op), json!(false), "denied");
-    let op = w.call("uma", vec![json!("authorize"), Value::Null, json!({ "ticket": "tk" }), Value::Null]);
-    let f = w.take_fetch("/token").unwrap();
-    w.answer_status(&f, 500, json!({}));
-    assert_eq!(ok(&w, op), json!(true), "an error without argument");
-    // authorize without a ticket: nothing.
-    let op = w.call("uma", vec![json!("authorize"), Value::Null, json!({}), Value::Null]);
-    assert_eq!(ok(&w, op), json!({ "$undefined": true }));
-    assert!(w.fetches.is_empty());
-    assert!(w.live_handles().is_empty(), "{:?}", w.live_handles());
-    golden("uma", &w);
-    // Before init, and a configuration that does not load: keycloak-js's errors.
-    let mut w = app();
-    let op = w.call("uma", vec![json!("entitlement"), json!("x"), Value::Null, Value::Null]);
-    assert_eq!(message(&err(&w, op)), "The Keycloak instance has not been initialized yet.");
-    let mut w = ready(json!({ "checkLoginIframe": false }));
-    let op = w.call("uma", vec![json!("entitlement"), json!("x"), Value::Null, Value::Null]);
-    let f = w.take_fetch("/.well-known/uma2-configuration").unwrap();
-    w.answer_status(&f, 404, json!({}));
-    let e = err(&w, op);
-    assert_eq!(message(&e), "Could not obtain configuration from server.");
-    assert!(e.to_string().contains("Server responded with an invalid status."), "{e}");
-}
-
-#[test]
 fn init_does_not_wait_forever_for_storage_that_never_answers() {
     // dpop: the key pair never comes: init rejects after requestTimeout.
     let mut w = app();

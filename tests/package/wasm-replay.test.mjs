@@ -79,6 +79,31 @@ for (const [name, file, all] of [['with the additions', full, true], ['without t
   })
 }
 
+// keycloak-wasm/authz's own machine (src/authz.rs, pkg/keycloak_wasm_authz.wasm): the inputs
+// of its native tests (tests/authz.rs, recorded in target/authz-replay/).
+test('the shipped wasm of keycloak-wasm/authz replays its native tests byte for byte', () => {
+  const file = path.join(root, 'pkg/keycloak_wasm_authz.wasm')
+  const dir = path.join(root, 'target/authz-replay')
+  assert.ok(existsSync(file), 'pkg/keycloak_wasm_authz.wasm is built (npm run build)')
+  assert.ok(existsSync(dir), 'target/authz-replay exists: `cargo test --test authz` records it (npm test runs it first)')
+  const module = new WebAssembly.Module(readFileSync(file))
+  const encoder = new TextEncoder()
+  const decoder = new TextDecoder()
+  let inputs = 0
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
+    const x = new WebAssembly.Instance(module, {}).exports
+    for (const { input, effects } of readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))) {
+      const bytes = encoder.encode(input)
+      const ptr = x.kw_input(bytes.length) // (it may grow the memory: read the buffer after)
+      new Uint8Array(x.memory.buffer, ptr, bytes.length).set(bytes)
+      const len = x.kw_step(bytes.length)
+      assert.equal(decoder.decode(new Uint8Array(x.memory.buffer, x.kw_out(), len)), effects, `${f}: effects of ${input.slice(0, 120)}`)
+      inputs++
+    }
+  }
+  assert.ok(inputs > 40, `${inputs} inputs replayed`)
+})
+
 test('a replay that differs is noticed', () => {
   const module = new WebAssembly.Module(readFileSync(wasm))
   const step = instance(module)
