@@ -69,12 +69,13 @@ export default function KeycloakAuthorization (keycloak, options) {
       }
     }
   }
-  // `via` 1: a DPoP-bound token goes through the instance's fetch (proof, scheme, nonce).
-  const send = ([, id, url, body, headers, timeout, via]) => {
+  const send = ([, id, url, body, headers, timeout]) => {
     const init = { method: body === null ? 'GET' : 'POST', headers: Object.fromEntries(headers), signal: AbortSignal.timeout(timeout) }
     if (body !== null) init.body = body
-    Promise.resolve().then(() => (via ? keycloak.fetch(url, init) : fetch(url, init)))
-      .then(async (response) => [response.status, response.ok ? await response.text() : null], () => [0, null])
+    // No response, or a body that did not arrive: status 0.
+    fetch(url, init)
+      .then(async (response) => [response.status, response.ok ? await response.text() : null])
+      .catch(() => [0, null])
       .then(([status, text]) => step(['http', id, status, text])).catch(broke)
   }
   const request = (kind, audience, authorizationRequest) => (onGrant, onDeny, onError) =>
@@ -83,7 +84,7 @@ export default function KeycloakAuthorization (keycloak, options) {
       const id = ++last
       waiting.set(id, [resolve, reject])
       step(['ask', id, kind, audience, authorizationRequest ?? null, this.rpt, !!keycloak.didInitialize, keycloak.authServerUrl ?? null,
-        keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null, !!keycloak.tokenParsed?.cnf?.jkt])
+        keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null])
     })).then(([, , what, value, cause]) => {
       if (what === 'error') throw Error(value, cause ? { cause: Error(cause) } : undefined)
       return [what, value]

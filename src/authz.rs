@@ -8,16 +8,14 @@
 //!
 //! Inputs (JSON arrays):
 //! * `["ask", id, kind, audience, request, rpt, didInitialize, authServerUrl, realm,
-//!   clientId, token, bound]`: `authorize(request)` (`kind` "authorize", `audience` null)
-//!   or `entitlement(audience, request)`; `rpt` is the instance's current RPT; `bound`:
-//!   the access token is DPoP-bound (`cnf.jkt`, our `dpop` option).
+//!   clientId, token]`: `authorize(request)` (`kind` "authorize", `audience` null) or
+//!   `entitlement(audience, request)`; `rpt` is the instance's current RPT.
 //! * `["http", id, status, text]`: the answer to the fetch of run `id` (status 0: no
 //!   response; `text` null unless 2xx). An answer nothing waits for is ignored.
 //!
 //! Effects (one JSON array of them):
-//! * `["fetch", id, url, body, headers, timeout, via]`: GET without `body` (null), else a
-//!   form POST; `via` 1: through the instance's `fetch` (it adds the DPoP proof and the
-//!   `DPoP` scheme, and asks again once with the server's nonce).
+//! * `["fetch", id, url, body, headers, timeout]`: GET without `body` (null), else a form
+//!   POST.
 //! * `["done", id, what, value, cause]`: `what` is "rpt" (`value` the RPT: onGrant),
 //!   "deny" (403: onDeny), "fail" (any other failure: keycloak-js's `onError()` without an
 //!   argument), "none" (`authorize` without a ticket: keycloak-js calls nothing back), or
@@ -30,6 +28,12 @@
 //! percent-encoded (keycloak-js concatenates them raw, so a ticket or scope holding `&` or
 //! `=` would add parameters). Every request is bounded by [`TIMEOUT`] (keycloak-js sets
 //! none).
+//!
+//! The access token always goes as a `Bearer` token, also when it is DPoP-bound (our `dpop`
+//! option): Keycloak's uma-ticket grant (`PermissionGrantType`) reads the requesting party's
+//! token only from a `Bearer` header; with the `DPoP` scheme it authenticates the client
+//! instead, which a public client cannot. Keycloak 26.2 accepts a bound token there and
+//! issues an unbound RPT; 26.4 refuses it (401 `invalid_grant`).
 
 use crate::core::encode::form_encode_into;
 use crate::core::endpoints::realm_url;
@@ -57,7 +61,6 @@ struct Run {
     rpt: Option<String>,
     client: String,
     token: Option<String>,
-    bound: bool,
     /// 1: waiting for the configuration; 2: for the token endpoint's answer.
     stage: u8,
 }
@@ -97,7 +100,6 @@ impl Authz {
                     rpt: s(5).filter(|r| !r.is_empty()),
                     client: a.get(9).map(|v| v.js_string()).unwrap_or_default(),
                     token: s(10),
-                    bound: matches!(a.get(11), Some(Val::Bool(true))),
                     stage: 1,
                 };
                 let initialized = a.get(6).is_some_and(|v| v.truthy());
@@ -133,7 +135,7 @@ impl Authz {
             let mut url = realm_url(&server, &realm);
             url.push_str("/.well-known/uma2-configuration");
             self.loading = Some(run.id);
-            self.fetch(run.id, &url, None, None, false);
+            self.fetch(run.id, &url, None, None);
         }
         self.runs.push(run);
     }
@@ -225,11 +227,11 @@ impl Authz {
         let url = self.endpoint.clone().unwrap_or_default();
         let token = run.token.take().unwrap_or_else(|| String::from("undefined"));
         run.stage = 2;
-        self.fetch(run.id, &url, Some(&body), Some(&token), run.bound);
+        self.fetch(run.id, &url, Some(&body), Some(&token));
         self.runs.push(run);
     }
 
-    fn fetch(&mut self, id: u32, url: &str, form: Option<&str>, bearer: Option<&str>, bound: bool) {
+    fn fetch(&mut self, id: u32, url: &str, form: Option<&str>, bearer: Option<&str>) {
         let w = &mut self.w;
         w.open();
         w.str("fetch");
@@ -244,15 +246,13 @@ impl Authz {
         if form.is_some() {
             pair(w, "Content-Type", "application/x-www-form-urlencoded");
         }
-        // A bound token goes through the instance's fetch, which sets its scheme and proof.
-        if let (Some(t), false) = (bearer, bound) {
+        if let Some(t) = bearer {
             let mut v = String::from("Bearer ");
             v.push_str(t);
             pair(w, "Authorization", &v);
         }
         w.close();
         w.num(TIMEOUT);
-        w.int(bound as u64);
         w.close();
     }
 
