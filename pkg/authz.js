@@ -11,6 +11,11 @@
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 let loading
+// One machine for the page, shared by every instance: it keeps each realm's UMA
+// configuration. Requests are numbered; each waits for its outcome by number.
+let x
+let last = 0
+const waiting = new Map() // request id -> [resolve(outcome), reject]
 
 function fromBase64 (text) {
   if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
@@ -30,6 +35,38 @@ function load () {
     }))
 }
 
+// A machine that broke (a trap) fails every request it had, and the next gets a new one.
+function broke (error) {
+  x = null
+  for (const [, reject] of waiting.values()) reject(error)
+  waiting.clear()
+}
+
+function step (input) {
+  const text = typeof input === 'string' ? input : JSON.stringify(input)
+  const max = text.length * 3
+  const ptr = x.kw_input(max)
+  const { written } = encoder.encodeInto(text, new Uint8Array(x.memory.buffer, ptr, max))
+  const len = x.kw_step(written)
+  for (const e of JSON.parse(decoder.decode(new Uint8Array(x.memory.buffer, x.kw_out(), len)))) {
+    if (e[0] === 'fetch') send(e)
+    else {
+      waiting.get(e[1])?.[0](e)
+      waiting.delete(e[1])
+    }
+  }
+}
+
+function send ([, id, url, body, headers, timeout]) {
+  const init = { method: body === null ? 'GET' : 'POST', headers: Object.fromEntries(headers), signal: AbortSignal.timeout(timeout) }
+  if (body !== null) init.body = body
+  // No response, or a body that did not arrive: status 0.
+  fetch(url, init)
+    .then(async (response) => [response.status, response.ok ? await response.text() : null])
+    .catch(() => [0, null])
+    .then(([status, text]) => step(['http', id, status, text])).catch(broke)
+}
+
 export default function KeycloakAuthorization (keycloak, options) {
   // keycloak-js's function throws when called without `new` (in a module); ours makes one.
   if (!new.target) return new KeycloakAuthorization(keycloak, options)
@@ -45,46 +82,19 @@ export default function KeycloakAuthorization (keycloak, options) {
   }
   load().catch(() => {})
 
-  // One machine per instance: it keeps the realm's UMA configuration.
-  let x
-  let last = 0
-  const waiting = new Map() // request id -> [resolve(outcome), reject]
-  // A machine that broke (a trap) fails every request it had, and the next gets a new one.
-  const broke = (error) => {
-    x = null
-    for (const [, reject] of waiting.values()) reject(error)
-    waiting.clear()
-  }
-  const step = (input) => {
-    const text = JSON.stringify(input)
-    const max = text.length * 3
-    const ptr = x.kw_input(max)
-    const { written } = encoder.encodeInto(text, new Uint8Array(x.memory.buffer, ptr, max))
-    const len = x.kw_step(written)
-    for (const e of JSON.parse(decoder.decode(new Uint8Array(x.memory.buffer, x.kw_out(), len)))) {
-      if (e[0] === 'fetch') send(e)
-      else {
-        waiting.get(e[1])?.[0](e)
-        waiting.delete(e[1])
-      }
-    }
-  }
-  const send = ([, id, url, body, headers, timeout]) => {
-    const init = { method: body === null ? 'GET' : 'POST', headers: Object.fromEntries(headers), signal: AbortSignal.timeout(timeout) }
-    if (body !== null) init.body = body
-    // No response, or a body that did not arrive: status 0.
-    fetch(url, init)
-      .then(async (response) => [response.status, response.ok ? await response.text() : null])
-      .catch(() => [0, null])
-      .then(([status, text]) => step(['http', id, status, text])).catch(broke)
-  }
   const request = (kind, audience, authorizationRequest) => (onGrant, onDeny, onError) =>
     load().then((module) => new Promise((resolve, reject) => {
-      x ??= new WebAssembly.Instance(module, {}).exports
       const id = ++last
+      // (A request that JSON cannot carry, such as a cyclic one, fails alone, here.)
+      const input = JSON.stringify(['ask', id, kind, audience, authorizationRequest ?? null, this.rpt, !!keycloak.didInitialize,
+        keycloak.authServerUrl ?? null, keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null])
       waiting.set(id, [resolve, reject])
-      step(['ask', id, kind, audience, authorizationRequest ?? null, this.rpt, !!keycloak.didInitialize, keycloak.authServerUrl ?? null,
-        keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null])
+      try {
+        x ??= new WebAssembly.Instance(module, {}).exports
+        step(input)
+      } catch (error) {
+        broke(error)
+      }
     })).then(([, , what, value, cause]) => {
       if (what === 'error') throw Error(value, cause ? { cause: Error(cause) } : undefined)
       return [what, value]

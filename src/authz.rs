@@ -22,9 +22,10 @@
 //!   "error" (an `Error` with `value` as its message and, when not null, one with `cause`
 //!   as its message as its cause).
 //!
-//! The realm's `.well-known/uma2-configuration` is loaded once per instance (requests made
-//! while it loads wait for it); a failed load is tried again by the next request
-//! (keycloak-js keeps the failure for good). Deliberate difference: every form value is
+//! Each realm's `.well-known/uma2-configuration` is loaded once for the page (keycloak-js:
+//! once per `KeycloakAuthorization`); requests made while it loads wait for that load; a
+//! failed load is tried again by the next request (keycloak-js keeps the failure for good).
+//! One machine serves every `KeycloakAuthorization` of the page. Deliberate difference: every form value is
 //! percent-encoded (keycloak-js concatenates them raw, so a ticket or scope holding `&` or
 //! `=` would add parameters). Every request is bounded by [`TIMEOUT`] (keycloak-js sets
 //! none).
@@ -61,16 +62,24 @@ struct Run {
     rpt: Option<String>,
     client: String,
     token: Option<String>,
+    /// The realm's UMA configuration URL (which [`Config`] it needs).
+    config: String,
     /// 1: waiting for the configuration; 2: for the token endpoint's answer.
     stage: u8,
 }
 
-#[derive(Default)]
-pub struct Authz {
+/// A realm's UMA configuration.
+struct Config {
+    url: String,
     /// The token endpoint, once the configuration loaded.
     endpoint: Option<String>,
-    /// The run whose fetch loads the configuration.
+    /// The run whose fetch loads it.
     loading: Option<u32>,
+}
+
+#[derive(Default)]
+pub struct Authz {
+    configs: Vec<Config>,
     runs: Vec<Run>,
     w: Writer,
 }
@@ -100,6 +109,7 @@ impl Authz {
                     rpt: s(5).filter(|r| !r.is_empty()),
                     client: a.get(9).map(|v| v.js_string()).unwrap_or_default(),
                     token: s(10),
+                    config: String::new(),
                     stage: 1,
                 };
                 let initialized = a.get(6).is_some_and(|v| v.truthy());
@@ -116,7 +126,7 @@ impl Authz {
         &self.w.s
     }
 
-    fn ask(&mut self, run: Run, initialized: bool, server: Option<String>, realm: Option<String>) {
+    fn ask(&mut self, mut run: Run, initialized: bool, server: Option<String>, realm: Option<String>) {
         if !initialized {
             return self.error(run.id, NOT_INITIALIZED, None);
         }
@@ -125,17 +135,25 @@ impl Authz {
         if run.audience.is_none() && !r.get("ticket").is_some_and(|t| t.truthy()) {
             return self.done(run.id, "none", None);
         }
-        if self.endpoint.is_some() {
-            return self.send(run);
+        let (Some(server), Some(realm)) = (server, realm) else {
+            return self.error(run.id, NO_CONFIG, Some(CAUSE_NO_RESPONSE));
+        };
+        let mut url = realm_url(&server, &realm);
+        url.push_str("/.well-known/uma2-configuration");
+        let i = match self.configs.iter().position(|c| c.url == url) {
+            Some(i) => i,
+            None => {
+                self.configs.push(Config { url: url.clone(), endpoint: None, loading: None });
+                self.configs.len() - 1
+            }
+        };
+        run.config = url;
+        if let Some(endpoint) = self.configs[i].endpoint.clone() {
+            return self.send(run, &endpoint);
         }
-        if self.loading.is_none() {
-            let (Some(server), Some(realm)) = (server, realm) else {
-                return self.error(run.id, NO_CONFIG, Some(CAUSE_NO_RESPONSE));
-            };
-            let mut url = realm_url(&server, &realm);
-            url.push_str("/.well-known/uma2-configuration");
-            self.loading = Some(run.id);
-            self.fetch(run.id, &url, None, None);
+        if self.configs[i].loading.is_none() {
+            self.configs[i].loading = Some(run.id);
+            self.fetch(run.id, &run.config, None, None);
         }
         self.runs.push(run);
     }
@@ -143,24 +161,23 @@ impl Authz {
     fn answer(&mut self, id: u32, status: u16, text: Option<&str>) {
         let Some(i) = self.runs.iter().position(|r| r.id == id) else { return };
         if self.runs[i].stage == 1 {
-            if self.loading != Some(id) {
-                return;
-            }
-            self.loading = None;
+            let url = self.runs[i].config.clone();
+            let Some(c) = self.configs.iter_mut().find(|c| c.url == url && c.loading == Some(id)) else { return };
+            c.loading = None;
             let loaded = match status {
                 0 => Err(CAUSE_NO_RESPONSE),
                 s if !(200..300).contains(&s) => Err(NETWORK_ERROR),
                 _ => text.and_then(json::parse).and_then(|v| v.get("token_endpoint")).and_then(|t| t.str().map(String::from)).ok_or(CAUSE_BAD_JSON),
             };
             if let Ok(t) = &loaded {
-                self.endpoint = Some(t.clone());
+                c.endpoint = Some(t.clone());
             }
-            // Every request that waited for the configuration goes on, or fails with it.
-            let (waiting, rest): (Vec<Run>, Vec<Run>) = core::mem::take(&mut self.runs).into_iter().partition(|r| r.stage == 1);
+            // Every request that waited for this configuration goes on, or fails with it.
+            let (waiting, rest): (Vec<Run>, Vec<Run>) = core::mem::take(&mut self.runs).into_iter().partition(|r| r.stage == 1 && r.config == url);
             self.runs = rest;
             for run in waiting {
-                match loaded {
-                    Ok(_) => self.send(run),
+                match &loaded {
+                    Ok(endpoint) => self.send(run, endpoint),
                     Err(cause) => self.error(run.id, NO_CONFIG, Some(cause)),
                 }
             }
@@ -179,7 +196,7 @@ impl Authz {
     }
 
     /// The uma-ticket grant, with keycloak-js's parameters in its order.
-    fn send(&mut self, mut run: Run) {
+    fn send(&mut self, mut run: Run, url: &str) {
         let r = json::parse(&run.request).unwrap_or(Val::Null);
         let mut body = String::from("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Auma-ticket");
         add(&mut body, "client_id", &run.client);
@@ -224,10 +241,9 @@ impl Authz {
         if let (Some(rpt), true) = (run.rpt.take(), incremental) {
             add(&mut body, "rpt", &rpt);
         }
-        let url = self.endpoint.clone().unwrap_or_default();
         let token = run.token.take().unwrap_or_else(|| String::from("undefined"));
         run.stage = 2;
-        self.fetch(run.id, &url, Some(&body), Some(&token));
+        self.fetch(run.id, url, Some(&body), Some(&token));
         self.runs.push(run);
     }
 

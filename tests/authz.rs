@@ -199,6 +199,21 @@ fn the_realm_is_encoded_and_a_missing_token_reads_undefined_as_in_keycloak_js() 
 }
 
 #[test]
+fn one_machine_serves_every_instance_of_the_page_with_a_configuration_per_realm() {
+    let mut a = M::new("one_machine_serves_every_instance_of_the_page_with_a_configuration_per_realm");
+    loaded(&mut a);
+    // Another realm: its own configuration, loaded while the first realm's is used at once.
+    let other = json!(["ask", 2, "entitlement", "api", null, null, true, REALM, "other", "app2", "at2"]);
+    assert_eq!(step(&mut a, other)[0][2], "http://idp.localhost:8080/realms/other/.well-known/uma2-configuration");
+    let fx = step(&mut a, ask(3, "entitlement", json!("api"), Value::Null, Value::Null));
+    assert_eq!(fx[0][2], TOKEN_ENDPOINT, "the demo realm's configuration is kept");
+    let fx = step(&mut a, http(2, 200, Some(json!({ "token_endpoint": "http://idp.localhost:8080/realms/other/protocol/openid-connect/token" }))));
+    assert_eq!(fx[0][2], "http://idp.localhost:8080/realms/other/protocol/openid-connect/token");
+    assert_eq!(field(&fx[0], "client_id").unwrap(), "app2");
+    assert_eq!(fx[0][4][2], json!(["Authorization", "Bearer at2"]));
+}
+
+#[test]
 fn malformed_input_is_ignored() {
     let mut a = M::new("malformed_input_is_ignored");
     for input in ["", "{}", "[1,2", "[\"nope\",1]", "[\"http\"]", "null"] {
