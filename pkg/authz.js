@@ -8,6 +8,8 @@
 // beside the app's start. This file keeps keycloak-js's shape (the instance, its `rpt`,
 // the then-able each request returns, calling onGrant(rpt), onDeny() or onError()) and
 // carries out the machine's fetches.
+import { compile } from './inflate.js'
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 let loading
@@ -17,22 +19,13 @@ let x
 let last = 0
 const waiting = new Map() // request id -> [resolve(outcome), reject]
 
-function fromBase64 (text) {
-  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
-  const binary = atob(text)
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}
-
 // The chunk holds the wasm deflated, as base64 (as the package's entries do). A failed load
 // is tried again by the next request.
 function load () {
-  return (loading ??= import('./keycloak.authz.js').then((x) => new Response(new Response(fromBase64(x.default)).body.pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer())
-    .then((bytes) => WebAssembly.compile(bytes)).catch((error) => {
-      loading = null
-      throw error
-    }))
+  return (loading ??= import('./keycloak.authz.js').then((x) => compile(x.default)).catch((error) => {
+    loading = null
+    throw error
+  }))
 }
 
 // A machine that broke (a trap) fails every request it had, and the next gets a new one.

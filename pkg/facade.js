@@ -7,6 +7,7 @@
 // The adapter's logic is the state machine in the wasm (src/machine/ in the repository);
 // pkg/driver.js carries out what it asks for.
 import { Driver, NetworkError } from './driver.js'
+import { compile } from './inflate.js'
 
 export { NetworkError }
 
@@ -20,23 +21,6 @@ let full
 /** The entry's machine: without the additions (pkg/index.js), or with them and their effects (pkg/full.js). */
 export function start (wasm, more) {
   base = [wasm, more]
-}
-
-function fromBase64 (text) {
-  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
-  const binary = atob(text)
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
-}
-
-// The wasm ships inlined (deflate-raw, base64): no bundler plugin, asset copy or server
-// MIME type. Where the browser can, it compiles while it inflates.
-function compile (base64) {
-  const wasm = new Response(fromBase64(base64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
-  return WebAssembly.compileStreaming
-    ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
-    : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes))
 }
 
 // The machine without keycloak-wasm's additions is inflated and compiled on the first

@@ -1,0 +1,20 @@
+// The package's wasm modules ship inlined: deflated (zopfli) and base64, in a JavaScript
+// module (scripts/build.mjs), so that the package loads with no bundler plugin, asset copy
+// or server MIME type. Used by the facade (the adapter's machines) and keycloak-wasm/authz
+// (its own machine).
+
+function fromBase64 (text) {
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(text)
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
+}
+
+/** The compiled module. Where the browser can, it compiles while it inflates. */
+export function compile (base64) {
+  const wasm = new Response(fromBase64(base64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
+  return WebAssembly.compileStreaming
+    ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
+    : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes))
+}
