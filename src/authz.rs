@@ -272,30 +272,27 @@ impl Authz {
         w.close();
     }
 
+    /// `["done", id, what, value, cause]`.
     fn done(&mut self, id: u32, what: &str, value: Option<&str>) {
+        self.outcome(id, what, value, None)
+    }
+
+    /// keycloak-js's `Error(message, { cause: Error(cause) })`.
+    fn error(&mut self, id: u32, message: &str, cause: Option<&str>) {
+        self.outcome(id, "error", Some(message), cause)
+    }
+
+    fn outcome(&mut self, id: u32, what: &str, value: Option<&str>, cause: Option<&str>) {
         let w = &mut self.w;
         w.open();
         w.str("done");
         w.int(id as u64);
         w.str(what);
-        match value {
-            Some(v) => w.str(v),
-            None => w.null(),
-        }
-        w.null();
-        w.close();
-    }
-
-    fn error(&mut self, id: u32, message: &str, cause: Option<&str>) {
-        let w = &mut self.w;
-        w.open();
-        w.str("done");
-        w.int(id as u64);
-        w.str("error");
-        w.str(message);
-        match cause {
-            Some(c) => w.str(c),
-            None => w.null(),
+        for v in [value, cause] {
+            match v {
+                Some(v) => w.str(v),
+                None => w.null(),
+            }
         }
         w.close();
     }

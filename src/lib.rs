@@ -21,6 +21,8 @@ pub mod machine;
 
 #[cfg(target_arch = "wasm32")]
 mod heap;
+#[cfg(target_arch = "wasm32")]
+mod io;
 #[cfg(all(target_arch = "wasm32", not(feature = "authz")))]
 mod wasm;
 #[cfg(all(target_arch = "wasm32", feature = "authz"))]
