@@ -5,7 +5,7 @@
 //   npm run bench                      everything (several minutes), written to bench/out/results.json
 //   npm run bench -- --bytes           bytes only (deterministic, seconds)
 //   npm run bench -- --check           also compare with bench/budgets.json; exit 1 if over
-//   npm run bench -- --runs 15         onReady runs per adapter and scenario (default 15 loopback, 7 throttled)
+//   npm run bench -- --runs 25         onReady runs per adapter and scenario (default 25 loopback, 7 throttled)
 //   npm run bench -- --loopback-only   (or --throttled-only) one network profile
 //   npm run bench -- --scenario reload   only the onReady scenarios whose name contains it
 //   npm run bench -- --record          also keep this run as bench/record.json, the run the README quotes
@@ -42,7 +42,7 @@ async function main () {
     const { measureMicro, printMicro } = await import('./micro.mjs')
     results.onReady = []
     for (const profile of flag('--throttled-only') ? ['throttled'] : flag('--loopback-only') ? ['loopback'] : ['loopback', 'throttled']) {
-      const rows = await measureOnReady({ runs: Number(arg('--runs', profile === 'throttled' ? 7 : 15)), profile, only: arg('--scenario') })
+      const rows = await measureOnReady({ runs: Number(arg('--runs', profile === 'throttled' ? 7 : 25)), profile, only: arg('--scenario') })
       printOnReady(rows)
       results.onReady.push(...rows)
     }
