@@ -260,6 +260,21 @@ export function engineSuite (name) {
         assert.ok((await requestsSince(mark, /userinfo -> 200$/)).some((l) => new RegExp(`^GET ${OIDC}/userinfo -> 200$`).test(l)))
       })
 
+      // keycloak-wasm/authz loads its machine as a chunk (keycloak.authz.js) and compiles it
+      // in this engine; keycloak-js/authz is the control. Both ask the realm's UMA
+      // configuration, then the uma-ticket grant, which fails for an unknown audience.
+      test(`${impl === 'keycloak-wasm' ? 'keycloak-wasm/authz (its machine a chunk, compiled here)' : 'keycloak-js/authz'}: an entitlement for a resource server the realm does not know calls onError() with no argument`, async () => {
+        const mark = stack.realmRequests().length
+        const entry = impl === 'keycloak-wasm' ? '/pkg/authz.js' : '/vendor/keycloak-js/keycloak-authz.js'
+        const r = await b.evaluate((entry) => import(entry).then(({ default: KeycloakAuthorization }) => new Promise((resolve) => {
+          new KeycloakAuthorization(window.keycloak).entitlement('no-such-api').then(() => resolve('grant'), () => resolve('deny'), (...args) => resolve(`error(${args.length})`))
+        })), entry)
+        assert.equal(r, 'error(0)')
+        const seen = await requestsSince(mark, new RegExp(`^POST ${OIDC}/token -> 400$`))
+        assert.ok(seen.some((l) => /^GET \/realms\/demo\/\.well-known\/uma2-configuration -> 200$/.test(l)), seen.join('\n'))
+        assert.ok(seen.some((l) => new RegExp(`^POST ${OIDC}/token -> 400$`).test(l)), seen.join('\n'))
+      })
+
       const grants = config.probe('typed') === 'supported'
       test(grants
         ? 'a logout in another tab: the status iframe answers "changed" and the adapter logs out (onAuthLogout)'
