@@ -20,8 +20,10 @@ let last = 0
 const waiting = new Map() // request id -> [resolve(outcome), reject]
 
 // The chunk holds the wasm deflated, as base64 (as the package's entries do). A failed load
-// is tried again by the next request.
+// is tried again by the next request. On a server (SSR: no document), as the facade does,
+// nothing starts: a request there fails with this error.
 function load () {
+  if (typeof document > 'u') return Promise.reject(Error('KeycloakAuthorization makes its requests in the browser, not on the server.'))
   return (loading ??= import('./keycloak.authz.js').then((x) => compile(x.default)).catch((error) => {
     loading = null
     throw error

@@ -1,8 +1,8 @@
 // Server-side rendering: the packed package installed in a fresh app and loaded by Node
 // with no DOM, as Next.js, Nuxt or Angular SSR load an app's modules on the server.
 // Importing (ESM and CommonJS) reads no browser global; constructing starts nothing (no
-// wasm is inflated or compiled); init() and the other calls that need the adapter reject
-// with a clear error; and a page rendered by a plain Node HTTP server with an instance in
+// wasm is inflated or compiled), a KeycloakAuthorization neither; init() and the other
+// calls that need the adapter reject with a clear error, an authz request too; and a page rendered by a plain Node HTTP server with an instance in
 // it comes out whole.
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -54,6 +54,10 @@ const attempt = (f) => { try { f(); return 'returned' } catch (e) { return e.mes
     r.promises = asyncMethods.filter((m) => { const p = kc[m]('https://app.example.com/'); p?.catch?.(() => {}); return p instanceof Promise }).length === asyncMethods.length
     out.builds[name] = r
   }
+  // keycloak-wasm/authz: constructing starts nothing either; a request fails with a clear error.
+  const { default: KeycloakAuthorization } = await import('keycloak-wasm/authz')
+  const authz = new KeycloakAuthorization(new esm.default(${JSON.stringify(config)}))
+  out.authz = await new Promise((resolve) => authz.entitlement('api').then(() => resolve('grant'), () => resolve('deny'), (e) => resolve(e?.message)))
   await new Promise((resolve) => setTimeout(resolve, 50))
   out.reads = [...new Set(reads)]
   out.starts = starts
@@ -99,6 +103,10 @@ describe('on a server (Node, no DOM)', () => {
   test('constructing starts nothing: no wasm inflated or compiled; the only global looked at is `typeof document`', () => {
     assert.deepEqual(out.starts, [])
     assert.deepEqual(out.reads, ['document'])
+  })
+
+  test('keycloak-wasm/authz: constructing starts nothing; a request calls onError with a clear error', () => {
+    assert.equal(out.authz, 'KeycloakAuthorization makes its requests in the browser, not on the server.')
   })
 
   for (const build of ['esm', 'cjs']) {
