@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use keycloak_wasm::core::callback::{parse_callback_url, Flow, ResponseMode};
-use keycloak_wasm::core::encode::{form_decode, form_urlencode, split_url};
+use keycloak_wasm::core::encode::{find_byte, form_decode, form_urlencode, split_byte, split_url};
 use keycloak_wasm::core::jwt::{base64url_decode_text, decode_payload};
 use proptest::prelude::*;
 
@@ -47,6 +47,18 @@ proptest! {
     fn form_encoding_round_trips(s in "\\PC{0,40}") {
         let encoded = form_urlencode(&[("k", &s)]);
         prop_assert_eq!(form_decode(&encoded[2..]), s);
+    }
+
+    #[test]
+    fn byte_search_and_split_agree_with_the_library(s in "[a&=.;# é€]{0,30}", b in prop::sample::select(vec![b'&', b'=', b'.', b';', b'#', b' '])) {
+        prop_assert_eq!(find_byte(&s, b), s.find(b as char));
+        prop_assert_eq!(split_byte(&s, b).collect::<Vec<_>>(), s.split(b as char).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn percent_decoding_replaces_bad_utf8_as_the_library_does(bytes in prop::collection::vec(prop::sample::select(vec![0x41u8, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff]), 0..12)) {
+        let encoded: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+        prop_assert_eq!(form_decode(&encoded), String::from_utf8_lossy(&bytes).into_owned());
     }
 
     #[test]

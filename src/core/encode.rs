@@ -63,6 +63,40 @@ fn hex_val(b: u8) -> Option<u8> {
     }
 }
 
+/// The index of the first `b` (an ASCII byte) in `s`. A byte loop: `str::find(char)`
+/// and `split(char)` would bring the library's `memchr` and char searcher into the wasm.
+pub fn find_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|c| c == b)
+}
+
+/// `s.split(b)` for an ASCII byte `b`.
+pub fn split_byte(s: &str, b: u8) -> SplitByte<'_> {
+    SplitByte { rest: Some(s), b }
+}
+
+pub struct SplitByte<'a> {
+    rest: Option<&'a str>,
+    b: u8,
+}
+
+impl<'a> Iterator for SplitByte<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let r = self.rest?;
+        match find_byte(r, self.b) {
+            Some(i) => {
+                self.rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
+}
+
 /// Decodes one name or value the way `URLSearchParams` parsing does: `+` is a space,
 /// valid `%XX` escapes become bytes, anything else stays, then UTF-8 with replacement.
 pub fn form_decode(s: &str) -> String {
@@ -87,15 +121,58 @@ pub fn form_decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(e) => utf8_lossy(e.as_bytes()),
+    }
+}
+
+/// UTF-8 with replacement, as the Encoding Standard decodes (and `String::from_utf8_lossy`,
+/// whose chunk iterator costs more wasm than this): each maximal subpart of an invalid
+/// sequence becomes one U+FFFD (the second-byte ranges are Unicode's Table 3-7).
+fn utf8_lossy(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            out.push(b as char);
+            i += 1;
+            continue;
+        }
+        let (n, lo, hi) = match b {
+            0xC2..=0xDF => (2, 0x80, 0xBF),
+            0xE0 => (3, 0xA0, 0xBF),
+            0xED => (3, 0x80, 0x9F),
+            0xE1..=0xEF => (3, 0x80, 0xBF),
+            0xF0 => (4, 0x90, 0xBF),
+            0xF1..=0xF3 => (4, 0x80, 0xBF),
+            0xF4 => (4, 0x80, 0x8F),
+            _ => (0, 0, 0),
+        };
+        let mut cp = b as u32 & (0xFF >> (n + 1));
+        let mut k = 1;
+        while k < n {
+            let Some(&c) = bytes.get(i + k) else { break };
+            let (l, h) = if k == 1 { (lo, hi) } else { (0x80, 0xBF) };
+            if c < l || c > h {
+                break;
+            }
+            cp = cp << 6 | (c & 0x3F) as u32;
+            k += 1;
+        }
+        out.push(if k == n { char::from_u32(cp).unwrap_or('\u{FFFD}') } else { '\u{FFFD}' });
+        i += k;
+    }
+    out
 }
 
 /// `new URLSearchParams(piece).entries().next().value` for a piece that contains no `&`:
 /// `None` when the piece yields no entry (empty, or just `?`).
 pub fn first_pair(piece: &str) -> Option<(String, String)> {
     let piece = piece.strip_prefix('?').unwrap_or(piece);
-    let seq = piece.split('&').find(|p| !p.is_empty())?;
-    Some(match seq.find('=') {
+    let seq = split_byte(piece, b'&').find(|p| !p.is_empty())?;
+    Some(match find_byte(seq, b'=') {
         Some(i) => (form_decode(&seq[..i]), form_decode(&seq[i + 1..])),
         None => (form_decode(seq), String::new()),
     })
@@ -112,11 +189,11 @@ pub struct UrlParts<'a> {
 
 /// Splits an already-serialised absolute URL (as `location.href` gives it).
 pub fn split_url(href: &str) -> UrlParts<'_> {
-    let (before_hash, fragment) = match href.find('#') {
+    let (before_hash, fragment) = match find_byte(href, b'#') {
         Some(i) => (&href[..i], Some(&href[i + 1..])),
         None => (href, None),
     };
-    let (base, query) = match before_hash.find('?') {
+    let (base, query) = match find_byte(before_hash, b'?') {
         Some(i) => (&before_hash[..i], Some(&before_hash[i + 1..])),
         None => (before_hash, None),
     };

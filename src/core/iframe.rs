@@ -18,8 +18,8 @@ pub const THIRD_PARTY_COOKIES_WARNING: &str = "[KEYCLOAK] Your browser is blocki
 /// `scheme://host[:port]` of an absolute URL; `None` for a relative one.
 pub fn origin_of(url: &str) -> Option<&str> {
     // The first ':' must start "://" (a ':' before it would fail the scheme check anyway);
-    // a char search keeps the substring searcher out of the wasm.
-    let scheme_end = url.find(':').filter(|&i| url[i..].starts_with("://"))?;
+    // a byte search keeps the library's searchers out of the wasm.
+    let scheme_end = crate::core::encode::find_byte(url, b':').filter(|&i| url[i..].starts_with("://"))?;
     if scheme_end == 0 || !url[..scheme_end].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
         return None;
     }

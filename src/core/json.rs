@@ -155,7 +155,7 @@ fn hex4(b: &[u8]) -> u32 {
 pub fn unescape(lit: &str) -> String {
     let b = lit.as_bytes();
     let inner = &lit[1..lit.len() - 1];
-    if !inner.contains('\\') {
+    if !inner.as_bytes().contains(&b'\\') {
         return String::from(inner);
     }
     let mut out = String::with_capacity(inner.len());
@@ -164,7 +164,7 @@ pub fn unescape(lit: &str) -> String {
     while i < end {
         if b[i] != b'\\' {
             // Copy up to the next escape in one go (keeps multi-byte characters whole).
-            let next = lit[i..end].find('\\').map_or(end, |k| i + k);
+            let next = b[i..end].iter().position(|&c| c == b'\\').map_or(end, |k| i + k);
             out.push_str(&lit[i..next]);
             i = next;
             continue;
