@@ -17,7 +17,7 @@ let loading
 // configuration. Requests are numbered; each waits for its outcome by number.
 let x
 let last = 0
-const waiting = new Map() // request id -> [resolve(outcome), reject]
+const waiting = new Map() // request id -> [resolve(outcome), reject, the instance]
 
 // The chunk holds the wasm deflated, as base64 (as the package's entries do). A failed load
 // is tried again by the next request. On a server (SSR: no document), as the facade does,
@@ -45,7 +45,11 @@ function step (input) {
   const len = x.kw_step(written)
   for (const e of JSON.parse(decoder.decode(new Uint8Array(x.memory.buffer, x.kw_out(), len)))) {
     if (e[0] === 'fetch') send(e)
-    else {
+    else if (e[0] === 'config') {
+      // keycloak-js's `config`: the realm's UMA configuration, once it loaded.
+      const instance = waiting.get(e[1])?.[2]
+      if (instance) instance.config ??= JSON.parse(e[2])
+    } else {
       waiting.get(e[1])?.[0](e)
       waiting.delete(e[1])
     }
@@ -83,7 +87,7 @@ export default function KeycloakAuthorization (keycloak, options) {
       // (A request that JSON cannot carry, such as a cyclic one, fails alone, here.)
       const input = JSON.stringify(['ask', id, kind, audience, authorizationRequest ?? null, this.rpt, !!keycloak.didInitialize,
         keycloak.authServerUrl ?? null, keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null])
-      waiting.set(id, [resolve, reject])
+      waiting.set(id, [resolve, reject, this])
       try {
         x ??= new WebAssembly.Instance(module, {}).exports
         step(input)

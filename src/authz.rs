@@ -16,6 +16,8 @@
 //! Effects (one JSON array of them):
 //! * `["fetch", id, url, body, headers, timeout]`: GET without `body` (null), else a form
 //!   POST.
+//! * `["config", id, text]`: the realm's UMA configuration (JSON), for the `config` property
+//!   of the instance that made request `id` (keycloak-js fills it in once it loaded).
 //! * `["done", id, what, value, cause]`: `what` is "rpt" (`value` the RPT: onGrant),
 //!   "deny" (403: onDeny), "fail" (any other failure: keycloak-js's `onError()` without an
 //!   argument), "none" (`authorize` without a ticket: keycloak-js calls nothing back), or
@@ -71,8 +73,8 @@ struct Run {
 /// A realm's UMA configuration.
 struct Config {
     url: String,
-    /// The token endpoint, once the configuration loaded.
-    endpoint: Option<String>,
+    /// Once it loaded: the token endpoint, and the configuration's text.
+    loaded: Option<(String, String)>,
     /// The run whose fetch loads it.
     loading: Option<u32>,
 }
@@ -143,13 +145,13 @@ impl Authz {
         let i = match self.configs.iter().position(|c| c.url == url) {
             Some(i) => i,
             None => {
-                self.configs.push(Config { url: url.clone(), endpoint: None, loading: None });
+                self.configs.push(Config { url: url.clone(), loaded: None, loading: None });
                 self.configs.len() - 1
             }
         };
         run.config = url;
-        if let Some(endpoint) = self.configs[i].endpoint.clone() {
-            return self.send(run, &endpoint);
+        if let Some((endpoint, text)) = self.configs[i].loaded.clone() {
+            return self.send(run, &endpoint, &text);
         }
         if self.configs[i].loading.is_none() {
             self.configs[i].loading = Some(run.id);
@@ -169,15 +171,15 @@ impl Authz {
                 s if !(200..300).contains(&s) => Err(NETWORK_ERROR),
                 _ => text.and_then(json::parse).and_then(|v| v.get("token_endpoint")).and_then(|t| t.str().map(String::from)).ok_or(CAUSE_BAD_JSON),
             };
-            if let Ok(t) = &loaded {
-                c.endpoint = Some(t.clone());
+            if let (Ok(t), Some(text)) = (&loaded, text) {
+                c.loaded = Some((t.clone(), String::from(text)));
             }
             // Every request that waited for this configuration goes on, or fails with it.
             let (waiting, rest): (Vec<Run>, Vec<Run>) = core::mem::take(&mut self.runs).into_iter().partition(|r| r.stage == 1 && r.config == url);
             self.runs = rest;
             for run in waiting {
                 match &loaded {
-                    Ok(endpoint) => self.send(run, endpoint),
+                    Ok(endpoint) => self.send(run, endpoint, text.unwrap_or_default()),
                     Err(cause) => self.error(run.id, NO_CONFIG, Some(cause)),
                 }
             }
@@ -195,8 +197,9 @@ impl Authz {
         }
     }
 
-    /// The uma-ticket grant, with keycloak-js's parameters in its order.
-    fn send(&mut self, mut run: Run, url: &str) {
+    /// The uma-ticket grant, with keycloak-js's parameters in its order; then the
+    /// configuration for the instance's `config` (keycloak-js fills it in before it asks).
+    fn send(&mut self, mut run: Run, url: &str, config: &str) {
         let r = json::parse(&run.request).unwrap_or(Val::Null);
         let mut body = String::from("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Auma-ticket");
         add(&mut body, "client_id", &run.client);
@@ -244,6 +247,12 @@ impl Authz {
         let token = run.token.take().unwrap_or_else(|| String::from("undefined"));
         run.stage = 2;
         self.fetch(run.id, url, Some(&body), Some(&token));
+        let w = &mut self.w;
+        w.open();
+        w.str("config");
+        w.int(run.id as u64);
+        w.str(config);
+        w.close();
         self.runs.push(run);
     }
 

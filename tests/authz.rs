@@ -98,8 +98,11 @@ fn entitlement_loads_the_configuration_then_asks_with_keycloak_js_parameters_in_
     let request = json!({ "permissions": [{ "id": "album", "scopes": ["album:view", "album:delete"] }, { "id": "a&b=c" }, { "scopes": [] }], "metadata": { "responseIncludeResourceName": true, "responsePermissionsLimit": 3 }, "claimToken": "ct", "claimTokenFormat": "urn:f" });
     let fx = step(&mut a, ask(7, "entitlement", json!("photoz-api"), request, json!("old-rpt")));
     assert_eq!(fx, vec![json!(["fetch", 7, CONFIG, null, [["Accept", "application/json"]], 30000])]);
-    let fx = step(&mut a, http(7, 200, Some(json!({ "token_endpoint": TOKEN_ENDPOINT, "issuer": "x" }))));
-    assert_eq!(fx.len(), 1);
+    let config = json!({ "token_endpoint": TOKEN_ENDPOINT, "issuer": "x" });
+    let fx = step(&mut a, http(7, 200, Some(config.clone())));
+    // The grant, then the configuration for the instance's `config`.
+    assert_eq!(fx.len(), 2);
+    assert_eq!(fx[1], json!(["config", 7, config.to_string()]));
     let f = &fx[0];
     assert_eq!((&f[0], &f[1], &f[2]), (&json!("fetch"), &json!(7), &json!(TOKEN_ENDPOINT)));
     assert_eq!(
@@ -154,7 +157,10 @@ fn requests_made_while_the_configuration_loads_wait_for_that_one_load() {
     assert_eq!(step(&mut a, http(2, 200, Some(json!({ "token_endpoint": "http://evil/" })))), Vec::<Value>::new());
     assert_eq!(step(&mut a, http(9, 200, Some(json!({ "access_token": "x" })))), Vec::<Value>::new());
     let fx = step(&mut a, http(1, 200, Some(json!({ "token_endpoint": TOKEN_ENDPOINT }))));
-    assert_eq!(fx.iter().map(|e| (e[1].clone(), e[2].clone())).collect::<Vec<_>>(), vec![(json!(1), json!(TOKEN_ENDPOINT)), (json!(2), json!(TOKEN_ENDPOINT))]);
+    let fetches: Vec<_> = fx.iter().filter(|e| e[0] == "fetch").map(|e| (e[1].clone(), e[2].clone())).collect();
+    assert_eq!(fetches, vec![(json!(1), json!(TOKEN_ENDPOINT)), (json!(2), json!(TOKEN_ENDPOINT))]);
+    let configs: Vec<_> = fx.iter().filter(|e| e[0] == "config").map(|e| e[1].clone()).collect();
+    assert_eq!(configs, vec![json!(1), json!(2)], "each waiting request's instance gets the configuration");
     assert_eq!(step(&mut a, http(2, 200, Some(json!({ "access_token": "r2" })))), vec![json!(["done", 2, "rpt", "r2", null])]);
     assert_eq!(step(&mut a, http(2, 200, Some(json!({ "access_token": "again" })))), Vec::<Value>::new(), "a late answer");
     assert_eq!(step(&mut a, http(1, 200, Some(json!({ "access_token": "r1" })))), vec![json!(["done", 1, "rpt", "r1", null])]);
@@ -207,6 +213,7 @@ fn one_machine_serves_every_instance_of_the_page_with_a_configuration_per_realm(
     assert_eq!(step(&mut a, other)[0][2], "http://idp.localhost:8080/realms/other/.well-known/uma2-configuration");
     let fx = step(&mut a, ask(3, "entitlement", json!("api"), Value::Null, Value::Null));
     assert_eq!(fx[0][2], TOKEN_ENDPOINT, "the demo realm's configuration is kept");
+    assert_eq!(fx[1], json!(["config", 3, json!({ "token_endpoint": TOKEN_ENDPOINT }).to_string()]), "and given to the instance that asks");
     let fx = step(&mut a, http(2, 200, Some(json!({ "token_endpoint": "http://idp.localhost:8080/realms/other/protocol/openid-connect/token" }))));
     assert_eq!(fx[0][2], "http://idp.localhost:8080/realms/other/protocol/openid-connect/token");
     assert_eq!(field(&fx[0], "client_id").unwrap(), "app2");

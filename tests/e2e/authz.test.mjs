@@ -73,6 +73,8 @@ for (const impl of IMPLS) {
       const all = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api')))
       assert.deepEqual(granted(all.grant), ['album:album:view'])
       assert.equal(await page.evaluate(() => window.authz.rpt), all.grant)
+      // keycloak-js fills in `config` with the realm's UMA configuration once it loaded.
+      assert.equal(await page.evaluate(() => window.authz.config?.token_endpoint), `${stack.realmUrl}/realms/demo/protocol/openid-connect/token`)
       const one = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api', { permissions: [{ id: 'album', scopes: ['album:view'] }] })))
       assert.deepEqual(granted(one.grant), ['album:album:view'])
       const denied = await page.evaluate(() => window.ask(window.authz.entitlement('photoz-api', { permissions: [{ id: 'album', scopes: ['album:delete'] }] })))
