@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use keycloak_wasm::core::callback::{parse_callback_url, Flow, ResponseMode};
-use keycloak_wasm::core::encode::{find_byte, form_decode, form_urlencode, split_byte, split_url};
+use keycloak_wasm::core::encode::{find_any, find_byte, form_decode, form_urlencode, split_on, split_url};
 use keycloak_wasm::core::jwt::{base64url_decode_text, decode_payload};
 use proptest::prelude::*;
 
@@ -50,9 +50,11 @@ proptest! {
     }
 
     #[test]
-    fn byte_search_and_split_agree_with_the_library(s in "[a&=.;# é€]{0,30}", b in prop::sample::select(vec![b'&', b'=', b'.', b';', b'#', b' '])) {
-        prop_assert_eq!(find_byte(&s, b), s.find(b as char));
-        prop_assert_eq!(split_byte(&s, b).collect::<Vec<_>>(), s.split(b as char).collect::<Vec<_>>());
+    fn byte_search_and_split_agree_with_the_library(s in "[a&=.;#?/ é€]{0,30}", set in prop::sample::select(vec![&b"&"[..], b"=", b".", b";", b"#", b" ", b"?&", b"/?#"])) {
+        let is = |c: char| set.contains(&(c as u32 as u8)) && c.is_ascii();
+        prop_assert_eq!(find_byte(&s, set[0]), s.find(set[0] as char));
+        prop_assert_eq!(find_any(&s, set), s.find(is));
+        prop_assert_eq!(split_on(&s, set).collect::<Vec<_>>(), s.split(is).collect::<Vec<_>>());
     }
 
     #[test]

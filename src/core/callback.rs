@@ -6,7 +6,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::core::encode::{first_pair, join_url, set_hash, set_search, split_byte, split_url};
+use crate::core::encode::{first_pair, join_url, set_hash, set_search, split_on, split_url};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
@@ -100,7 +100,7 @@ fn split_params(input: &str, supported: &'static [&'static str]) -> Split {
     let mut rest = String::new();
     // keycloak-js walks the pieces backwards (the last occurrence wins) and rebuilds the
     // rest front to back; the pieces are collected first and walked from the end.
-    let pieces: Vec<&str> = split_byte(input, b'&').collect();
+    let pieces: Vec<&str> = split_on(input, b"&").collect();
     for piece in pieces.into_iter().rev() {
         let Some((key, value)) = first_pair(piece) else {
             rest.insert(0, '&');
@@ -161,7 +161,7 @@ pub fn parse_callback_url(href: &str, flow: Flow, mode: ResponseMode) -> Option<
 }
 
 fn first_pair_any(query: &str) -> Option<()> {
-    split_byte(query, b'&').find_map(first_pair).map(|_| ())
+    split_on(query, b"&").find_map(first_pair).map(|_| ())
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ fn push_pct(out: &mut String, b: u8) {
 pub fn encode_uri_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
             out.push(b as char);
         } else {
             push_pct(&mut out, b);
@@ -32,7 +32,7 @@ pub fn form_encode_into(out: &mut String, s: &str) {
     for &b in s.as_bytes() {
         if b == b' ' {
             out.push('+');
-        } else if b.is_ascii_alphanumeric() || b"*-._".contains(&b) {
+        } else if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') {
             out.push(b as char);
         } else {
             push_pct(out, b);
@@ -69,22 +69,29 @@ pub fn find_byte(s: &str, b: u8) -> Option<usize> {
     s.bytes().position(|c| c == b)
 }
 
-/// `s.split(b)` for an ASCII byte `b`.
-pub fn split_byte(s: &str, b: u8) -> SplitByte<'_> {
-    SplitByte { rest: Some(s), b }
+/// `s.split(set)` for a set of ASCII bytes (`split_on(s, b"?&")` is `s.split(['?', '&'])`).
+pub fn split_on<'a>(s: &'a str, set: &'static [u8]) -> SplitOn<'a> {
+    SplitOn { rest: Some(s), set }
 }
 
-pub struct SplitByte<'a> {
+/// The index of the first byte of `set` in `s`. (Not `set.contains`: for bytes it is
+/// the library's `memchr`, which costs the wasm more than this loop.)
+#[allow(clippy::manual_contains)]
+pub fn find_any(s: &str, set: &[u8]) -> Option<usize> {
+    s.bytes().position(|c| set.iter().any(|&b| b == c))
+}
+
+pub struct SplitOn<'a> {
     rest: Option<&'a str>,
-    b: u8,
+    set: &'static [u8],
 }
 
-impl<'a> Iterator for SplitByte<'a> {
+impl<'a> Iterator for SplitOn<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
         let r = self.rest?;
-        match find_byte(r, self.b) {
+        match find_any(r, self.set) {
             Some(i) => {
                 self.rest = Some(&r[i + 1..]);
                 Some(&r[..i])
@@ -171,7 +178,7 @@ fn utf8_lossy(bytes: &[u8]) -> String {
 /// `None` when the piece yields no entry (empty, or just `?`).
 pub fn first_pair(piece: &str) -> Option<(String, String)> {
     let piece = piece.strip_prefix('?').unwrap_or(piece);
-    let seq = split_byte(piece, b'&').find(|p| !p.is_empty())?;
+    let seq = split_on(piece, b"&").find(|p| !p.is_empty())?;
     Some(match find_byte(seq, b'=') {
         Some(i) => (form_decode(&seq[..i]), form_decode(&seq[i + 1..])),
         None => (form_decode(seq), String::new()),
@@ -214,11 +221,12 @@ pub fn join_url(base: &str, query: Option<&str>, fragment: Option<&str>) -> Stri
     out
 }
 
+#[allow(clippy::manual_contains)] // see find_any
 fn encode_set(input: &str, extra: &[u8]) -> String {
     let mut out = String::with_capacity(input.len());
     for &b in input.as_bytes() {
         // C0 controls, space, the set's extra bytes and non-ASCII bytes are escaped.
-        if b <= 0x20 || b >= 0x7f || b == b'"' || b == b'<' || b == b'>' || extra.contains(&b) {
+        if b <= 0x20 || b >= 0x7f || b == b'"' || b == b'<' || b == b'>' || extra.iter().any(|&e| e == b) {
             push_pct(&mut out, b);
         } else {
             out.push(b as char);

@@ -20,11 +20,11 @@ pub fn origin_of(url: &str) -> Option<&str> {
     // The first ':' must start "://" (a ':' before it would fail the scheme check anyway);
     // a byte search keeps the library's searchers out of the wasm.
     let scheme_end = crate::core::encode::find_byte(url, b':').filter(|&i| url[i..].starts_with("://"))?;
-    if scheme_end == 0 || !url[..scheme_end].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+    if scheme_end == 0 || !url[..scheme_end].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
         return None;
     }
     let rest = &url[scheme_end + 3..];
-    let end = rest.find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + 3 + i);
+    let end = crate::core::encode::find_any(rest, b"/?#").map_or(url.len(), |i| scheme_end + 3 + i);
     Some(&url[..end])
 }
 

@@ -155,7 +155,7 @@ fn hex4(b: &[u8]) -> u32 {
 pub fn unescape(lit: &str) -> String {
     let b = lit.as_bytes();
     let inner = &lit[1..lit.len() - 1];
-    if !inner.as_bytes().contains(&b'\\') {
+    if !inner.bytes().any(|c| c == b'\\') {
         return String::from(inner);
     }
     let mut out = String::with_capacity(inner.len());

@@ -31,7 +31,7 @@ pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
 
 /// The JSON text of a JWT's payload (the second `.`-separated part).
 pub fn decode_payload(token: &str) -> Result<String, CoreError> {
-    let payload = crate::core::encode::split_byte(token, b'.').nth(1).ok_or(CoreError::TokenPayloadNotFound)?;
+    let payload = crate::core::encode::split_on(token, b".").nth(1).ok_or(CoreError::TokenPayloadNotFound)?;
     base64url_decode_text(payload).map_err(CoreError::TokenPayloadNotBase64)
 }
 

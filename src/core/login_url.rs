@@ -39,7 +39,7 @@ pub struct LoginUrl<'a> {
 /// `openid` is prepended unless one space-separated token is exactly `openid`.
 pub fn normalize_scope(scope: Option<&str>) -> String {
     let scope = scope.unwrap_or("");
-    let has_openid = !scope.is_empty() && crate::core::encode::split_byte(scope, b' ').any(|s| s == "openid");
+    let has_openid = !scope.is_empty() && crate::core::encode::split_on(scope, b" ").any(|s| s == "openid");
     if has_openid {
         return String::from(scope);
     }

@@ -32,7 +32,7 @@ pub fn should_purge(expires: Option<f64>, now_ms: f64) -> bool {
 /// Reads one cookie's raw value from `document.cookie`, keycloak-js style: split on `;`,
 /// trim leading spaces, first piece starting with `name=` wins. `""` when absent.
 pub fn find_cookie<'a>(cookies: &'a str, key: &str) -> &'a str {
-    for piece in crate::core::encode::split_byte(cookies, b';') {
+    for piece in crate::core::encode::split_on(cookies, b";") {
         let piece = piece.trim_start_matches(' ');
         if let Some(rest) = piece.strip_prefix(key) {
             if let Some(value) = rest.strip_prefix('=') {

@@ -88,7 +88,7 @@ impl Machine {
         p.key("htm");
         p.str(method);
         p.key("htu");
-        p.str(url.split(['?', '#']).next().unwrap_or(""));
+        p.str(crate::core::encode::split_on(url, b"?#").next().unwrap_or(""));
         p.key("iat");
         let skew = self.sess.time_skew.unwrap_or(0.0);
         p.int(crate::core::math::floor(self.now / 1000.0 - skew).max(0.0) as u64);

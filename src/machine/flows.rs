@@ -112,7 +112,7 @@ impl Machine {
             "createLogoutUrl" | "createAccountUrl" => K::UrlOp(Box::new(UrlOp { logout: method == "createLogoutUrl", options: arg })),
             "accountManagement" => K::Account(Box::new(Account { stage: 0, redirect: String::new(), win: 0 })),
             "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load { profile: method == "loadUserProfile" })),
-            "updateToken" => K::Update(Update { min_validity: truthy_number(&args.first().cloned()), joined: false }),
+            "updateToken" => K::Update(Update { min_validity: truthy_number(args.first()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
             "createDpopProof" if !EXTRAS => return self.settle(op, Err(CoreError::NoExtras.into())),
             "createDpopProof" => {
@@ -150,7 +150,7 @@ impl Machine {
                 return;
             }
             "isTokenExpired" => {
-                let r = self.sess.is_token_expired(truthy_number(&args.first().cloned()), self.now, self.s.flow);
+                let r = self.sess.is_token_expired(truthy_number(args.first()), self.now, self.s.flow);
                 let r = match r {
                     Ok(Some(expired)) => Ok(Out::Bool(expired)),
                     Ok(None) => {

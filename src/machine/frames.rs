@@ -270,7 +270,7 @@ impl Machine {
             (1, Ev::Child(_, Ok(Out::Str(t)))) => {
                 let src = self.take_text(t);
                 // The stored record's key (uuid states need no decoding).
-                x.state = String::from(src.split(['?', '&']).find_map(|p| p.strip_prefix("state=")).unwrap_or(""));
+                x.state = String::from(crate::core::encode::split_on(&src, b"?&").find_map(|p| p.strip_prefix("state=")).unwrap_or(""));
                 x.frame = self.frame(id, &src, TITLE_SILENT);
                 x.stage = 2;
                 self.arm(id, self.s.silent_timeout_ms());

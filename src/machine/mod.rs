@@ -282,8 +282,8 @@ impl Default for AdapterKind {
 
 /// JavaScript's `Number(v)` for the values an app passes as `minValidity`; `None` for a
 /// falsy value (keycloak-js's `minValidity || 5` and `if (minValidity)`).
-pub(crate) fn truthy_number(v: &Option<Val<'_>>) -> Option<f64> {
-    let v = v.as_ref().filter(|v| v.truthy())?;
+pub(crate) fn truthy_number(v: Option<&Val<'_>>) -> Option<f64> {
+    let v = v.filter(|v| v.truthy())?;
     Some(match v {
         Val::Num(n, _) => *n,
         Val::Bool(_) => 1.0,

@@ -98,7 +98,7 @@ impl Machine {
         let Some((raw, is_id)) = v.toks.get(v.next).cloned() else {
             return Step::Done(Ok(Out::Undefined));
         };
-        let mut parts = crate::core::encode::split_byte(&raw, b'.');
+        let mut parts = crate::core::encode::split_on(&raw, b".");
         let (Some(head), Some(_), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Step::Done(Err(CoreError::TokenAlgorithm.into()));
         };
