@@ -107,7 +107,9 @@ async function measureStartup (browser, stack) {
 }
 
 export function printMicro (m) {
-  const row = (name, v) => console.log('  ' + name.padEnd(58) + String(v['keycloak-wasm']).padStart(10) + String(v['keycloak-js']).padStart(12) + String(+(v['keycloak-wasm'] / v['keycloak-js']).toFixed(2)).padStart(7))
+  // Below the timer's 0.1 ms, a ratio means nothing.
+  const ratio = (a, b) => (a > 0 && b > 0 ? String(+(a / b).toFixed(2)) : '-')
+  const row = (name, v) => console.log('  ' + name.padEnd(58) + String(v['keycloak-wasm']).padStart(10) + String(v['keycloak-js']).padStart(12) + ratio(v['keycloak-wasm'], v['keycloak-js']).padStart(7))
   console.log('\nIn the page (ms, median)')
   console.log('  ' + ''.padEnd(58) + 'wasm'.padStart(10) + 'keycloak-js'.padStart(12) + 'ratio'.padStart(7))
   row('updateToken(-1) round trip to the realm server', m.updateTokenRtt)
