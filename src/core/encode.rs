@@ -69,6 +69,13 @@ pub fn find_byte(s: &str, b: u8) -> Option<usize> {
     s.bytes().position(|c| c == b)
 }
 
+/// `&s[a..b]`, or `""` where that would panic (never, for the byte positions of ASCII
+/// bytes this crate slices at): no panic path, whose message code the wasm would carry.
+#[inline(never)]
+pub fn sub(s: &str, a: usize, b: usize) -> &str {
+    s.get(a..b).unwrap_or("")
+}
+
 /// `s.split(set)` for a set of ASCII bytes (`split_on(s, b"?&")` is `s.split(['?', '&'])`).
 pub fn split_on<'a>(s: &'a str, set: &'static [u8]) -> SplitOn<'a> {
     SplitOn { rest: Some(s), set }
@@ -93,8 +100,8 @@ impl<'a> Iterator for SplitOn<'a> {
         let r = self.rest?;
         match find_any(r, self.set) {
             Some(i) => {
-                self.rest = Some(&r[i + 1..]);
-                Some(&r[..i])
+                self.rest = Some(sub(r, i + 1, r.len()));
+                Some(sub(r, 0, i))
             }
             None => {
                 self.rest = None;
@@ -180,7 +187,7 @@ pub fn first_pair(piece: &str) -> Option<(String, String)> {
     let piece = piece.strip_prefix('?').unwrap_or(piece);
     let seq = split_on(piece, b"&").find(|p| !p.is_empty())?;
     Some(match find_byte(seq, b'=') {
-        Some(i) => (form_decode(&seq[..i]), form_decode(&seq[i + 1..])),
+        Some(i) => (form_decode(sub(seq, 0, i)), form_decode(sub(seq, i + 1, seq.len()))),
         None => (form_decode(seq), String::new()),
     })
 }
@@ -197,11 +204,11 @@ pub struct UrlParts<'a> {
 /// Splits an already-serialised absolute URL (as `location.href` gives it).
 pub fn split_url(href: &str) -> UrlParts<'_> {
     let (before_hash, fragment) = match find_byte(href, b'#') {
-        Some(i) => (&href[..i], Some(&href[i + 1..])),
+        Some(i) => (sub(href, 0, i), Some(sub(href, i + 1, href.len()))),
         None => (href, None),
     };
     let (base, query) = match find_byte(before_hash, b'?') {
-        Some(i) => (&before_hash[..i], Some(&before_hash[i + 1..])),
+        Some(i) => (sub(before_hash, 0, i), Some(sub(before_hash, i + 1, before_hash.len()))),
         None => (before_hash, None),
     };
     UrlParts { base, query, fragment }

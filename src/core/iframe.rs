@@ -3,6 +3,7 @@
 //! accepted, and what each answer changes. The browser layer owns the iframes, listeners
 //! and timers.
 
+use crate::core::encode::{find_byte, sub};
 use alloc::string::String;
 
 use crate::core::options::Settings;
@@ -19,13 +20,13 @@ pub const THIRD_PARTY_COOKIES_WARNING: &str = "[KEYCLOAK] Your browser is blocki
 pub fn origin_of(url: &str) -> Option<&str> {
     // The first ':' must start "://" (a ':' before it would fail the scheme check anyway);
     // a byte search keeps the library's searchers out of the wasm.
-    let scheme_end = crate::core::encode::find_byte(url, b':').filter(|&i| url[i..].starts_with("://"))?;
-    if scheme_end == 0 || !url[..scheme_end].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
+    let scheme_end = find_byte(url, b':').filter(|&i| sub(url, i, url.len()).starts_with("://"))?;
+    if scheme_end == 0 || !sub(url, 0, scheme_end).bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
         return None;
     }
-    let rest = &url[scheme_end + 3..];
+    let rest = sub(url, scheme_end + 3, url.len());
     let end = crate::core::encode::find_any(rest, b"/?#").map_or(url.len(), |i| scheme_end + 3 + i);
-    Some(&url[..end])
+    Some(sub(url, 0, end))
 }
 
 /// The message the session iframe expects: `"<clientId> <sessionId>"`, exactly one space.

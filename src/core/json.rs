@@ -6,6 +6,7 @@
 //! this reader only takes out what the adapter decides on (claims, response fields,
 //! input arguments), so it never builds JavaScript values and stays a few hundred bytes.
 
+use crate::core::encode::sub;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -154,7 +155,7 @@ fn hex4(b: &[u8]) -> u32 {
 /// which `JSON.parse` keeps, becomes U+FFFD (Rust strings are UTF-8).
 pub fn unescape(lit: &str) -> String {
     let b = lit.as_bytes();
-    let inner = &lit[1..lit.len() - 1];
+    let inner = sub(lit, 1, lit.len() - 1);
     if !inner.bytes().any(|c| c == b'\\') {
         return String::from(inner);
     }
@@ -165,7 +166,7 @@ pub fn unescape(lit: &str) -> String {
         if b[i] != b'\\' {
             // Copy up to the next escape in one go (keeps multi-byte characters whole).
             let next = b[i..end].iter().position(|&c| c == b'\\').map_or(end, |k| i + k);
-            out.push_str(&lit[i..next]);
+            out.push_str(sub(lit, i, next));
             i = next;
             continue;
         }
@@ -228,10 +229,10 @@ pub fn number_value(lit: &str) -> f64 {
     }
     if i < b.len() {
         // exponent part: [eE][+-]?digits
-        let e = &lit[i + 1..];
+        let e = sub(lit, i + 1, lit.len());
         let (sign, digits) = match e.as_bytes().first() {
-            Some(b'-') => (-1, &e[1..]),
-            Some(b'+') => (1, &e[1..]),
+            Some(b'-') => (-1, sub(e, 1, e.len())),
+            Some(b'+') => (1, sub(e, 1, e.len())),
             _ => (1, e),
         };
         let n = digits.bytes().fold(0i32, |n, d| n.saturating_mul(10).saturating_add((d - b'0') as i32));
@@ -270,7 +271,7 @@ fn read(text: &str, i: usize) -> Option<(Val<'_>, usize)> {
     let b = text.as_bytes();
     let start = ws(b, i);
     let end = value_end(b, start)?;
-    let raw = &text[start..end];
+    let raw = sub(text, start, end);
     let v = match b[start] {
         b'{' => Val::Obj(raw),
         b'[' => Val::Arr(raw),
@@ -314,7 +315,7 @@ pub fn members<'a>(raw: &'a str, mut f: impl FnMut(&str, Val<'a>)) {
     let mut i = ws(b, 1);
     while b.get(i) == Some(&b'"') {
         let Some(kend) = string_end(b, i) else { return };
-        let key = unescape(&raw[i..kend]);
+        let key = unescape(sub(raw, i, kend));
         let colon = ws(b, kend) + 1;
         let Some((v, end)) = read(raw, colon) else { return };
         f(&key, v);
@@ -373,7 +374,7 @@ impl<'a> Val<'a> {
             Val::Num(_, r) => String::from(*r),
             Val::Bool(b) => String::from(if *b { "true" } else { "false" }),
             Val::Null => String::from("null"),
-            Val::Arr(r) => String::from(&r[1..r.len() - 1]),
+            Val::Arr(r) => String::from(sub(r, 1, r.len() - 1)),
             Val::Obj(_) => String::from("[object Object]"),
         }
     }

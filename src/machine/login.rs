@@ -46,7 +46,7 @@ pub(crate) struct Login {
 /// `{ ...options, action: 'register' }` as JSON (the caller's object is not touched).
 pub(crate) fn register_options(options: Option<&str>) -> String {
     let base = options.filter(|o| o.starts_with('{')).unwrap_or("{}");
-    let mut s = String::from(&base[..base.len() - 1]);
+    let mut s = String::from(crate::core::encode::sub(base, 0, base.len() - 1));
     if s.len() > 1 {
         s.push(',');
     }

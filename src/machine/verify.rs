@@ -128,7 +128,7 @@ impl Machine {
         self.w.int(ret as u64);
         self.w.str(&alg);
         self.w.str(&key);
-        self.w.str(&raw[..signed_len]);
+        self.w.str(crate::core::encode::sub(&raw, 0, signed_len));
         self.w.str(sig);
         self.end();
         v.stage = 2;
