@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use keycloak_wasm::core::callback::{parse_callback_url, Flow, ResponseMode};
-use keycloak_wasm::core::encode::{find_any, find_byte, form_decode, form_urlencode, split_on, split_url};
+use keycloak_wasm::core::encode::{find_any, find_byte, form_decode, form_urlencode, split_on, split_url, utf8_or};
 use keycloak_wasm::core::jwt::{base64url_decode_text, decode_payload};
 use proptest::prelude::*;
 
@@ -61,6 +61,13 @@ proptest! {
     fn percent_decoding_replaces_bad_utf8_as_the_library_does(bytes in prop::collection::vec(prop::sample::select(vec![0x41u8, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff]), 0..12)) {
         let encoded: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
         prop_assert_eq!(form_decode(&encoded), String::from_utf8_lossy(&bytes).into_owned());
+    }
+
+    #[test]
+    fn utf8_validation_agrees_with_the_library(bytes in prop::collection::vec(any::<u8>(), 0..16), text in "\\PC{0,12}") {
+        let ours = |b: Vec<u8>| utf8_or(b, |_| String::from("<invalid>"));
+        prop_assert_eq!(ours(bytes.clone()), String::from_utf8(bytes).unwrap_or_else(|_| String::from("<invalid>")));
+        prop_assert_eq!(ours(text.clone().into_bytes()), text);
     }
 
     #[test]

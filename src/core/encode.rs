@@ -135,48 +135,66 @@ pub fn form_decode(s: &str) -> String {
         }
         i += 1;
     }
-    match String::from_utf8(out) {
-        Ok(text) => text,
-        Err(e) => utf8_lossy(e.as_bytes()),
+    utf8_or(out, utf8_lossy)
+}
+
+/// The character of UTF-8 `bytes` at `i`, with its length; `None` with the length of the
+/// maximal subpart of an invalid sequence (the second-byte ranges are Unicode's Table 3-7,
+/// which leave out overlong forms and surrogates).
+fn utf8_next(bytes: &[u8], i: usize) -> (Option<char>, usize) {
+    let b = bytes[i];
+    if b < 0x80 {
+        return (Some(b as char), 1);
     }
+    let (n, lo, hi) = match b {
+        0xC2..=0xDF => (2, 0x80, 0xBF),
+        0xE0 => (3, 0xA0, 0xBF),
+        0xED => (3, 0x80, 0x9F),
+        0xE1..=0xEF => (3, 0x80, 0xBF),
+        0xF0 => (4, 0x90, 0xBF),
+        0xF1..=0xF3 => (4, 0x80, 0xBF),
+        0xF4 => (4, 0x80, 0x8F),
+        _ => (0, 0, 0),
+    };
+    let mut cp = b as u32 & (0xFF >> (n + 1));
+    let mut k = 1;
+    while k < n {
+        let Some(&c) = bytes.get(i + k) else { break };
+        let (l, h) = if k == 1 { (lo, hi) } else { (0x80, 0xBF) };
+        if c < l || c > h {
+            break;
+        }
+        cp = cp << 6 | (c & 0x3F) as u32;
+        k += 1;
+    }
+    (if k == n { char::from_u32(cp) } else { None }, k)
+}
+
+/// `bytes` as text when they are UTF-8, else `invalid(bytes)`. (`String::from_utf8`'s
+/// validator costs the wasm more than [`utf8_next`], which the replacement decoder needs
+/// anyway.)
+pub fn utf8_or(bytes: Vec<u8>, invalid: fn(&[u8]) -> String) -> String {
+    let mut i = 0;
+    while i < bytes.len() {
+        match utf8_next(&bytes, i) {
+            (Some(_), n) => i += n,
+            (None, _) => return invalid(&bytes),
+        }
+    }
+    // SAFETY: each sequence was just read as one valid UTF-8 character.
+    unsafe { String::from_utf8_unchecked(bytes) }
 }
 
 /// UTF-8 with replacement, as the Encoding Standard decodes (and `String::from_utf8_lossy`,
 /// whose chunk iterator costs more wasm than this): each maximal subpart of an invalid
-/// sequence becomes one U+FFFD (the second-byte ranges are Unicode's Table 3-7).
-fn utf8_lossy(bytes: &[u8]) -> String {
+/// sequence becomes one U+FFFD.
+pub fn utf8_lossy(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 8);
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x80 {
-            out.push(b as char);
-            i += 1;
-            continue;
-        }
-        let (n, lo, hi) = match b {
-            0xC2..=0xDF => (2, 0x80, 0xBF),
-            0xE0 => (3, 0xA0, 0xBF),
-            0xED => (3, 0x80, 0x9F),
-            0xE1..=0xEF => (3, 0x80, 0xBF),
-            0xF0 => (4, 0x90, 0xBF),
-            0xF1..=0xF3 => (4, 0x80, 0xBF),
-            0xF4 => (4, 0x80, 0x8F),
-            _ => (0, 0, 0),
-        };
-        let mut cp = b as u32 & (0xFF >> (n + 1));
-        let mut k = 1;
-        while k < n {
-            let Some(&c) = bytes.get(i + k) else { break };
-            let (l, h) = if k == 1 { (lo, hi) } else { (0x80, 0xBF) };
-            if c < l || c > h {
-                break;
-            }
-            cp = cp << 6 | (c & 0x3F) as u32;
-            k += 1;
-        }
-        out.push(if k == n { char::from_u32(cp).unwrap_or('\u{FFFD}') } else { '\u{FFFD}' });
-        i += k;
+        let (c, n) = utf8_next(bytes, i);
+        out.push(c.unwrap_or('\u{FFFD}'));
+        i += n;
     }
     out
 }

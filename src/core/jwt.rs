@@ -23,10 +23,7 @@ pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
         _ => return Err(CAUSE_BAD_LENGTH),
     }
     let bytes = atob(&s).ok_or(CAUSE_BAD_CHARACTER)?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => e.into_bytes().iter().map(|&b| b as char).collect(),
-    })
+    Ok(crate::core::encode::utf8_or(bytes, |b| b.iter().map(|&b| b as char).collect()))
 }
 
 /// The JSON text of a JWT's payload (the second `.`-separated part).
