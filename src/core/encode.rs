@@ -17,7 +17,12 @@ fn push_pct(out: &mut String, b: u8) {
 pub fn encode_uri_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            )
+        {
             out.push(b as char);
         } else {
             push_pct(&mut out, b);
@@ -170,6 +175,23 @@ fn utf8_next(bytes: &[u8], i: usize) -> (Option<char>, usize) {
     (if k == n { char::from_u32(cp) } else { None }, k)
 }
 
+/// `s` without JavaScript's white space and line terminators at either end, as
+/// `String.prototype.trim` and `Number(s)` strip them. They are not Rust's `trim`: U+FEFF
+/// is one, U+0085 is not.
+pub fn js_trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (mut start, mut end, mut i) = (None, 0, 0);
+    while i < b.len() {
+        let (c, n) = utf8_next(b, i);
+        if !c.is_some_and(|c| matches!(c, '\t'..='\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' | '\u{feff}')) {
+            start.get_or_insert(i);
+            end = i + n;
+        }
+        i += n;
+    }
+    start.map_or("", |a| sub(s, a, end))
+}
+
 /// `bytes` as text when they are UTF-8, else `invalid(bytes)`. (`String::from_utf8`'s
 /// validator costs the wasm more than [`utf8_next`], which the replacement decoder needs
 /// anyway.)
@@ -205,7 +227,10 @@ pub fn first_pair(piece: &str) -> Option<(String, String)> {
     let piece = piece.strip_prefix('?').unwrap_or(piece);
     let seq = split_on(piece, b"&").find(|p| !p.is_empty())?;
     Some(match find_byte(seq, b'=') {
-        Some(i) => (form_decode(sub(seq, 0, i)), form_decode(sub(seq, i + 1, seq.len()))),
+        Some(i) => (
+            form_decode(sub(seq, 0, i)),
+            form_decode(sub(seq, i + 1, seq.len())),
+        ),
         None => (form_decode(seq), String::new()),
     })
 }
@@ -226,10 +251,17 @@ pub fn split_url(href: &str) -> UrlParts<'_> {
         None => (href, None),
     };
     let (base, query) = match find_byte(before_hash, b'?') {
-        Some(i) => (sub(before_hash, 0, i), Some(sub(before_hash, i + 1, before_hash.len()))),
+        Some(i) => (
+            sub(before_hash, 0, i),
+            Some(sub(before_hash, i + 1, before_hash.len())),
+        ),
         None => (before_hash, None),
     };
-    UrlParts { base, query, fragment }
+    UrlParts {
+        base,
+        query,
+        fragment,
+    }
 }
 
 /// Serialises the parts back (`URL#toString`).
@@ -251,7 +283,13 @@ fn encode_set(input: &str, extra: &[u8]) -> String {
     let mut out = String::with_capacity(input.len());
     for &b in input.as_bytes() {
         // C0 controls, space, the set's extra bytes and non-ASCII bytes are escaped.
-        if b <= 0x20 || b >= 0x7f || b == b'"' || b == b'<' || b == b'>' || extra.iter().any(|&e| e == b) {
+        if b <= 0x20
+            || b >= 0x7f
+            || b == b'"'
+            || b == b'<'
+            || b == b'>'
+            || extra.iter().any(|&e| e == b)
+        {
             push_pct(&mut out, b);
         } else {
             out.push(b as char);
@@ -286,13 +324,20 @@ mod tests {
 
     #[test]
     fn encode_uri_component_matches_js() {
-        assert_eq!(encode_uri_component("my realm/ü!*'()~"), "my%20realm%2F%C3%BC!*'()~");
+        assert_eq!(
+            encode_uri_component("my realm/ü!*'()~"),
+            "my%20realm%2F%C3%BC!*'()~"
+        );
         assert_eq!(encode_uri_component("a+b=c&d"), "a%2Bb%3Dc%26d");
     }
 
     #[test]
     fn form_urlencode_matches_urlsearchparams() {
-        let s = form_urlencode(&[("scope", "openid profile"), ("redirect_uri", "http://app/#/a?b=c"), ("x", "~!'()*")]);
+        let s = form_urlencode(&[
+            ("scope", "openid profile"),
+            ("redirect_uri", "http://app/#/a?b=c"),
+            ("x", "~!'()*"),
+        ]);
         assert_eq!(s, "scope=openid+profile&redirect_uri=http%3A%2F%2Fapp%2F%23%2Fa%3Fb%3Dc&x=%7E%21%27%28%29*");
     }
 
@@ -311,16 +356,43 @@ mod tests {
         assert_eq!(first_pair("?"), None);
         assert_eq!(first_pair("=bax"), Some((String::new(), "bax".into())));
         assert_eq!(first_pair("fuz="), Some(("fuz".into(), String::new())));
-        assert_eq!(first_pair("?tab=details"), Some(("tab".into(), "details".into())));
-        assert_eq!(first_pair("/admin/users"), Some(("/admin/users".into(), String::new())));
+        assert_eq!(
+            first_pair("?tab=details"),
+            Some(("tab".into(), "details".into()))
+        );
+        assert_eq!(
+            first_pair("/admin/users"),
+            Some(("/admin/users".into(), String::new()))
+        );
         assert_eq!(first_pair("a=1=2"), Some(("a".into(), "1=2".into())));
+    }
+
+    #[test]
+    fn js_trim_strips_what_javascript_strips() {
+        assert_eq!(js_trim(" \t\n 30 \r"), "30");
+        assert_eq!(js_trim("\u{feff}\u{a0}3 0\u{2028}\u{3000}"), "3 0");
+        // U+0085 is white space to Rust, not to JavaScript; U+200B is neither.
+        assert_eq!(js_trim("\u{85}30"), "\u{85}30");
+        assert_eq!(js_trim("30\u{200b}"), "30\u{200b}");
+        assert_eq!(js_trim(" \u{2000} "), "");
+        assert_eq!(js_trim(""), "");
     }
 
     #[test]
     fn split_and_join_round_trip() {
         let p = split_url("http://app.test/x?y=1#/z?q=2");
-        assert_eq!(p, UrlParts { base: "http://app.test/x", query: Some("y=1"), fragment: Some("/z?q=2") });
-        assert_eq!(join_url(p.base, p.query, p.fragment), "http://app.test/x?y=1#/z?q=2");
+        assert_eq!(
+            p,
+            UrlParts {
+                base: "http://app.test/x",
+                query: Some("y=1"),
+                fragment: Some("/z?q=2")
+            }
+        );
+        assert_eq!(
+            join_url(p.base, p.query, p.fragment),
+            "http://app.test/x?y=1#/z?q=2"
+        );
         let p = split_url("http://app.test/#");
         assert_eq!(p.fragment, Some(""));
     }

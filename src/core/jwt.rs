@@ -8,15 +8,22 @@ use crate::core::error::{CoreError, CAUSE_BAD_CHARACTER, CAUSE_BAD_LENGTH};
 use alloc::string::String;
 
 pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
+    // Bytes, not characters: anything not ASCII is refused by atob either way. The length
+    // keycloak-js checks is JavaScript's, in UTF-16 units (a 4-byte UTF-8 sequence is two).
     let mut s: String = input
-        .chars()
-        .map(|c| match c {
-            '-' => '+',
-            '_' => '/',
-            c => c,
+        .bytes()
+        .map(|b| match b {
+            b'-' => '+',
+            b'_' => '/',
+            b => b as char,
         })
         .collect();
-    match s.len() % 4 {
+    let units: usize = input.bytes().map(|b| match b {
+        0x80..=0xBF => 0,
+        0xF0..=0xFF => 2,
+        _ => 1,
+    }).sum();
+    match units % 4 {
         0 => {}
         2 => s.push_str("=="),
         3 => s.push('='),
@@ -64,6 +71,16 @@ mod tests {
         assert_eq!(decode_payload("a.ab$d.c"), Err(CoreError::TokenPayloadNotBase64(CAUSE_BAD_CHARACTER)));
         // An empty payload decodes to empty text, which is not JSON.
         assert_eq!(decode_payload("a..c"), Ok(String::new()));
+    }
+
+    #[test]
+    fn the_length_is_counted_in_utf16_units_as_javascript_does() {
+        // "é" is one unit: five units leave a remainder of one (keycloak-js's length error);
+        // "😀" is two: "😀abc" is five units too; "éabc" is four, and atob refuses the "é".
+        assert_eq!(base64url_decode_text("éabcd"), Err(CAUSE_BAD_LENGTH));
+        assert_eq!(base64url_decode_text("😀abc"), Err(CAUSE_BAD_LENGTH));
+        assert_eq!(base64url_decode_text("éabc"), Err(CAUSE_BAD_CHARACTER));
+        assert_eq!(base64url_decode_text("😀ab"), Err(CAUSE_BAD_CHARACTER));
     }
 
     #[test]
