@@ -7,16 +7,11 @@
 
 use keycloak_wasm::core::b64;
 use keycloak_wasm::core::callback::{parse_callback_url, Flow, ResponseMode};
-use keycloak_wasm::core::encode::{
-    encode_uri_component, first_pair, form_decode, form_urlencode, join_url, set_hash, set_search,
-    split_url,
-};
+use keycloak_wasm::core::encode::{encode_uri_component, first_pair, form_decode, form_urlencode, join_url, set_hash, set_search, split_url};
 use keycloak_wasm::core::iframe::{origin_of, parse_probe, SessionStatus};
 use keycloak_wasm::core::json::{self, Val};
 use keycloak_wasm::core::jwt;
-use keycloak_wasm::core::storage::{
-    find_cookie, is_managed_key, should_purge, storage_key, STORAGE_KEY_PREFIX,
-};
+use keycloak_wasm::core::storage::{find_cookie, is_managed_key, should_purge, storage_key, STORAGE_KEY_PREFIX};
 use keycloak_wasm::machine::Machine;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -62,19 +57,11 @@ pub fn json_syntax_ok(text: &str) -> bool {
 /// each an array starting with its name. Returns the parsed value when serde_json can
 /// represent it (for the simulated driver's bookkeeping).
 pub fn check_effects(input: &str, out: &str) -> Option<Value> {
-    assert!(
-        json_syntax_ok(out),
-        "effects are not JSON\n input: {input:?}\n output: {out:?}"
-    );
+    assert!(json_syntax_ok(out), "effects are not JSON\n input: {input:?}\n output: {out:?}");
     let v: Value = serde_json::from_str(out).ok()?;
-    let list = v
-        .as_array()
-        .unwrap_or_else(|| panic!("effects are not an array: {out:?}"));
+    let list = v.as_array().unwrap_or_else(|| panic!("effects are not an array: {out:?}"));
     for e in list {
-        let head = e
-            .as_array()
-            .and_then(|a| a.first())
-            .and_then(|h| h.as_str());
+        let head = e.as_array().and_then(|a| a.first()).and_then(|h| h.as_str());
         assert!(head.is_some(), "an effect without a name: {e} in {out:?}");
     }
     Some(v)
@@ -138,130 +125,23 @@ const APP: &str = "http://app.localhost:3000/";
 const APP_ORIGIN: &str = "http://app.localhost:3000";
 
 const WORDS: &[&str] = &[
-    "check-sso",
-    "login-required",
-    "query",
-    "fragment",
-    "standard",
-    "implicit",
-    "hybrid",
-    "S256",
-    "plain",
-    "POST",
-    "GET",
-    "cordova",
-    "cordova-native",
-    "default",
-    "none",
-    "login",
-    "supported",
-    "unsupported",
-    "unchanged",
-    "changed",
-    "error",
-    "",
-    " ",
-    "30",
-    "-1",
-    "http://app.localhost:3000/",
-    "http://app.localhost:3000/silent-check-sso.html",
-    "http://idp.localhost:8080",
-    "demo",
-    "demo-app",
-    "openid email",
-    "nl",
-    "register",
-    "consent",
-    "kc-callback-",
-    "exit",
-    "loadstart",
-    "loaderror",
-    "link",
-    "\u{0}",
-    "\\",
-    "\"",
-    "é☃\u{1F600}",
-    "#",
-    "?",
-    "&",
-    "=",
-    "%",
-    "%zz",
-    "+",
+    "check-sso", "login-required", "query", "fragment", "standard", "implicit", "hybrid", "S256", "plain", "POST", "GET", "cordova",
+    "cordova-native", "default", "none", "login", "supported", "unsupported", "unchanged", "changed", "error", "", " ", "30", "-1",
+    "http://app.localhost:3000/", "http://app.localhost:3000/silent-check-sso.html", "http://idp.localhost:8080", "demo", "demo-app",
+    "openid email", "nl", "register", "consent", "kc-callback-", "exit", "loadstart", "loaderror", "link", "\u{0}", "\\", "\"",
+    "é☃\u{1F600}", "#", "?", "&", "=", "%", "%zz", "+",
 ];
 
 const KEYS: &[&str] = &[
-    "onLoad",
-    "token",
-    "refreshToken",
-    "idToken",
-    "timeSkew",
-    "checkLoginIframe",
-    "checkLoginIframeInterval",
-    "responseMode",
-    "flow",
-    "pkceMethod",
-    "silentCheckSsoRedirectUri",
-    "silentCheckSsoFallback",
-    "silentCheckSsoTimeout",
-    "enableLogging",
-    "useNonce",
-    "scope",
-    "redirectUri",
-    "messageReceiveTimeout",
-    "requestTimeout",
-    "adapter",
-    "locale",
-    "prompt",
-    "maxAge",
-    "loginHint",
-    "idpHint",
-    "action",
-    "acr",
-    "acrValues",
-    "cordovaOptions",
-    "logoutMethod",
-    "url",
-    "realm",
-    "clientId",
-    "oidcProvider",
-    "authorization_endpoint",
-    "token_endpoint",
-    "issuer",
-    "$h",
-    "$fn",
-    "state",
-    "nonce",
-    "redirectUri",
-    "pkceCodeVerifier",
-    "loginOptions",
-    "expires",
-    "exp",
-    "iat",
-    "sid",
-    "sub",
+    "onLoad", "token", "refreshToken", "idToken", "timeSkew", "checkLoginIframe", "checkLoginIframeInterval", "responseMode", "flow",
+    "pkceMethod", "silentCheckSsoRedirectUri", "silentCheckSsoFallback", "silentCheckSsoTimeout", "enableLogging", "useNonce", "scope",
+    "redirectUri", "messageReceiveTimeout", "requestTimeout", "adapter", "locale", "prompt", "maxAge", "loginHint", "idpHint", "action",
+    "acr", "acrValues", "cordovaOptions", "logoutMethod", "url", "realm", "clientId", "oidcProvider", "authorization_endpoint",
+    "token_endpoint", "issuer", "$h", "$fn", "state", "nonce", "redirectUri", "pkceCodeVerifier", "loginOptions", "expires", "exp",
+    "iat", "sid", "sub",
 ];
 
-const NUMBERS: &[f64] = &[
-    0.0,
-    -0.0,
-    1.0,
-    -1.0,
-    0.5,
-    5.0,
-    30.0,
-    300.0,
-    1e3,
-    1e4,
-    3.6e6,
-    1.7e9,
-    1.7e12,
-    9007199254740993.0,
-    1e300,
-    -1e300,
-    4294967296.0,
-    65536.0,
-];
+const NUMBERS: &[f64] = &[0.0, -0.0, 1.0, -1.0, 0.5, 5.0, 30.0, 300.0, 1e3, 1e4, 3.6e6, 1.7e9, 1.7e12, 9007199254740993.0, 1e300, -1e300, 4294967296.0, 65536.0];
 
 /// A JSON value from the bytes, biased to the words and keys the adapter reads.
 pub fn value(r: &mut Bytes, depth: u32) -> Value {
@@ -289,37 +169,16 @@ pub fn b64_target(data: &[u8]) {
     // Our encodings of any bytes decode back (atob is the browser's decoder).
     let std = b64::encode_std(data);
     assert_eq!(std.len() % 4, 0);
-    assert_eq!(
-        b64::atob(&std).as_deref(),
-        Some(data),
-        "atob(encode_std(bytes))"
-    );
+    assert_eq!(b64::atob(&std).as_deref(), Some(data), "atob(encode_std(bytes))");
     let url = b64::encode_url(data);
-    assert_eq!(
-        url,
-        std.trim_end_matches('=')
-            .replace('+', "-")
-            .replace('/', "_"),
-        "base64url is base64 with two letters swapped, unpadded"
-    );
-    assert_eq!(
-        jwt::base64url_decode_text(&url).as_deref(),
-        Ok(text_of_bytes(data).as_str()),
-        "base64url text of {data:?}"
-    );
+    assert_eq!(url, std.trim_end_matches('=').replace('+', "-").replace('/', "_"), "base64url is base64 with two letters swapped, unpadded");
+    assert_eq!(jwt::base64url_decode_text(&url).as_deref(), Ok(text_of_bytes(data).as_str()), "base64url text of {data:?}");
     // Any text through the forgiving decoder: what it accepts decodes to 6 bits a letter.
     let text = lossy(data);
     if let Some(bytes) = b64::atob(&text) {
-        let letters = text
-            .bytes()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
-            .count();
+        let letters = text.bytes().filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/').count();
         assert_eq!(bytes.len(), letters * 6 / 8, "{text:?}");
-        assert!(
-            text.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"+/= \t\n\x0c\r".contains(&c)),
-            "atob accepted {text:?}"
-        );
+        assert!(text.bytes().all(|c| c.is_ascii_alphanumeric() || b"+/= \t\n\x0c\r".contains(&c)), "atob accepted {text:?}");
         assert_eq!(b64::atob(&b64::encode_std(&bytes)), Some(bytes));
     }
     let _ = jwt::base64url_decode_text(&text);
@@ -328,19 +187,8 @@ pub fn b64_target(data: &[u8]) {
 // ---- jwt: token payload decoding and the claims the machine reads ----------------------
 
 fn read_claims(payload: &str) {
-    let Some(v) = json::parse(payload) else {
-        return;
-    };
-    for k in [
-        "exp",
-        "iat",
-        "sid",
-        "sub",
-        "nonce",
-        "typ",
-        "realm_access",
-        "resource_access",
-    ] {
+    let Some(v) = json::parse(payload) else { return };
+    for k in ["exp", "iat", "sid", "sub", "nonce", "typ", "realm_access", "resource_access"] {
         if let Some(x) = v.get(k) {
             let _ = (x.str(), x.num(), x.truthy(), x.js_string(), x.raw());
         }
@@ -369,21 +217,12 @@ pub fn jwt_target(data: &[u8]) {
 pub fn callback_target(data: &[u8]) {
     let href = lossy(data);
     let parts = split_url(&href);
-    assert_eq!(
-        join_url(parts.base, parts.query, parts.fragment),
-        href,
-        "split and join"
-    );
+    assert_eq!(join_url(parts.base, parts.query, parts.fragment), href, "split and join");
     for flow in [Flow::Standard, Flow::Implicit, Flow::Hybrid] {
         for mode in [ResponseMode::Fragment, ResponseMode::Query] {
-            let Some(cb) = parse_callback_url(&href, flow, mode) else {
-                continue;
-            };
+            let Some(cb) = parse_callback_url(&href, flow, mode) else { continue };
             let p = &cb.params;
-            assert!(
-                p.get("state").is_some(),
-                "a callback without state: {href:?}"
-            );
+            assert!(p.get("state").is_some(), "a callback without state: {href:?}");
             let result = match flow {
                 Flow::Implicit => p.get("access_token").or(p.get("error")),
                 _ => p.get("code").or(p.get("error")),
@@ -393,12 +232,8 @@ pub fn callback_target(data: &[u8]) {
             let np = split_url(&cb.new_url);
             assert_eq!(np.base, parts.base, "{href:?} -> {:?}", cb.new_url);
             match mode {
-                ResponseMode::Fragment => {
-                    assert_eq!(np.query, parts.query, "{href:?} -> {:?}", cb.new_url)
-                }
-                ResponseMode::Query => {
-                    assert_eq!(np.fragment, parts.fragment, "{href:?} -> {:?}", cb.new_url)
-                }
+                ResponseMode::Fragment => assert_eq!(np.query, parts.query, "{href:?} -> {:?}", cb.new_url),
+                ResponseMode::Query => assert_eq!(np.fragment, parts.fragment, "{href:?} -> {:?}", cb.new_url),
             }
         }
     }
@@ -432,9 +267,7 @@ fn same(ours: &Val<'_>, theirs: &Value) -> bool {
             let a = json::elements(raw);
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
         }
-        (Val::Obj(_), Value::Object(b)) => b
-            .iter()
-            .all(|(k, v)| ours.get(k).is_some_and(|x| same(&x, v))),
+        (Val::Obj(_), Value::Object(b)) => b.iter().all(|(k, v)| ours.get(k).is_some_and(|x| same(&x, v))),
         _ => false,
     }
 }
@@ -443,11 +276,7 @@ fn same(ours: &Val<'_>, theirs: &Value) -> bool {
 /// `raw()` writes reads back as the same value (writer/reader round trip).
 fn walk(v: &Val<'_>, depth: u32) {
     let raw = v.raw();
-    assert_eq!(
-        json::parse(&raw).as_ref(),
-        Some(v),
-        "raw() does not read back: {raw:?}"
-    );
+    assert_eq!(json::parse(&raw).as_ref(), Some(v), "raw() does not read back: {raw:?}");
     let _ = (v.truthy(), v.js_string(), v.str(), v.num());
     if depth > 48 {
         return;
@@ -474,11 +303,7 @@ fn walk(v: &Val<'_>, depth: u32) {
 pub fn json_target(data: &[u8]) {
     let text = lossy(data);
     let ours = json::parse(&text);
-    assert_eq!(
-        ours.is_some(),
-        json_syntax_ok(&text),
-        "our reader and serde_json disagree on {text:?}"
-    );
+    assert_eq!(ours.is_some(), json_syntax_ok(&text), "our reader and serde_json disagree on {text:?}");
     let Some(v) = ours else { return };
     walk(&v, 0);
     if let Ok(theirs) = serde_json::from_str::<Value>(&text) {
@@ -487,10 +312,7 @@ pub fn json_target(data: &[u8]) {
     // A string value written by our writer reads back as the same text.
     let mut w = json::Writer::default();
     w.str(&text);
-    assert_eq!(
-        json::parse(&w.s).as_ref().and_then(|v| v.str()),
-        Some(text.as_str())
-    );
+    assert_eq!(json::parse(&w.s).as_ref().and_then(|v| v.str()), Some(text.as_str()));
 }
 
 // ---- a simulated browser for the machine-driven targets ----------------------------
@@ -591,9 +413,7 @@ impl Sim {
         self.counter += 1;
         let mut r = [0u8; 128];
         for (i, b) in r.iter_mut().enumerate() {
-            *b = (self.counter as u8)
-                .wrapping_mul(29)
-                .wrapping_add((i as u8).wrapping_mul(13));
+            *b = (self.counter as u8).wrapping_mul(29).wrapping_add((i as u8).wrapping_mul(13));
         }
         Some(r)
     }
@@ -613,12 +433,7 @@ impl Sim {
     }
 
     pub fn send(&mut self, kind: &str, args: Vec<Value>) {
-        let mut input = vec![
-            json!(kind),
-            json!(self.now),
-            json!(self.href),
-            Value::Object(self.props.clone()),
-        ];
+        let mut input = vec![json!(kind), json!(self.now), json!(self.href), Value::Object(self.props.clone())];
         input.extend(args);
         self.send_raw(&Value::Array(input).to_string());
     }
@@ -632,15 +447,11 @@ impl Sim {
 
     fn learn(&mut self, effects: &Value) {
         let id = |e: &Value, i: usize| e.get(i).and_then(|v| v.as_u64()).unwrap_or(0);
-        let text =
-            |e: &Value, i: usize| e.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let text = |e: &Value, i: usize| e.get(i).and_then(|v| v.as_str()).unwrap_or("").to_string();
         for e in effects.as_array().into_iter().flatten() {
             let kind = e[0].as_str().unwrap_or("");
             match kind {
-                "fetch" => self.fetches.push(Fetch {
-                    id: id(e, 1),
-                    url: text(e, 2),
-                }),
+                "fetch" => self.fetches.push(Fetch { id: id(e, 1), url: text(e, 2) }),
                 "has" => self.rets.push((kind.into(), id(e, 1), String::new())),
                 "put" => {
                     let state = text(e, 3);
@@ -664,11 +475,7 @@ impl Sim {
                 "emit" => self.resumes.push(id(e, 1)),
                 "frame" => {
                     self.tasks.push(id(e, 1));
-                    self.frames.push(Frame {
-                        id: id(e, 2),
-                        title: e[3][2][1].as_str().unwrap_or("").into(),
-                        loaded: false,
-                    });
+                    self.frames.push(Frame { id: id(e, 2), title: e[3][2][1].as_str().unwrap_or("").into(), loaded: false });
                 }
                 "unframe" => self.frames.retain(|f| f.id != id(e, 1)),
                 "post" => {
@@ -736,28 +543,13 @@ impl Sim {
 
     /// The callback URL the server would send the browser back to.
     pub fn callback_url(&self, base: &str) -> String {
-        let s = if self.state.is_empty() {
-            "S"
-        } else {
-            &self.state
-        };
-        format!(
-            "{base}#state={s}&session_state=ss&iss={}&code=code-1",
-            encode_uri_component(&format!("{IDP}/realms/demo"))
-        )
+        let s = if self.state.is_empty() { "S" } else { &self.state };
+        format!("{base}#state={s}&session_state=ss&iss={}&code=code-1", encode_uri_component(&format!("{IDP}/realms/demo")))
     }
 
     pub fn answer_fetch(&mut self, f: &Fetch, status: u16, body: &str) {
         // A 2xx answer carries the parsed body in a handle; others the Response.
-        self.send(
-            "http",
-            vec![
-                json!(f.id),
-                json!(status),
-                json!(body),
-                json!(if status == 0 { 3 } else { 1 }),
-            ],
-        );
+        self.send("http", vec![json!(f.id), json!(status), json!(body), json!(if status == 0 { 3 } else { 1 })]);
     }
 
     /// Answers one thing the driver owes, as a browser would; `false` when nothing is owed.
@@ -766,20 +558,8 @@ impl Sim {
             match kind.as_str() {
                 "has" => self.send("ret", vec![json!(id), json!(false), json!(0), Value::Null]),
                 "take" => {
-                    let rec = self
-                        .records
-                        .iter()
-                        .position(|r| r.0 == state)
-                        .map(|i| self.records.remove(i).1);
-                    self.send(
-                        "ret",
-                        vec![
-                            json!(id),
-                            json!(true),
-                            json!(0),
-                            rec.map_or(Value::Null, Value::String),
-                        ],
-                    );
+                    let rec = self.records.iter().position(|r| r.0 == state).map(|i| self.records.remove(i).1);
+                    self.send("ret", vec![json!(id), json!(true), json!(0), rec.map_or(Value::Null, Value::String)]);
                 }
                 _ => self.send("ret", vec![json!(id), json!(true), json!(0), Value::Null]),
             }
@@ -795,9 +575,7 @@ impl Sim {
             let f = self.frames[i].clone();
             self.send("load", vec![json!(f.id)]);
             match f.title.as_str() {
-                "keycloak-3p-check-iframe" => {
-                    self.send("msg", vec![json!(f.id), json!(IDP), json!("supported")])
-                }
+                "keycloak-3p-check-iframe" => self.send("msg", vec![json!(f.id), json!(IDP), json!("supported")]),
                 "keycloak-silent-check-sso" => {
                     let url = self.callback_url("http://app.localhost:3000/silent-check-sso.html");
                     self.send("msg", vec![json!(f.id), json!(APP_ORIGIN), json!(url)])
@@ -862,12 +640,8 @@ pub fn init_choice(k: usize, sim: &Sim) -> Value {
         0 => json!({ "onLoad": "check-sso" }),
         1 => json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent }),
         2 => json!({ "onLoad": "login-required", "checkLoginIframe": false }),
-        3 => {
-            json!({ "token": t["access_token"], "refreshToken": t["refresh_token"], "idToken": t["id_token"], "timeSkew": 0 })
-        }
-        4 => {
-            json!({ "token": t["access_token"], "refreshToken": t["refresh_token"], "checkLoginIframe": false })
-        }
+        3 => json!({ "token": t["access_token"], "refreshToken": t["refresh_token"], "idToken": t["id_token"], "timeSkew": 0 }),
+        4 => json!({ "token": t["access_token"], "refreshToken": t["refresh_token"], "checkLoginIframe": false }),
         5 => json!({ "flow": "implicit", "onLoad": "check-sso", "checkLoginIframe": false }),
         6 => json!({ "flow": "hybrid", "responseMode": "query", "pkceMethod": false }),
         7 => json!({ "adapter": "cordova", "onLoad": "check-sso" }),
@@ -886,29 +660,12 @@ pub fn config_target(data: &[u8]) {
     let body = lossy(parts.next().unwrap_or(&[]));
     let opts = lossy(parts.next().unwrap_or(&[]));
     // A document goes in as itself when it is JSON, otherwise as a string (a URL).
-    let as_value = |t: &str| {
-        if json_syntax_ok(t) {
-            t.to_string()
-        } else {
-            Value::String(t.to_string()).to_string()
-        }
-    };
+    let as_value = |t: &str| if json_syntax_ok(t) { t.to_string() } else { Value::String(t.to_string()).to_string() };
     let mut sim = Sim::new();
     let props = Value::Object(sim.props.clone()).to_string();
-    sim.send_raw(&format!(
-        "[\"new\",{},\"{APP}\",{props},{}]",
-        sim.now,
-        as_value(&config)
-    ));
-    let opts = if json_syntax_ok(&opts) {
-        opts
-    } else {
-        String::from("{\"onLoad\":\"check-sso\"}")
-    };
-    sim.send_raw(&format!(
-        "[\"call\",{},\"{APP}\",{props},1,\"init\",{opts}]",
-        sim.now
-    ));
+    sim.send_raw(&format!("[\"new\",{},\"{APP}\",{props},{}]", sim.now, as_value(&config)));
+    let opts = if json_syntax_ok(&opts) { opts } else { String::from("{\"onLoad\":\"check-sso\"}") };
+    sim.send_raw(&format!("[\"call\",{},\"{APP}\",{props},1,\"init\",{opts}]", sim.now));
     sim.next_op = 1;
     // The Cordova check is answered, then the first request (init's `#loadConfig`) gets
     // the fuzzed document (kept short: every input costs, and this is about the config).
@@ -922,15 +679,7 @@ pub fn config_target(data: &[u8]) {
         }
     }
     // What the endpoints are used for afterwards.
-    sim.call(
-        [
-            "createLoginUrl",
-            "createLogoutUrl",
-            "createRegisterUrl",
-            "createAccountUrl",
-        ][body.len() % 4],
-        vec![json!({})],
-    );
+    sim.call(["createLoginUrl", "createLogoutUrl", "createRegisterUrl", "createAccountUrl"][body.len() % 4], vec![json!({})]);
 }
 
 // ---- iframe: messages from the probe, the status iframe and silent check-sso ----------
@@ -939,23 +688,11 @@ pub fn iframe_target(data: &[u8]) {
     // The pure helpers.
     let text = lossy(data);
     if let Some(o) = origin_of(&text) {
-        assert!(
-            text.starts_with(o) && o.contains("://"),
-            "{text:?} -> {o:?}"
-        );
-        assert!(
-            text.len() == o.len() || text[o.len()..].starts_with(['/', '?', '#']),
-            "{text:?} -> {o:?}"
-        );
+        assert!(text.starts_with(o) && o.contains("://"), "{text:?} -> {o:?}");
+        assert!(text.len() == o.len() || text[o.len()..].starts_with(['/', '?', '#']), "{text:?} -> {o:?}");
     }
-    assert_eq!(
-        SessionStatus::parse(&text).is_some(),
-        ["unchanged", "changed", "error"].contains(&text.as_str())
-    );
-    assert_eq!(
-        parse_probe(&text).is_some(),
-        ["supported", "unsupported"].contains(&text.as_str())
-    );
+    assert_eq!(SessionStatus::parse(&text).is_some(), ["unchanged", "changed", "error"].contains(&text.as_str()));
+    assert_eq!(parse_probe(&text).is_some(), ["supported", "unsupported"].contains(&text.as_str()));
     // Messages to the machine's frames, in any order, beside a realistic init.
     let mut r = Bytes::new(data);
     let mut sim = Sim::new();
@@ -964,9 +701,7 @@ pub fn iframe_target(data: &[u8]) {
     let opts = match r.below(4) {
         0 => json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent }),
         1 => init_choice(3, &sim),
-        2 => {
-            json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent, "checkLoginIframeInterval": 1 })
-        }
+        2 => json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent, "checkLoginIframeInterval": 1 }),
         _ => json!({ "onLoad": "check-sso" }),
     };
     sim.call("init", vec![opts]);
@@ -977,33 +712,16 @@ pub fn iframe_target(data: &[u8]) {
             }
             1 => sim.tick_to_deadline(),
             _ => {
-                let frame = if sim.frames.is_empty() {
-                    r.byte() as u64
-                } else {
-                    sim.frames[r.below(sim.frames.len())].id
-                };
+                let frame = if sim.frames.is_empty() { r.byte() as u64 } else { sim.frames[r.below(sim.frames.len())].id };
                 let origin = match r.below(4) {
                     0 => IDP.to_string(),
                     1 => APP_ORIGIN.to_string(),
-                    2 => r.word(&[
-                        "null",
-                        "http://evil.localhost",
-                        "http://idp.localhost:8080/",
-                        "",
-                    ]),
+                    2 => r.word(&["null", "http://evil.localhost", "http://idp.localhost:8080/", ""]),
                     _ => r.text(),
                 };
                 let data = match r.below(4) {
                     0 => Value::Null,
-                    1 => Value::String(r.word(&[
-                        "supported",
-                        "unsupported",
-                        "unchanged",
-                        "changed",
-                        "error",
-                        "Changed",
-                        "supported ",
-                    ])),
+                    1 => Value::String(r.word(&["supported", "unsupported", "unchanged", "changed", "error", "Changed", "supported "])),
                     2 => Value::String(sim.callback_url(&r.word(&[silent, APP, ""]))),
                     _ => Value::String(r.text()),
                 };
@@ -1025,23 +743,12 @@ pub fn storage_target(data: &[u8]) {
     let found = find_cookie(&record, &key);
     if !found.is_empty() {
         let at = found.as_ptr() as usize - record.as_ptr() as usize;
-        assert!(
-            record[..at].ends_with(&format!("{key}=")),
-            "{record:?} {key:?}"
-        );
+        assert!(record[..at].ends_with(&format!("{key}=")), "{record:?} {key:?}");
     }
     let _ = find_cookie(&record, &rest);
     // The record as the machine reads it: the fields it uses, and the expiry it purges by.
     if let Some(v) = json::parse(&record) {
-        for k in [
-            "state",
-            "nonce",
-            "redirectUri",
-            "prompt",
-            "pkceCodeVerifier",
-            "loginOptions",
-            "expires",
-        ] {
+        for k in ["state", "nonce", "redirectUri", "prompt", "pkceCodeVerifier", "loginOptions", "expires"] {
             let _ = v.get(k).map(|x| x.raw());
         }
         let expires = v.get("expires").and_then(|x| x.num());
@@ -1055,22 +762,11 @@ pub fn storage_target(data: &[u8]) {
     sim.send("new", vec![config_choice(0)]);
     sim.state = "S".into();
     sim.nonce = "N".into();
-    let cb = if flow == "standard" {
-        sim.callback_url(APP)
-    } else {
-        format!(
-            "{APP}#state=S&access_token={}&id_token={}&code=c",
-            Sim::jwt(&json!({"exp": 2e9, "nonce": "N"})),
-            Sim::jwt(&json!({"exp": 2e9, "nonce": "N"}))
-        )
-    };
+    let cb = if flow == "standard" { sim.callback_url(APP) } else { format!("{APP}#state=S&access_token={}&id_token={}&code=c", Sim::jwt(&json!({"exp": 2e9, "nonce": "N"})), Sim::jwt(&json!({"exp": 2e9, "nonce": "N"}))) };
     if !handle {
         sim.href = cb.clone();
     }
-    sim.call(
-        "init",
-        vec![json!({ "checkLoginIframe": false, "flow": flow, "responseMode": "fragment" })],
-    );
+    sim.call("init", vec![json!({ "checkLoginIframe": false, "flow": flow, "responseMode": "fragment" })]);
     if handle {
         sim.settle(1);
         sim.call("handleCallback", vec![json!(cb)]);
@@ -1114,22 +810,8 @@ pub fn machine_target(data: &[u8]) {
     let init = init_choice(r.below(10), &sim);
     sim.call("init", vec![init]);
     const METHODS: &[&str] = &[
-        "init",
-        "login",
-        "register",
-        "logout",
-        "createLoginUrl",
-        "createRegisterUrl",
-        "createLogoutUrl",
-        "createAccountUrl",
-        "accountManagement",
-        "loadUserProfile",
-        "loadUserInfo",
-        "updateToken",
-        "clearToken",
-        "handleCallback",
-        "isTokenExpired",
-        "nope",
+        "init", "login", "register", "logout", "createLoginUrl", "createRegisterUrl", "createLogoutUrl", "createAccountUrl",
+        "accountManagement", "loadUserProfile", "loadUserInfo", "updateToken", "clearToken", "handleCallback", "isTokenExpired", "nope",
     ];
     while !r.done() && sim.inputs < 32 {
         match r.below(13) {
@@ -1140,23 +822,13 @@ pub fn machine_target(data: &[u8]) {
             }
             3 => {
                 // A request answered with a fuzzed status and body.
-                let f = if sim.fetches.is_empty() {
-                    Fetch {
-                        id: r.byte() as u64,
-                        url: String::new(),
-                    }
-                } else {
-                    sim.fetches.remove(r.below(sim.fetches.len()))
-                };
-                let status =
-                    [200, 201, 204, 400, 401, 403, 404, 500, 502, 0, 299, 300][r.below(12)];
+                let f = if sim.fetches.is_empty() { Fetch { id: r.byte() as u64, url: String::new() } } else { sim.fetches.remove(r.below(sim.fetches.len())) };
+                let status = [200, 201, 204, 400, 401, 403, 404, 500, 502, 0, 299, 300][r.below(12)];
                 let body = match r.below(4) {
                     0 => sim.realistic_body(&f.url).to_string(),
                     1 => {
                         let mut t = sim.tokens([300.0, -10.0, 0.0, 1e12][r.below(4)]);
-                        if let Some(k) = ["access_token", "refresh_token", "id_token", "expires_in"]
-                            .get(r.below(6))
-                        {
+                        if let Some(k) = ["access_token", "refresh_token", "id_token", "expires_in"].get(r.below(6)) {
                             t[*k] = value(&mut r, 1);
                         }
                         t.to_string()
@@ -1168,92 +840,44 @@ pub fn machine_target(data: &[u8]) {
             }
             4 => {
                 // A synchronous answer: ok or thrown, a handle, a text.
-                let id = if sim.rets.is_empty() || r.byte() < 16 {
-                    r.byte() as u64
-                } else {
-                    sim.rets.remove(r.below(sim.rets.len())).1
-                };
+                let id = if sim.rets.is_empty() || r.byte() < 16 { r.byte() as u64 } else { sim.rets.remove(r.below(sim.rets.len())).1 };
                 let text = match r.below(3) {
                     0 => Value::Null,
                     1 => Value::String(sim.records.last().map(|x| x.1.clone()).unwrap_or_default()),
                     _ => Value::String(r.text()),
                 };
-                sim.send(
-                    "ret",
-                    vec![json!(id), json!(r.byte() & 1 == 1), json!(r.below(4)), text],
-                );
+                sim.send("ret", vec![json!(id), json!(r.byte() & 1 == 1), json!(r.below(4)), text]);
             }
             5 => {
-                let id = if sim.resumes.is_empty() || r.byte() < 16 {
-                    r.byte() as u64
-                } else {
-                    sim.resumes.remove(r.below(sim.resumes.len()))
-                };
+                let id = if sim.resumes.is_empty() || r.byte() < 16 { r.byte() as u64 } else { sim.resumes.remove(r.below(sim.resumes.len())) };
                 sim.send("resume", vec![json!(id), json!(r.below(3))]);
             }
             6 => {
-                let frame = if sim.frames.is_empty() {
-                    r.byte() as u64
-                } else {
-                    sim.frames[r.below(sim.frames.len())].id
-                };
+                let frame = if sim.frames.is_empty() { r.byte() as u64 } else { sim.frames[r.below(sim.frames.len())].id };
                 let origin = r.word(&[IDP, APP_ORIGIN, "null"]);
                 let data = match r.below(3) {
-                    0 => Value::String(r.word(&[
-                        "supported",
-                        "unsupported",
-                        "unchanged",
-                        "changed",
-                        "error",
-                    ])),
-                    1 => Value::String(sim.callback_url(
-                        &r.word(&["http://app.localhost:3000/silent-check-sso.html", APP]),
-                    )),
+                    0 => Value::String(r.word(&["supported", "unsupported", "unchanged", "changed", "error"])),
+                    1 => Value::String(sim.callback_url(&r.word(&["http://app.localhost:3000/silent-check-sso.html", APP]))),
                     _ => value(&mut r, 1),
                 };
                 sim.send("msg", vec![json!(frame), json!(origin), data]);
             }
             7 => {
                 // A frame loads, a window reports, an effect threw.
-                let ids: Vec<u64> = sim
-                    .frames
-                    .iter()
-                    .map(|f| f.id)
-                    .chain(sim.wins.iter().copied())
-                    .chain(sim.tasks.iter().copied())
-                    .collect();
-                let id = if ids.is_empty() {
-                    r.byte() as u64
-                } else {
-                    ids[r.below(ids.len())]
-                };
+                let ids: Vec<u64> = sim.frames.iter().map(|f| f.id).chain(sim.wins.iter().copied()).chain(sim.tasks.iter().copied()).collect();
+                let id = if ids.is_empty() { r.byte() as u64 } else { ids[r.below(ids.len())] };
                 match r.below(3) {
                     0 => sim.send("load", vec![json!(id)]),
                     1 => {
                         let name = r.word(&["loadstart", "loaderror", "exit", "link"]);
-                        let url = if r.byte() & 1 == 1 {
-                            json!(sim.callback_url(APP))
-                        } else {
-                            value(&mut r, 1)
-                        };
+                        let url = if r.byte() & 1 == 1 { json!(sim.callback_url(APP)) } else { value(&mut r, 1) };
                         sim.send("event", vec![json!(id), json!(name), url])
                     }
                     _ => sim.send("fail", vec![json!(id), json!(r.below(4))]),
                 }
             }
             8 => {
-                sim.now += [
-                    0.0,
-                    1.0,
-                    999.0,
-                    5000.0,
-                    10_000.0,
-                    30_000.0,
-                    300_000.0,
-                    3.6e6,
-                    -5000.0,
-                    r.u32() as f64,
-                ][r.below(10)];
+                sim.now += [0.0, 1.0, 999.0, 5000.0, 10_000.0, 30_000.0, 300_000.0, 3.6e6, -5000.0, r.u32() as f64][r.below(10)];
                 if r.byte() & 1 == 1 {
                     sim.tick_to_deadline();
                 } else {
@@ -1272,21 +896,7 @@ pub fn machine_target(data: &[u8]) {
             11 => {
                 // The app assigns a property, or the page's URL changes.
                 if r.byte() & 1 == 1 {
-                    let k = r.word(&[
-                        "redirectUri",
-                        "scope",
-                        "enableLogging",
-                        "logoutMethod",
-                        "messageReceiveTimeout",
-                        "silentCheckSsoRedirectUri",
-                        "silentCheckSsoFallback",
-                        "responseMode",
-                        "responseType",
-                        "pkceMethod",
-                        "loginRequired",
-                        "timeSkew",
-                        "onTokenExpired",
-                    ]);
+                    let k = r.word(&["redirectUri", "scope", "enableLogging", "logoutMethod", "messageReceiveTimeout", "silentCheckSsoRedirectUri", "silentCheckSsoFallback", "responseMode", "responseType", "pkceMethod", "loginRequired", "timeSkew", "onTokenExpired"]);
                     let v = value(&mut r, 1);
                     sim.props.insert(k, v);
                 } else {
@@ -1300,10 +910,7 @@ pub fn machine_target(data: &[u8]) {
             _ => {
                 // Forged inputs: any kind, any arguments, or any text at all.
                 if r.byte() & 1 == 1 {
-                    let kind = r.word(&[
-                        "new", "call", "http", "ret", "resume", "load", "msg", "event", "tick",
-                        "fail", "?",
-                    ]);
+                    let kind = r.word(&["new", "call", "http", "ret", "resume", "load", "msg", "event", "tick", "fail", "?"]);
                     let args = (0..r.below(6)).map(|_| value(&mut r, 1)).collect();
                     sim.send(&kind, args);
                 } else {
@@ -1325,33 +932,10 @@ pub fn machine_target(data: &[u8]) {
 const ISSUER: &str = "http://idp.localhost:8080/realms/demo";
 const JWKS_URI: &str = "http://idp.localhost:8080/realms/demo/keys";
 /// The only algorithms a `verify` effect may carry (WebCrypto's RSA and EC signatures).
-const SIG_ALGS: [&str; 9] = [
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
-];
+const SIG_ALGS: [&str; 9] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 const ALG_WORDS: &[&str] = &[
-    "RS256",
-    "ES256",
-    "PS384",
-    "RS512",
-    "ES384",
-    "ES512",
-    "PS256",
-    "PS512",
-    "RS384",
-    "none",
-    "HS256",
-    "HS384",
-    "HS512",
-    "None",
-    "NONE",
-    "EdDSA",
-    "RSA-OAEP",
-    "",
-    "rs256",
-    "RS256 ",
-    "RS256\u{0}",
-    "ES256K",
-    "RS",
+    "RS256", "ES256", "PS384", "RS512", "ES384", "ES512", "PS256", "PS512", "RS384", "none", "HS256", "HS384", "HS512", "None", "NONE",
+    "EdDSA", "RSA-OAEP", "", "rs256", "RS256 ", "RS256\u{0}", "ES256K", "RS",
 ];
 const KID_WORDS: &[&str] = &["k1", "k2", "enc", "", "K1", "k1 ", "\u{0}", "../k1"];
 
@@ -1410,11 +994,7 @@ impl Jw {
         Jw {
             sim,
             oidc: cfg != 0,
-            certs_url: if cfg == 0 {
-                "http://idp.localhost:8080/realms/demo/protocol/openid-connect/certs"
-            } else {
-                JWKS_URI
-            },
+            certs_url: if cfg == 0 { "http://idp.localhost:8080/realms/demo/protocol/openid-connect/certs" } else { JWKS_URI },
             delivered: Default::default(),
             approved: Default::default(),
             verifies: Vec::new(),
@@ -1436,18 +1016,8 @@ impl Jw {
         });
         match cfg {
             0 => return json!({ "url": IDP, "realm": "demo", "clientId": "demo-app" }),
-            2 => meta
-                .as_object_mut()
-                .unwrap()
-                .remove("jwks_uri")
-                .map(drop)
-                .unwrap_or(()),
-            3 => meta
-                .as_object_mut()
-                .unwrap()
-                .remove("issuer")
-                .map(drop)
-                .unwrap_or(()),
+            2 => meta.as_object_mut().unwrap().remove("jwks_uri").map(drop).unwrap_or(()),
+            3 => meta.as_object_mut().unwrap().remove("issuer").map(drop).unwrap_or(()),
             _ => {}
         }
         json!({ "clientId": "demo-app", "oidcProvider": meta })
@@ -1461,38 +1031,17 @@ impl Jw {
                 let bits = r.byte();
                 let mut h = Map::new();
                 if bits & 1 == 0 {
-                    h.insert(
-                        "alg".into(),
-                        if bits & 8 == 0 {
-                            json!(r.word(ALG_WORDS))
-                        } else {
-                            value(r, 2)
-                        },
-                    );
+                    h.insert("alg".into(), if bits & 8 == 0 { json!(r.word(ALG_WORDS)) } else { value(r, 2) });
                 }
                 if bits & 2 == 0 {
-                    h.insert(
-                        "kid".into(),
-                        if bits & 16 == 0 {
-                            json!(r.word(KID_WORDS))
-                        } else {
-                            value(r, 2)
-                        },
-                    );
+                    h.insert("kid".into(), if bits & 16 == 0 { json!(r.word(KID_WORDS)) } else { value(r, 2) });
                 }
                 if bits & 4 != 0 {
-                    h.insert(
-                        "typ".into(),
-                        json!(r.word(&["JWT", "at+jwt", "JOSE", "", "ID"])),
-                    );
+                    h.insert("typ".into(), json!(r.word(&["JWT", "at+jwt", "JOSE", "", "ID"])));
                 }
                 let text = if bits & 32 != 0 {
                     let k = r.word(&["alg", "kid", "crit", "jwk", "jku"]);
-                    let v = if bits & 64 == 0 {
-                        json!(r.word(ALG_WORDS))
-                    } else {
-                        value(r, 2)
-                    };
+                    let v = if bits & 64 == 0 { json!(r.word(ALG_WORDS)) } else { value(r, 2) };
                     with_member(&Value::Object(h), &k, &v)
                 } else {
                     Value::Object(h).to_string()
@@ -1517,13 +1066,7 @@ impl Jw {
                     c["nonce"] = json!(self.sim.nonce);
                 }
                 if bits & 1 != 0 {
-                    c["iss"] = json!(r.word(&[
-                        "",
-                        "http://idp.localhost:8080/realms/other",
-                        "http://idp.localhost:8080/realms/demo/",
-                        "https://idp.localhost:8080/realms/demo",
-                        "http://idp.localhost:8080"
-                    ]));
+                    c["iss"] = json!(r.word(&["", "http://idp.localhost:8080/realms/other", "http://idp.localhost:8080/realms/demo/", "https://idp.localhost:8080/realms/demo", "http://idp.localhost:8080"]));
                 }
                 if bits & 2 != 0 {
                     c["aud"] = match r.below(6) {
@@ -1560,11 +1103,7 @@ impl Jw {
                     let k = r.word(KEYS);
                     c[k] = value(r, 1);
                 }
-                let text = if bits & 128 != 0 {
-                    with_member(&c, &r.word(&["iss", "aud", "azp", "exp"]), &value(r, 1))
-                } else {
-                    c.to_string()
-                };
+                let text = if bits & 128 != 0 { with_member(&c, &r.word(&["iss", "aud", "azp", "exp"]), &value(r, 1)) } else { c.to_string() };
                 b64::encode_url(text.as_bytes())
             }
             6 => b64::encode_url(value(r, 0).to_string().as_bytes()),
@@ -1590,9 +1129,7 @@ impl Jw {
     /// A refresh token (never verified; a JWT so the realm's config decodes it).
     fn refresh(&self) -> String {
         let s = (self.sim.now / 1000.0).floor();
-        Sim::jwt(
-            &json!({ "iss": ISSUER, "sub": "alice-id", "sid": "sid-1", "iat": s, "exp": s + 1800.0, "typ": "Refresh" }),
-        )
+        Sim::jwt(&json!({ "iss": ISSUER, "sub": "alice-id", "sid": "sid-1", "iat": s, "exp": s + 1800.0, "typ": "Refresh" }))
     }
 
     fn token_response(&mut self, r: &mut Bytes) -> String {
@@ -1608,8 +1145,7 @@ impl Jw {
                 }
                 if k & 4 != 0 {
                     t["access_token"] = json!(r.word(&["opaque-at", "", "a.b", "a.b.c.d"]));
-                    self.delivered
-                        .extend(t["access_token"].as_str().map(String::from));
+                    self.delivered.extend(t["access_token"].as_str().map(String::from));
                 }
                 t.to_string()
             }
@@ -1629,10 +1165,7 @@ impl Jw {
                         let bits = r.byte();
                         let mut k = Map::new();
                         if bits & 1 == 0 {
-                            k.insert(
-                                "kty".into(),
-                                json!(r.word(&["RSA", "EC", "oct", "OKP", "rsa", ""])),
-                            );
+                            k.insert("kty".into(), json!(r.word(&["RSA", "EC", "oct", "OKP", "rsa", ""])));
                         }
                         if bits & 2 != 0 {
                             k.insert("use".into(), json!(r.word(&["sig", "enc", "Sig", ""])));
@@ -1683,33 +1216,17 @@ impl Jw {
                     "set" => {
                         let a = e.as_array().unwrap();
                         for pair in a[1..].chunks(2) {
-                            let (Some(k), Some(Value::String(t))) = (pair[0].as_str(), pair.get(1))
-                            else {
-                                continue;
-                            };
+                            let (Some(k), Some(Value::String(t))) = (pair[0].as_str(), pair.get(1)) else { continue };
                             if k != "token" && k != "idToken" {
                                 continue;
                             }
-                            let opaque = self.oidc
-                                && k == "token"
-                                && jwt::decode_payload(t)
-                                    .ok()
-                                    .and_then(|p| json::parse(&p).map(drop))
-                                    .is_none();
-                            assert!(
-                                self.approved.contains(t) || opaque,
-                                "{k} set without a signature that verified: {t:?}\n in {e}"
-                            );
+                            let opaque = self.oidc && k == "token" && jwt::decode_payload(t).ok().and_then(|p| json::parse(&p).map(drop)).is_none();
+                            assert!(self.approved.contains(t) || opaque, "{k} set without a signature that verified: {t:?}\n in {e}");
                         }
                     }
                     "fetch" if s(2).as_deref() == Some(self.certs_url) => {
                         self.certs += 1;
-                        assert!(
-                            self.certs <= 2 * self.deliveries,
-                            "{} key requests for {} token deliveries",
-                            self.certs,
-                            self.deliveries
-                        );
+                        assert!(self.certs <= 2 * self.deliveries, "{} key requests for {} token deliveries", self.certs, self.deliveries);
                     }
                     _ => {}
                 }
@@ -1718,25 +1235,14 @@ impl Jw {
     }
 
     fn check_verify(&mut self, e: &Value) {
-        let s = |i: usize| {
-            e.get(i)
-                .and_then(|v| v.as_str())
-                .unwrap_or_else(|| panic!("verify field {i} is not a string: {e}"))
-        };
+        let s = |i: usize| e.get(i).and_then(|v| v.as_str()).unwrap_or_else(|| panic!("verify field {i} is not a string: {e}"));
         let (alg, jwk, signed, sig) = (s(2), s(3), s(4), s(5));
-        assert!(
-            SIG_ALGS.contains(&alg),
-            "a verify effect with alg {alg:?}: {e}"
-        );
+        assert!(SIG_ALGS.contains(&alg), "a verify effect with alg {alg:?}: {e}");
         let token = format!("{signed}.{sig}");
-        assert!(
-            self.delivered.contains(&token),
-            "verify of a token never handed over: {e}"
-        );
+        assert!(self.delivered.contains(&token), "verify of a token never handed over: {e}");
         // The header said this alg (and this kid, if any).
         let head = signed.split('.').next().unwrap_or("");
-        let head =
-            jwt::base64url_decode_text(head).expect("the header of a verified token decodes");
+        let head = jwt::base64url_decode_text(head).expect("the header of a verified token decodes");
         assert_eq!(str_member(&head, "alg").as_deref(), Some(alg), "{e}");
         // The key: one the realm sent, of the alg's type, for signatures, for this alg.
         let key = json::parse(jwk).unwrap_or_else(|| panic!("the key is not JSON: {e}"));
@@ -1774,8 +1280,7 @@ impl Jw {
     fn answer_certs(&mut self, f: &Fetch, status: u16) {
         if (200..300).contains(&status) {
             if let Some(Val::Arr(keys)) = json::parse(&self.doc).and_then(|d| d.get("keys")) {
-                self.keys
-                    .extend(json::elements(keys).iter().map(|k| k.raw()));
+                self.keys.extend(json::elements(keys).iter().map(|k| k.raw()));
             }
         }
         let doc = self.doc.clone();
@@ -1792,11 +1297,7 @@ impl Jw {
     }
 
     fn take_fetch(&mut self, certs: bool) -> Option<Fetch> {
-        let i = self
-            .sim
-            .fetches
-            .iter()
-            .position(|f| (f.url == self.certs_url) == certs)?;
+        let i = self.sim.fetches.iter().position(|f| (f.url == self.certs_url) == certs)?;
         Some(self.sim.fetches.remove(i))
     }
 
@@ -1915,9 +1416,7 @@ pub fn jwks_target(data: &[u8]) {
                 j.call("updateToken", vec![json!(min)]);
             }
             7 => {
-                j.sim.now += [
-                    1000.0, 9_999.0, 10_000.0, 300_000.0, 601_000.0, 1e6, -5000.0, 3.6e6,
-                ][r.below(8)];
+                j.sim.now += [1000.0, 9_999.0, 10_000.0, 300_000.0, 601_000.0, 1e6, -5000.0, 3.6e6][r.below(8)];
                 if r.byte() & 1 == 0 {
                     j.sim.tick_to_deadline();
                 } else {
@@ -1926,20 +1425,9 @@ pub fn jwks_target(data: &[u8]) {
                 j.check();
             }
             8 => {
-                let method = [
-                    "clearToken",
-                    "isTokenExpired",
-                    "handleCallback",
-                    "init",
-                    "loadUserInfo",
-                    "updateToken",
-                ][r.below(6)];
+                let method = ["clearToken", "isTokenExpired", "handleCallback", "init", "loadUserInfo", "updateToken"][r.below(6)];
                 let args = if method == "handleCallback" {
-                    j.sim.records.push((
-                        "S".into(),
-                        json!({ "state": "S", "nonce": "N", "redirectUri": APP, "expires": 2e12 })
-                            .to_string(),
-                    ));
+                    j.sim.records.push(("S".into(), json!({ "state": "S", "nonce": "N", "redirectUri": APP, "expires": 2e12 }).to_string()));
                     vec![json!(j.sim.callback_url(APP))]
                 } else {
                     vec![value(&mut r, 1)]

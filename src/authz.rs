@@ -106,11 +106,7 @@ impl Authz {
             Some("ask") => {
                 let run = Run {
                     id,
-                    audience: if s(2).as_deref() == Some("entitlement") {
-                        Some(a.get(3).map(|v| v.js_string()).unwrap_or_default())
-                    } else {
-                        None
-                    },
+                    audience: if s(2).as_deref() == Some("entitlement") { Some(a.get(3).map(|v| v.js_string()).unwrap_or_default()) } else { None },
                     request: a.get(4).map(|v| v.raw()).unwrap_or_default(),
                     rpt: s(5).filter(|r| !r.is_empty()),
                     client: a.get(9).map(|v| v.js_string()).unwrap_or_default(),
@@ -132,13 +128,7 @@ impl Authz {
         &self.w.s
     }
 
-    fn ask(
-        &mut self,
-        mut run: Run,
-        initialized: bool,
-        server: Option<String>,
-        realm: Option<String>,
-    ) {
+    fn ask(&mut self, mut run: Run, initialized: bool, server: Option<String>, realm: Option<String>) {
         if !initialized {
             return self.error(run.id, NOT_INITIALIZED, None);
         }
@@ -155,11 +145,7 @@ impl Authz {
         let i = match self.configs.iter().position(|c| c.url == url) {
             Some(i) => i,
             None => {
-                self.configs.push(Config {
-                    url: url.clone(),
-                    loaded: None,
-                    loading: None,
-                });
+                self.configs.push(Config { url: url.clone(), loaded: None, loading: None });
                 self.configs.len() - 1
             }
         };
@@ -175,35 +161,21 @@ impl Authz {
     }
 
     fn answer(&mut self, id: u32, status: u16, text: Option<&str>) {
-        let Some(i) = self.runs.iter().position(|r| r.id == id) else {
-            return;
-        };
+        let Some(i) = self.runs.iter().position(|r| r.id == id) else { return };
         if self.runs[i].stage == 1 {
             let url = self.runs[i].config.clone();
-            let Some(c) = self
-                .configs
-                .iter_mut()
-                .find(|c| c.url == url && c.loading == Some(id))
-            else {
-                return;
-            };
+            let Some(c) = self.configs.iter_mut().find(|c| c.url == url && c.loading == Some(id)) else { return };
             c.loading = None;
             let loaded = match status {
                 0 => Err(CAUSE_NO_RESPONSE),
                 s if !(200..300).contains(&s) => Err(NETWORK_ERROR),
-                _ => text
-                    .and_then(json::parse)
-                    .and_then(|v| v.get("token_endpoint"))
-                    .and_then(|t| t.str().map(String::from))
-                    .ok_or(CAUSE_BAD_JSON),
+                _ => text.and_then(json::parse).and_then(|v| v.get("token_endpoint")).and_then(|t| t.str().map(String::from)).ok_or(CAUSE_BAD_JSON),
             };
             if let (Ok(t), Some(text)) = (&loaded, text) {
                 c.loaded = Some((t.clone(), String::from(text)));
             }
             // Every request that waited for this configuration goes on, or fails with it.
-            let (waiting, rest): (Vec<Run>, Vec<Run>) = core::mem::take(&mut self.runs)
-                .into_iter()
-                .partition(|r| r.stage == 1 && r.config == url);
+            let (waiting, rest): (Vec<Run>, Vec<Run>) = core::mem::take(&mut self.runs).into_iter().partition(|r| r.stage == 1 && r.config == url);
             self.runs = rest;
             for run in waiting {
                 match &loaded {
@@ -215,11 +187,7 @@ impl Authz {
         }
         let run = self.runs.swap_remove(i);
         match status {
-            200..=299 => match text
-                .and_then(json::parse)
-                .and_then(|v| v.get("access_token"))
-                .and_then(|t| t.str().map(String::from))
-            {
+            200..=299 => match text.and_then(json::parse).and_then(|v| v.get("access_token")).and_then(|t| t.str().map(String::from)) {
                 Some(rpt) => self.done(run.id, "rpt", Some(&rpt)),
                 None => self.done(run.id, "fail", None),
             },
@@ -233,16 +201,11 @@ impl Authz {
     /// configuration for the instance's `config` (keycloak-js fills it in before it asks).
     fn send(&mut self, mut run: Run, url: &str, config: &str) {
         let r = json::parse(&run.request).unwrap_or(Val::Null);
-        let mut body =
-            String::from("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Auma-ticket");
+        let mut body = String::from("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Auma-ticket");
         add(&mut body, "client_id", &run.client);
         match &run.audience {
             None => {
-                add(
-                    &mut body,
-                    "ticket",
-                    &text(r.get("ticket")).unwrap_or_default(),
-                );
+                add(&mut body, "ticket", &text(r.get("ticket")).unwrap_or_default());
                 if let Some(v) = r.get("submitRequest").filter(|v| !matches!(v, Val::Null)) {
                     add(&mut body, "submit_request", &v.js_string());
                 }
@@ -257,10 +220,7 @@ impl Authz {
                 add(&mut body, "audience", audience);
                 if let Some(Val::Arr(raw)) = r.get("permissions") {
                     for p in json::elements(raw) {
-                        let mut permission = p
-                            .get("id")
-                            .map(|v| v.js_string())
-                            .unwrap_or_else(|| String::from("undefined"));
+                        let mut permission = p.get("id").map(|v| v.js_string()).unwrap_or_else(|| String::from("undefined"));
                         if let Some(Val::Arr(scopes)) = p.get("scopes") {
                             for (i, scope) in json::elements(scopes).iter().enumerate() {
                                 permission.push(if i == 0 { '#' } else { ',' });
@@ -273,28 +233,18 @@ impl Authz {
             }
         }
         if let Some(m) = r.get("metadata") {
-            for (key, name) in [
-                (
-                    "responseIncludeResourceName",
-                    "response_include_resource_name",
-                ),
-                ("responsePermissionsLimit", "response_permissions_limit"),
-            ] {
+            for (key, name) in [("responseIncludeResourceName", "response_include_resource_name"), ("responsePermissionsLimit", "response_permissions_limit")] {
                 if let Some(v) = text(m.get(key)) {
                     add(&mut body, name, &v);
                 }
             }
         }
         // authorize: unless `incrementalAuthorization` is false; entitlement: always.
-        let incremental = run.audience.is_some()
-            || !matches!(r.get("incrementalAuthorization"), Some(Val::Bool(false)));
+        let incremental = run.audience.is_some() || !matches!(r.get("incrementalAuthorization"), Some(Val::Bool(false)));
         if let (Some(rpt), true) = (run.rpt.take(), incremental) {
             add(&mut body, "rpt", &rpt);
         }
-        let token = run
-            .token
-            .take()
-            .unwrap_or_else(|| String::from("undefined"));
+        let token = run.token.take().unwrap_or_else(|| String::from("undefined"));
         run.stage = 2;
         self.fetch(run.id, url, Some(&body), Some(&token));
         let w = &mut self.w;

@@ -29,11 +29,7 @@ unsafe impl Sync for SizeClasses {}
 
 impl SizeClasses {
     pub const fn new() -> SizeClasses {
-        SizeClasses(UnsafeCell::new(Heap {
-            free: [0; 32],
-            bump: 0,
-            end: 0,
-        }))
+        SizeClasses(UnsafeCell::new(Heap { free: [0; 32], bump: 0, end: 0 }))
     }
 }
 

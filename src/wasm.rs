@@ -16,11 +16,7 @@ struct State {
     nums: Vec<f64>,
 }
 
-static STATE: Global<State> = Global::new(State {
-    machine: None,
-    rand: [0; 128],
-    nums: Vec::new(),
-});
+static STATE: Global<State> = Global::new(State { machine: None, rand: [0; 128], nums: Vec::new() });
 
 #[no_mangle]
 pub extern "C" fn kw_rand() -> *mut u8 {
@@ -52,10 +48,5 @@ pub extern "C" fn kw_numc() -> usize {
 /// When the driver should next deliver a `tick` (epoch ms), or -1.
 #[no_mangle]
 pub extern "C" fn kw_deadline() -> f64 {
-    STATE
-        .get()
-        .machine
-        .as_ref()
-        .and_then(|m| m.deadline())
-        .unwrap_or(-1.0)
+    STATE.get().machine.as_ref().and_then(|m| m.deadline()).unwrap_or(-1.0)
 }

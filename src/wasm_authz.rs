@@ -10,9 +10,6 @@ static AUTHZ: Global<Option<Authz>> = Global::new(None);
 /// Handles the input (`len` bytes written); returns the length of the effects text.
 #[no_mangle]
 pub extern "C" fn kw_step(len: usize) -> usize {
-    let out = AUTHZ
-        .get()
-        .get_or_insert_with(Authz::new)
-        .handle(io::input(len));
+    let out = AUTHZ.get().get_or_insert_with(Authz::new).handle(io::input(len));
     io::output(out)
 }

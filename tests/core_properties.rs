@@ -3,9 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use keycloak_wasm::core::callback::{parse_callback_url, Flow, ResponseMode};
-use keycloak_wasm::core::encode::{
-    find_any, find_byte, form_decode, form_urlencode, split_on, split_url, utf8_or,
-};
+use keycloak_wasm::core::encode::{find_any, find_byte, form_decode, form_urlencode, split_on, split_url, utf8_or};
 use keycloak_wasm::core::jwt::{base64url_decode_text, decode_payload};
 use proptest::prelude::*;
 
@@ -102,16 +100,13 @@ mod json_reader {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::from),
             any::<i64>().prop_map(serde_json::Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(serde_json::Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
             ".{0,12}".prop_map(serde_json::Value::from),
         ];
         leaf.prop_recursive(4, 40, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
-                proptest::collection::btree_map(".{0,6}", inner, 0..6)
-                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                proptest::collection::btree_map(".{0,6}", inner, 0..6).prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
             ]
         })
     }
@@ -131,9 +126,7 @@ mod json_reader {
                 let a = json::elements(raw);
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
             }
-            (Val::Obj(_), serde_json::Value::Object(b)) => b
-                .iter()
-                .all(|(k, v)| ours.get(k).is_some_and(|x| same(&x, v))),
+            (Val::Obj(_), serde_json::Value::Object(b)) => b.iter().all(|(k, v)| ours.get(k).is_some_and(|x| same(&x, v))),
             _ => false,
         }
     }
@@ -141,10 +134,7 @@ mod json_reader {
     /// Found by `numbers_are_close`: a normal number below 1e-300 is close, not exact.
     #[test]
     fn tiny_normal_numbers_are_close() {
-        let (got, want) = (
-            number_value("752751984075285000e-322"),
-            752751984075285000e-322f64,
-        );
+        let (got, want) = (number_value("752751984075285000e-322"), 752751984075285000e-322f64);
         assert!(((got - want) / want).abs() <= 1e-13, "{got} vs {want}");
     }
 
@@ -207,9 +197,7 @@ mod json_reader {
 mod round_trips {
     use keycloak_wasm::core::b64::{atob, encode_std, encode_url};
     use keycloak_wasm::core::callback::{parse_callback_url, Flow, ResponseMode};
-    use keycloak_wasm::core::encode::{
-        encode_uri_component, first_pair, form_decode, form_urlencode, join_url, split_url,
-    };
+    use keycloak_wasm::core::encode::{encode_uri_component, first_pair, form_decode, form_urlencode, join_url, split_url};
     use keycloak_wasm::core::iframe::origin_of;
     use keycloak_wasm::core::json::{self, Writer};
     use keycloak_wasm::core::jwt::base64url_decode_text;
@@ -219,29 +207,13 @@ mod round_trips {
 
     const AUTH: &str = "http://idp.test/realms/demo/protocol/openid-connect/auth";
     const SUPPORTED: [&str; 13] = [
-        "access_token",
-        "token_type",
-        "id_token",
-        "code",
-        "state",
-        "session_state",
-        "expires_in",
-        "kc_action_status",
-        "kc_action",
-        "iss",
-        "error",
-        "error_description",
-        "error_uri",
+        "access_token", "token_type", "id_token", "code", "state", "session_state", "expires_in", "kc_action_status", "kc_action", "iss",
+        "error", "error_description", "error_uri",
     ];
 
     /// The query's pairs, read back with our URLSearchParams reading.
     fn query_pairs(url: &str) -> Vec<(String, String)> {
-        split_url(url)
-            .query
-            .unwrap_or("")
-            .split('&')
-            .filter_map(first_pair)
-            .collect()
+        split_url(url).query.unwrap_or("").split('&').filter_map(first_pair).collect()
     }
 
     /// Query or fragment pieces as a browser serialises them, none of which is a callback
@@ -251,9 +223,7 @@ mod round_trips {
         proptest::collection::vec("[a-zA-Z0-9/?=%._~!$()*+,;:@-]{1,12}", 0..5)
             .prop_map(|pieces| pieces.join("&"))
             .prop_filter("no callback parameter, no bare '?'", |s| {
-                s.split('&').all(|p| {
-                    p != "?" && first_pair(p).is_none_or(|(k, _)| !SUPPORTED.contains(&k.as_str()))
-                })
+                s.split('&').all(|p| p != "?" && first_pair(p).is_none_or(|(k, _)| !SUPPORTED.contains(&k.as_str())))
             })
     }
 
@@ -408,16 +378,13 @@ mod round_trips {
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
             (-(1i64 << 53) + 1..(1i64 << 53)).prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
+            any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
             "\\PC{0,12}|[\\x00-\\x1f\"\\\\]{0,4}".prop_map(Value::from),
         ];
         leaf.prop_recursive(4, 40, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                proptest::collection::btree_map("\\PC{0,6}", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }

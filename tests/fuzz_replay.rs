@@ -13,11 +13,7 @@ use std::path::{Path, PathBuf};
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect(),
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect(),
         Err(_) => Vec::new(),
     };
     v.sort();
@@ -44,17 +40,8 @@ fn target(name: &str) {
     let (regressions, f2) = replay(&root.join("regressions").join(name), body);
     failed.extend(f2);
     // An empty or missing corpus would make this test pass without testing anything.
-    assert!(
-        corpus >= 10,
-        "fuzz/corpus/{name} has {corpus} inputs (run cargo fuzz and cmin, fuzz/README.md)"
-    );
-    assert!(
-        failed.is_empty(),
-        "{name}: {} of {} inputs panic (cargo +nightly fuzz run {name} <file> shows one):\n{}",
-        failed.len(),
-        corpus + regressions,
-        failed.join("\n")
-    );
+    assert!(corpus >= 10, "fuzz/corpus/{name} has {corpus} inputs (run cargo fuzz and cmin, fuzz/README.md)");
+    assert!(failed.is_empty(), "{name}: {} of {} inputs panic (cargo +nightly fuzz run {name} <file> shows one):\n{}", failed.len(), corpus + regressions, failed.join("\n"));
 }
 
 #[test]
@@ -122,19 +109,8 @@ fn replay_reports_a_panicking_input() {
 fn effects_check_is_json_parse() {
     assert!(bodies::check_effects("", r#"[["set","a","\ud800"],["x",1e400]]"#).is_none());
     assert!(bodies::check_effects("", r#"[["set","a",[6,0]]]"#).is_some());
-    for bad in [
-        r#"[["set",]]"#,
-        "[[\"a\u{1}\"]]",
-        r#"[["a"]"#,
-        r#"[["a"]] x"#,
-        r#"[1]"#,
-        r#"{"a":1}"#,
-        r#"[[1]]"#,
-    ] {
-        assert!(
-            catch_unwind(|| bodies::check_effects("", bad)).is_err(),
-            "{bad}"
-        );
+    for bad in [r#"[["set",]]"#, "[[\"a\u{1}\"]]", r#"[["a"]"#, r#"[["a"]] x"#, r#"[1]"#, r#"{"a":1}"#, r#"[[1]]"#] {
+        assert!(catch_unwind(|| bodies::check_effects("", bad)).is_err(), "{bad}");
     }
 }
 

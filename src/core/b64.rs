@@ -21,10 +21,7 @@ fn sextet(c: u8) -> Option<u32> {
 /// The WHATWG "forgiving-base64 decode" (`atob`): ASCII whitespace is ignored, up to two
 /// `=` may end a multiple of four, leftover bits are dropped. `None` is atob's failure.
 pub fn atob(input: &str) -> Option<Vec<u8>> {
-    let mut data: Vec<u8> = input
-        .bytes()
-        .filter(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r'))
-        .collect();
+    let mut data: Vec<u8> = input.bytes().filter(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')).collect();
     if data.len() % 4 == 0 {
         for _ in 0..2 {
             if data.last() == Some(&b'=') {
@@ -66,10 +63,7 @@ pub fn encode_std(bytes: &[u8]) -> String {
 fn encode(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
         for i in 0..=chunk.len() {
             out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
         }
@@ -87,11 +81,7 @@ mod tests {
         assert_eq!(atob("aGVsbG8").unwrap(), b"hello");
         assert_eq!(atob(" aGVs\nbG8= ").unwrap(), b"hello");
         assert_eq!(atob("YQ==").unwrap(), b"a");
-        assert_eq!(
-            atob("YR").unwrap(),
-            b"a",
-            "non-zero leftover bits are dropped"
-        );
+        assert_eq!(atob("YR").unwrap(), b"a", "non-zero leftover bits are dropped");
         assert_eq!(atob("").unwrap(), b"");
         assert_eq!(atob("a"), None, "a remainder of one");
         assert_eq!(atob("YQ=a"), None, "= inside");

@@ -35,45 +35,14 @@ impl Flow {
 
     fn supported_params(self) -> &'static [&'static str] {
         match self {
-            Flow::Standard => &[
-                "code",
-                "state",
-                "session_state",
-                "kc_action_status",
-                "kc_action",
-                "iss",
-                "error",
-                "error_description",
-                "error_uri",
-            ],
+            Flow::Standard => &["code", "state", "session_state", "kc_action_status", "kc_action", "iss", "error", "error_description", "error_uri"],
             Flow::Implicit => &[
-                "access_token",
-                "token_type",
-                "id_token",
-                "state",
-                "session_state",
-                "expires_in",
-                "kc_action_status",
-                "kc_action",
-                "iss",
-                "error",
-                "error_description",
-                "error_uri",
+                "access_token", "token_type", "id_token", "state", "session_state", "expires_in", "kc_action_status", "kc_action", "iss",
+                "error", "error_description", "error_uri",
             ],
             Flow::Hybrid => &[
-                "access_token",
-                "token_type",
-                "id_token",
-                "code",
-                "state",
-                "session_state",
-                "expires_in",
-                "kc_action_status",
-                "kc_action",
-                "iss",
-                "error",
-                "error_description",
-                "error_uri",
+                "access_token", "token_type", "id_token", "code", "state", "session_state", "expires_in", "kc_action_status",
+                "kc_action", "iss", "error", "error_description", "error_uri",
             ],
         }
     }
@@ -101,10 +70,7 @@ pub struct OAuthParams(Vec<(&'static str, String)>);
 impl OAuthParams {
     /// The captured value, even when empty.
     pub fn raw(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }
 
     /// The value when it is present and non-empty (JavaScript truthiness).
@@ -165,14 +131,11 @@ pub fn parse_callback_url(href: &str, flow: Flow, mode: ResponseMode) -> Option<
             if first_pair_any(q).is_none() {
                 return None;
             }
-            let split = split_params(
-                &{
-                    let mut s = String::from("?");
-                    s.push_str(q);
-                    s
-                },
-                supported,
-            );
+            let split = split_params(&{
+                let mut s = String::from("?");
+                s.push_str(q);
+                s
+            }, supported);
             let query = set_search(&split.rest);
             let url = join_url(parts.base, query.as_deref(), parts.fragment);
             (split, url)
@@ -191,10 +154,7 @@ pub fn parse_callback_url(href: &str, flow: Flow, mode: ResponseMode) -> Option<
         Flow::Implicit => p.get("access_token").is_some() || p.get("error").is_some(),
     };
     if has_result && p.get("state").is_some() {
-        Some(Callback {
-            params: split.params,
-            new_url,
-        })
+        Some(Callback { params: split.params, new_url })
     } else {
         None
     }
@@ -218,12 +178,7 @@ mod tests {
     }
 
     fn cleaned(app: &str) -> String {
-        let cb = parse_callback_url(
-            &with_fragment_callback(app),
-            Flow::Standard,
-            ResponseMode::Fragment,
-        )
-        .expect("callback");
+        let cb = parse_callback_url(&with_fragment_callback(app), Flow::Standard, ResponseMode::Fragment).expect("callback");
         assert_eq!(cb.params.get("state"), Some("S1"));
         assert_eq!(cb.params.get("code"), Some("C1"));
         assert_eq!(cb.params.get("iss"), Some("http://idp/realms/demo"));
@@ -233,30 +188,15 @@ mod tests {
     #[test]
     fn reference_fragment_table() {
         assert_eq!(cleaned("http://app.test/"), "http://app.test/");
-        assert_eq!(
-            cleaned("http://app.test/#section=preserved"),
-            "http://app.test/#section=preserved"
-        );
-        assert_eq!(
-            cleaned("http://app.test/#state=anotherValue"),
-            "http://app.test/#state=anotherValue"
-        );
-        assert_eq!(
-            cleaned("http://app.test/#/admin/users"),
-            "http://app.test/#/admin/users"
-        );
+        assert_eq!(cleaned("http://app.test/#section=preserved"), "http://app.test/#section=preserved");
+        assert_eq!(cleaned("http://app.test/#state=anotherValue"), "http://app.test/#state=anotherValue");
+        assert_eq!(cleaned("http://app.test/#/admin/users"), "http://app.test/#/admin/users");
         assert_eq!(
             cleaned("http://app.test/#/admin/users?tab=details&sort=asc"),
             "http://app.test/#/admin/users?tab=details&sort=asc"
         );
-        assert_eq!(
-            cleaned("http://app.test/#?tab=details"),
-            "http://app.test/#?tab=details"
-        );
-        assert_eq!(
-            cleaned("http://app.test/#&&foo=bar&&baz=qux&=bax&fuz="),
-            "http://app.test/#&&foo=bar&&baz=qux&=bax&fuz="
-        );
+        assert_eq!(cleaned("http://app.test/#?tab=details"), "http://app.test/#?tab=details");
+        assert_eq!(cleaned("http://app.test/#&&foo=bar&&baz=qux&=bax&fuz="), "http://app.test/#&&foo=bar&&baz=qux&=bax&fuz=");
     }
 
     #[test]
@@ -270,31 +210,16 @@ mod tests {
 
     #[test]
     fn query_mode_keeps_other_params_and_fragment() {
-        let cb = parse_callback_url(
-            "http://app.test/?foo=bar&code=C&state=S#/route",
-            Flow::Standard,
-            ResponseMode::Query,
-        )
-        .unwrap();
+        let cb = parse_callback_url("http://app.test/?foo=bar&code=C&state=S#/route", Flow::Standard, ResponseMode::Query).unwrap();
         assert_eq!(cb.new_url, "http://app.test/?foo=bar#/route");
         assert_eq!(cb.params.get("code"), Some("C"));
-        let cb = parse_callback_url(
-            "http://app.test/?code=C&state=S",
-            Flow::Standard,
-            ResponseMode::Query,
-        )
-        .unwrap();
+        let cb = parse_callback_url("http://app.test/?code=C&state=S", Flow::Standard, ResponseMode::Query).unwrap();
         assert_eq!(cb.new_url, "http://app.test/");
     }
 
     #[test]
     fn last_occurrence_wins_and_earlier_ones_stay() {
-        let cb = parse_callback_url(
-            "http://a/#code=old&state=X&code=new&state=Y",
-            Flow::Standard,
-            ResponseMode::Fragment,
-        )
-        .unwrap();
+        let cb = parse_callback_url("http://a/#code=old&state=X&code=new&state=Y", Flow::Standard, ResponseMode::Fragment).unwrap();
         assert_eq!(cb.params.get("code"), Some("new"));
         assert_eq!(cb.params.get("state"), Some("Y"));
         assert_eq!(cb.new_url, "http://a/#code=old&state=X");
@@ -302,93 +227,33 @@ mod tests {
 
     #[test]
     fn not_a_callback() {
-        assert_eq!(
-            parse_callback_url("http://a/", Flow::Standard, ResponseMode::Fragment),
-            None
-        );
-        assert_eq!(
-            parse_callback_url("http://a/#", Flow::Standard, ResponseMode::Fragment),
-            None
-        );
-        assert_eq!(
-            parse_callback_url("http://a/#code=C", Flow::Standard, ResponseMode::Fragment),
-            None
-        );
-        assert_eq!(
-            parse_callback_url(
-                "http://a/#state=S&code=",
-                Flow::Standard,
-                ResponseMode::Fragment
-            ),
-            None
-        );
+        assert_eq!(parse_callback_url("http://a/", Flow::Standard, ResponseMode::Fragment), None);
+        assert_eq!(parse_callback_url("http://a/#", Flow::Standard, ResponseMode::Fragment), None);
+        assert_eq!(parse_callback_url("http://a/#code=C", Flow::Standard, ResponseMode::Fragment), None);
+        assert_eq!(parse_callback_url("http://a/#state=S&code=", Flow::Standard, ResponseMode::Fragment), None);
         // a fragment callback is ignored in query mode and vice versa
-        assert_eq!(
-            parse_callback_url(
-                "http://a/#state=S&code=C",
-                Flow::Standard,
-                ResponseMode::Query
-            ),
-            None
-        );
-        assert_eq!(
-            parse_callback_url(
-                "http://a/?state=S&code=C",
-                Flow::Standard,
-                ResponseMode::Fragment
-            ),
-            None
-        );
+        assert_eq!(parse_callback_url("http://a/#state=S&code=C", Flow::Standard, ResponseMode::Query), None);
+        assert_eq!(parse_callback_url("http://a/?state=S&code=C", Flow::Standard, ResponseMode::Fragment), None);
         // implicit needs access_token
-        assert_eq!(
-            parse_callback_url(
-                "http://a/#state=S&code=C",
-                Flow::Implicit,
-                ResponseMode::Fragment
-            ),
-            None
-        );
+        assert_eq!(parse_callback_url("http://a/#state=S&code=C", Flow::Implicit, ResponseMode::Fragment), None);
     }
 
     #[test]
     fn error_callback_and_flows() {
-        let cb = parse_callback_url(
-            "http://a/#error=login_required&state=S",
-            Flow::Standard,
-            ResponseMode::Fragment,
-        )
-        .unwrap();
+        let cb = parse_callback_url("http://a/#error=login_required&state=S", Flow::Standard, ResponseMode::Fragment).unwrap();
         assert_eq!(cb.params.get("error"), Some("login_required"));
         assert_eq!(cb.new_url, "http://a/");
-        let cb = parse_callback_url(
-            "http://a/#state=S&access_token=AT&id_token=IT&token_type=Bearer&expires_in=900",
-            Flow::Implicit,
-            ResponseMode::Fragment,
-        )
-        .unwrap();
+        let cb = parse_callback_url("http://a/#state=S&access_token=AT&id_token=IT&token_type=Bearer&expires_in=900", Flow::Implicit, ResponseMode::Fragment).unwrap();
         assert_eq!(cb.params.get("access_token"), Some("AT"));
         assert_eq!(cb.params.get("id_token"), Some("IT"));
         // standard flow does not swallow implicit-only params
-        let cb = parse_callback_url(
-            "http://a/#state=S&code=C&access_token=AT",
-            Flow::Standard,
-            ResponseMode::Fragment,
-        )
-        .unwrap();
+        let cb = parse_callback_url("http://a/#state=S&code=C&access_token=AT", Flow::Standard, ResponseMode::Fragment).unwrap();
         assert_eq!(cb.new_url, "http://a/#access_token=AT");
     }
 
     #[test]
     fn decodes_values() {
-        let cb = parse_callback_url(
-            "http://a/#state=S&error=x&error_description=Invalid+scopes%3A+foo",
-            Flow::Standard,
-            ResponseMode::Fragment,
-        )
-        .unwrap();
-        assert_eq!(
-            cb.params.get("error_description"),
-            Some("Invalid scopes: foo")
-        );
+        let cb = parse_callback_url("http://a/#state=S&error=x&error_description=Invalid+scopes%3A+foo", Flow::Standard, ResponseMode::Fragment).unwrap();
+        assert_eq!(cb.params.get("error_description"), Some("Invalid scopes: foo"));
     }
 }

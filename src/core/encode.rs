@@ -17,12 +17,7 @@ fn push_pct(out: &mut String, b: u8) {
 pub fn encode_uri_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
-            )
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
             out.push(b as char);
         } else {
             push_pct(&mut out, b);
@@ -227,10 +222,7 @@ pub fn first_pair(piece: &str) -> Option<(String, String)> {
     let piece = piece.strip_prefix('?').unwrap_or(piece);
     let seq = split_on(piece, b"&").find(|p| !p.is_empty())?;
     Some(match find_byte(seq, b'=') {
-        Some(i) => (
-            form_decode(sub(seq, 0, i)),
-            form_decode(sub(seq, i + 1, seq.len())),
-        ),
+        Some(i) => (form_decode(sub(seq, 0, i)), form_decode(sub(seq, i + 1, seq.len()))),
         None => (form_decode(seq), String::new()),
     })
 }
@@ -251,17 +243,10 @@ pub fn split_url(href: &str) -> UrlParts<'_> {
         None => (href, None),
     };
     let (base, query) = match find_byte(before_hash, b'?') {
-        Some(i) => (
-            sub(before_hash, 0, i),
-            Some(sub(before_hash, i + 1, before_hash.len())),
-        ),
+        Some(i) => (sub(before_hash, 0, i), Some(sub(before_hash, i + 1, before_hash.len()))),
         None => (before_hash, None),
     };
-    UrlParts {
-        base,
-        query,
-        fragment,
-    }
+    UrlParts { base, query, fragment }
 }
 
 /// Serialises the parts back (`URL#toString`).
@@ -283,13 +268,7 @@ fn encode_set(input: &str, extra: &[u8]) -> String {
     let mut out = String::with_capacity(input.len());
     for &b in input.as_bytes() {
         // C0 controls, space, the set's extra bytes and non-ASCII bytes are escaped.
-        if b <= 0x20
-            || b >= 0x7f
-            || b == b'"'
-            || b == b'<'
-            || b == b'>'
-            || extra.iter().any(|&e| e == b)
-        {
+        if b <= 0x20 || b >= 0x7f || b == b'"' || b == b'<' || b == b'>' || extra.iter().any(|&e| e == b) {
             push_pct(&mut out, b);
         } else {
             out.push(b as char);
@@ -324,20 +303,13 @@ mod tests {
 
     #[test]
     fn encode_uri_component_matches_js() {
-        assert_eq!(
-            encode_uri_component("my realm/ü!*'()~"),
-            "my%20realm%2F%C3%BC!*'()~"
-        );
+        assert_eq!(encode_uri_component("my realm/ü!*'()~"), "my%20realm%2F%C3%BC!*'()~");
         assert_eq!(encode_uri_component("a+b=c&d"), "a%2Bb%3Dc%26d");
     }
 
     #[test]
     fn form_urlencode_matches_urlsearchparams() {
-        let s = form_urlencode(&[
-            ("scope", "openid profile"),
-            ("redirect_uri", "http://app/#/a?b=c"),
-            ("x", "~!'()*"),
-        ]);
+        let s = form_urlencode(&[("scope", "openid profile"), ("redirect_uri", "http://app/#/a?b=c"), ("x", "~!'()*")]);
         assert_eq!(s, "scope=openid+profile&redirect_uri=http%3A%2F%2Fapp%2F%23%2Fa%3Fb%3Dc&x=%7E%21%27%28%29*");
     }
 
@@ -356,14 +328,8 @@ mod tests {
         assert_eq!(first_pair("?"), None);
         assert_eq!(first_pair("=bax"), Some((String::new(), "bax".into())));
         assert_eq!(first_pair("fuz="), Some(("fuz".into(), String::new())));
-        assert_eq!(
-            first_pair("?tab=details"),
-            Some(("tab".into(), "details".into()))
-        );
-        assert_eq!(
-            first_pair("/admin/users"),
-            Some(("/admin/users".into(), String::new()))
-        );
+        assert_eq!(first_pair("?tab=details"), Some(("tab".into(), "details".into())));
+        assert_eq!(first_pair("/admin/users"), Some(("/admin/users".into(), String::new())));
         assert_eq!(first_pair("a=1=2"), Some(("a".into(), "1=2".into())));
     }
 
@@ -381,18 +347,8 @@ mod tests {
     #[test]
     fn split_and_join_round_trip() {
         let p = split_url("http://app.test/x?y=1#/z?q=2");
-        assert_eq!(
-            p,
-            UrlParts {
-                base: "http://app.test/x",
-                query: Some("y=1"),
-                fragment: Some("/z?q=2")
-            }
-        );
-        assert_eq!(
-            join_url(p.base, p.query, p.fragment),
-            "http://app.test/x?y=1#/z?q=2"
-        );
+        assert_eq!(p, UrlParts { base: "http://app.test/x", query: Some("y=1"), fragment: Some("/z?q=2") });
+        assert_eq!(join_url(p.base, p.query, p.fragment), "http://app.test/x?y=1#/z?q=2");
         let p = split_url("http://app.test/#");
         assert_eq!(p.fragment, Some(""));
     }

@@ -26,10 +26,7 @@ pub fn realm_url(auth_server_url: &str, realm: &str) -> String {
 
 /// The discovery document URL for a generic provider's base URL.
 pub fn discovery_url(provider: &str) -> String {
-    join(
-        strip_trailing_slash(provider),
-        "/.well-known/openid-configuration",
-    )
+    join(strip_trailing_slash(provider), "/.well-known/openid-configuration")
 }
 
 /// Endpoints of a generic OpenID Provider (from its metadata).
@@ -112,8 +109,7 @@ impl Endpoints {
     }
 
     pub fn register(&self) -> Result<String, CoreError> {
-        self.kc("/registrations")
-            .ok_or(CoreError::RegisterInOidcMode)
+        self.kc("/registrations").ok_or(CoreError::RegisterInOidcMode)
     }
 
     pub fn userinfo(&self) -> Result<String, CoreError> {
@@ -162,53 +158,21 @@ mod tests {
 
     #[test]
     fn realm_url_strips_one_slash_and_encodes() {
-        assert_eq!(
-            realm_url("https://kc.example/", "demo"),
-            "https://kc.example/realms/demo"
-        );
-        assert_eq!(
-            realm_url("https://kc.example//", "my realm"),
-            "https://kc.example//realms/my%20realm"
-        );
-        assert_eq!(
-            realm_url("https://kc.example/auth", "a/b"),
-            "https://kc.example/auth/realms/a%2Fb"
-        );
+        assert_eq!(realm_url("https://kc.example/", "demo"), "https://kc.example/realms/demo");
+        assert_eq!(realm_url("https://kc.example//", "my realm"), "https://kc.example//realms/my%20realm");
+        assert_eq!(realm_url("https://kc.example/auth", "a/b"), "https://kc.example/auth/realms/a%2Fb");
     }
 
     #[test]
     fn keycloak_paths() {
-        let e = Endpoints::Keycloak {
-            realm_url: realm_url("http://idp", "demo"),
-        };
-        assert_eq!(
-            e.authorize(),
-            "http://idp/realms/demo/protocol/openid-connect/auth"
-        );
-        assert_eq!(
-            e.token(),
-            "http://idp/realms/demo/protocol/openid-connect/token"
-        );
-        assert_eq!(
-            e.logout().unwrap(),
-            "http://idp/realms/demo/protocol/openid-connect/logout"
-        );
-        assert_eq!(
-            e.check_session_iframe().unwrap(),
-            "http://idp/realms/demo/protocol/openid-connect/login-status-iframe.html"
-        );
-        assert_eq!(
-            e.third_party_cookies_iframe().unwrap(),
-            "http://idp/realms/demo/protocol/openid-connect/3p-cookies/step1.html"
-        );
-        assert_eq!(
-            e.register().unwrap(),
-            "http://idp/realms/demo/protocol/openid-connect/registrations"
-        );
-        assert_eq!(
-            e.userinfo().unwrap(),
-            "http://idp/realms/demo/protocol/openid-connect/userinfo"
-        );
+        let e = Endpoints::Keycloak { realm_url: realm_url("http://idp", "demo") };
+        assert_eq!(e.authorize(), "http://idp/realms/demo/protocol/openid-connect/auth");
+        assert_eq!(e.token(), "http://idp/realms/demo/protocol/openid-connect/token");
+        assert_eq!(e.logout().unwrap(), "http://idp/realms/demo/protocol/openid-connect/logout");
+        assert_eq!(e.check_session_iframe().unwrap(), "http://idp/realms/demo/protocol/openid-connect/login-status-iframe.html");
+        assert_eq!(e.third_party_cookies_iframe().unwrap(), "http://idp/realms/demo/protocol/openid-connect/3p-cookies/step1.html");
+        assert_eq!(e.register().unwrap(), "http://idp/realms/demo/protocol/openid-connect/registrations");
+        assert_eq!(e.userinfo().unwrap(), "http://idp/realms/demo/protocol/openid-connect/userinfo");
         assert_eq!(e.account().unwrap(), "http://idp/realms/demo/account");
     }
 
@@ -225,40 +189,20 @@ mod tests {
         assert_eq!(e.register(), Err(CoreError::RegisterInOidcMode));
         assert_eq!(e.third_party_cookies_iframe(), None);
         assert_eq!(e.account(), None);
-        assert_eq!(
-            discovery_url("https://op/"),
-            "https://op/.well-known/openid-configuration"
-        );
+        assert_eq!(discovery_url("https://op/"), "https://op/.well-known/openid-configuration");
     }
 
     #[test]
     fn callback_issuer_rfc9207() {
-        let kc = Endpoints::Keycloak {
-            realm_url: realm_url("http://idp:8080/", "my realm"),
-        };
-        assert_eq!(
-            kc.check_callback_issuer(Some("http://idp:8080/realms/my%20realm")),
-            Ok(())
-        );
+        let kc = Endpoints::Keycloak { realm_url: realm_url("http://idp:8080/", "my realm") };
+        assert_eq!(kc.check_callback_issuer(Some("http://idp:8080/realms/my%20realm")), Ok(()));
         assert_eq!(kc.check_callback_issuer(None), Ok(()));
-        assert_eq!(
-            kc.check_callback_issuer(Some("http://evil/realms/my%20realm")),
-            Err(CoreError::IssuerMismatch)
-        );
-        assert_eq!(
-            kc.check_callback_issuer(Some("http://idp:8080/realms/other")),
-            Err(CoreError::IssuerMismatch)
-        );
+        assert_eq!(kc.check_callback_issuer(Some("http://evil/realms/my%20realm")), Err(CoreError::IssuerMismatch));
+        assert_eq!(kc.check_callback_issuer(Some("http://idp:8080/realms/other")), Err(CoreError::IssuerMismatch));
         let unknown = Endpoints::Oidc(OidcMetadata::default());
         assert_eq!(unknown.check_callback_issuer(Some("anything")), Ok(()));
-        let op = Endpoints::Oidc(OidcMetadata {
-            issuer: Some("https://op".into()),
-            ..Default::default()
-        });
-        assert_eq!(
-            op.check_callback_issuer(Some("https://op/")),
-            Err(CoreError::IssuerMismatch)
-        );
+        let op = Endpoints::Oidc(OidcMetadata { issuer: Some("https://op".into()), ..Default::default() });
+        assert_eq!(op.check_callback_issuer(Some("https://op/")), Err(CoreError::IssuerMismatch));
         assert_eq!(op.check_callback_issuer(Some("https://op")), Ok(()));
     }
 }

@@ -61,9 +61,7 @@ pub enum CoreError {
     CordovaWindowClosed,
     /// A callback handed to a Cordova adapter or to `handleCallback()` that carries no
     /// state this instance issued (keycloak-js 26.2.5's messages; 26.2.4 did not check).
-    InvalidCallbackState {
-        register: bool,
-    },
+    InvalidCallbackState { register: bool },
     /// A Cordova adapter's plugin is not installed; carries the plugin's name. Ours:
     /// keycloak-js fails with a TypeError on the missing global.
     CordovaPluginMissing(&'static str),
@@ -94,9 +92,7 @@ pub enum CoreError {
 impl CoreError {
     pub fn kind(&self) -> JsKind {
         match self {
-            CoreError::InvalidPkceMethod
-            | CoreError::NotInitialized
-            | CoreError::AdapterMethodMissing => JsKind::TypeError,
+            CoreError::InvalidPkceMethod | CoreError::NotInitialized | CoreError::AdapterMethodMissing => JsKind::TypeError,
             _ => JsKind::Error,
         }
     }
@@ -192,14 +188,8 @@ mod tests {
     #[test]
     fn pkce_message_keeps_keycloak_js_stray_quote() {
         let e = CoreError::InvalidPkceMethod;
-        assert_eq!(
-            e.full_message("S512"),
-            "Invalid value for pkceMethod', expected 'S256' or false but got S512."
-        );
-        assert_eq!(
-            CoreError::CordovaPluginMissing("x").full_message(""),
-            "The Cordova adapter needs the plugin x, which is not installed."
-        );
+        assert_eq!(e.full_message("S512"), "Invalid value for pkceMethod', expected 'S256' or false but got S512.");
+        assert_eq!(CoreError::CordovaPluginMissing("x").full_message(""), "The Cordova adapter needs the plugin x, which is not installed.");
         assert_eq!(e.kind(), JsKind::TypeError);
     }
 

@@ -21,11 +21,7 @@ pub fn origin_of(url: &str) -> Option<&str> {
     // The first ':' must start "://" (a ':' before it would fail the scheme check anyway);
     // a byte search keeps the library's searchers out of the wasm.
     let scheme_end = find_byte(url, b':').filter(|&i| sub(url, i, url.len()).starts_with("://"))?;
-    if scheme_end == 0
-        || !sub(url, 0, scheme_end)
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    {
+    if scheme_end == 0 || !sub(url, 0, scheme_end).bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
         return None;
     }
     let rest = sub(url, scheme_end + 3, url.len());
@@ -95,14 +91,8 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(
-            origin_of("http://idp.localhost:8080/realms/demo/protocol/openid-connect/auth"),
-            Some("http://idp.localhost:8080")
-        );
-        assert_eq!(
-            origin_of("https://kc.example?x"),
-            Some("https://kc.example")
-        );
+        assert_eq!(origin_of("http://idp.localhost:8080/realms/demo/protocol/openid-connect/auth"), Some("http://idp.localhost:8080"));
+        assert_eq!(origin_of("https://kc.example?x"), Some("https://kc.example"));
         assert_eq!(origin_of("https://kc.example"), Some("https://kc.example"));
         assert_eq!(origin_of("/realms/demo/auth"), None);
         assert_eq!(origin_of("://x"), None);
@@ -112,10 +102,7 @@ mod tests {
     fn messages_and_answers() {
         assert_eq!(session_message("demo-app", Some("sid-1")), "demo-app sid-1");
         assert_eq!(session_message("demo-app", None), "demo-app ");
-        assert_eq!(
-            SessionStatus::parse("unchanged"),
-            Some(SessionStatus::Unchanged)
-        );
+        assert_eq!(SessionStatus::parse("unchanged"), Some(SessionStatus::Unchanged));
         assert_eq!(SessionStatus::parse("Changed"), None);
         assert!(SessionStatus::Error.clears_tokens());
         assert!(!SessionStatus::Unchanged.clears_tokens());
@@ -134,11 +121,7 @@ mod tests {
         assert!(needs_probe(&s, true));
         third_party_cookies_blocked(&mut s);
         assert_eq!(s.silent_check_sso_redirect_uri, None);
-        let mut s = Settings {
-            silent_check_sso_fallback: false,
-            silent_check_sso_redirect_uri: Some("x".into()),
-            ..Settings::default()
-        };
+        let mut s = Settings { silent_check_sso_fallback: false, silent_check_sso_redirect_uri: Some("x".into()), ..Settings::default() };
         third_party_cookies_blocked(&mut s);
         assert!(!s.check_login_iframe);
         assert_eq!(s.silent_check_sso_redirect_uri.as_deref(), Some("x"));

@@ -38,16 +38,18 @@ fn string_end(b: &[u8], i: usize) -> Option<usize> {
     loop {
         match *b.get(i)? {
             b'"' => return Some(i + 1),
-            b'\\' => match *b.get(i + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                b'u' => {
-                    if !b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) {
-                        return None;
+            b'\\' => {
+                match *b.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' => {
+                        if !b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        i += 6
                     }
-                    i += 6
+                    _ => return None,
                 }
-                _ => return None,
-            },
+            }
             c if c < 0x20 => return None,
             _ => i += 1,
         }
@@ -118,9 +120,7 @@ fn value_end(b: &[u8], mut i: usize) -> Option<usize> {
         }
         // A value ended: close containers until one wants another element.
         loop {
-            let Some(&close) = open.last() else {
-                return Some(i);
-            };
+            let Some(&close) = open.last() else { return Some(i) };
             i = ws(b, i);
             let c = *b.get(i)?;
             i += 1;
@@ -148,8 +148,7 @@ fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 }
 
 fn hex4(b: &[u8]) -> u32 {
-    b.iter()
-        .fold(0, |n, &c| n * 16 + (c as char).to_digit(16).unwrap_or(0))
+    b.iter().fold(0, |n, &c| n * 16 + (c as char).to_digit(16).unwrap_or(0))
 }
 
 /// The text of a validated string literal (quotes included). A lone UTF-16 surrogate,
@@ -166,10 +165,7 @@ pub fn unescape(lit: &str) -> String {
     while i < end {
         if b[i] != b'\\' {
             // Copy up to the next escape in one go (keeps multi-byte characters whole).
-            let next = b[i..end]
-                .iter()
-                .position(|&c| c == b'\\')
-                .map_or(end, |k| i + k);
+            let next = b[i..end].iter().position(|&c| c == b'\\').map_or(end, |k| i + k);
             out.push_str(sub(lit, i, next));
             i = next;
             continue;
@@ -185,14 +181,11 @@ pub fn unescape(lit: &str) -> String {
             b'u' => {
                 let hi = hex4(&b[i..i + 4]);
                 i += 4;
-                let lo_ok = (0xD800..0xDC00).contains(&hi)
-                    && b.get(i) == Some(&b'\\')
-                    && b.get(i + 1) == Some(&b'u');
+                let lo_ok = (0xD800..0xDC00).contains(&hi) && b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u');
                 let lo = if lo_ok { hex4(&b[i + 2..i + 6]) } else { 0 };
                 if lo_ok && (0xDC00..0xE000).contains(&lo) {
                     i += 6;
-                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-                        .unwrap_or('\u{FFFD}')
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)).unwrap_or('\u{FFFD}')
                 } else {
                     char::from_u32(hi).unwrap_or('\u{FFFD}')
                 }
@@ -205,8 +198,8 @@ pub fn unescape(lit: &str) -> String {
 }
 
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+    1e22,
 ];
 
 /// The number a validated JSON number literal stands for. Exact (correctly rounded)
@@ -242,9 +235,7 @@ pub fn number_value(lit: &str) -> f64 {
             Some(b'+') => (1, sub(e, 1, e.len())),
             _ => (1, e),
         };
-        let n = digits.bytes().fold(0i32, |n, d| {
-            n.saturating_mul(10).saturating_add((d - b'0') as i32)
-        });
+        let n = digits.bytes().fold(0i32, |n, d| n.saturating_mul(10).saturating_add((d - b'0') as i32));
         exp = exp.saturating_add(sign * n);
     }
     let mut v = mant as f64;
@@ -326,9 +317,7 @@ pub fn members<'a>(raw: &'a str, mut f: impl FnMut(&str, Val<'a>)) {
         let Some(kend) = string_end(b, i) else { return };
         let key = unescape(sub(raw, i, kend));
         let colon = ws(b, kend) + 1;
-        let Some((v, end)) = read(raw, colon) else {
-            return;
-        };
+        let Some((v, end)) = read(raw, colon) else { return };
         f(&key, v);
         i = ws(b, end);
         if b.get(i) != Some(&b',') {
@@ -408,10 +397,7 @@ impl<'a> Val<'a> {
 
 /// Convenience: `get(key)` on an optional value, then a non-empty string.
 pub fn text_of(v: &Option<Val<'_>>) -> Option<String> {
-    v.as_ref()
-        .and_then(|v| v.str())
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+    v.as_ref().and_then(|v| v.str()).filter(|s| !s.is_empty()).map(String::from)
 }
 
 /// A JSON text being written. Commas are placed automatically: every value written
@@ -551,36 +537,10 @@ mod tests {
 
     #[test]
     fn validates_like_json_parse() {
-        for ok in [
-            "{}",
-            "[]",
-            " 1 ",
-            "-0.5e+3",
-            "\"a\\u00e9\\n\"",
-            "[1,[2,{\"a\":[]}],null,true,false]",
-            "{\"a\":{\"b\":[1,2]},\"c\":\"d\"}",
-        ] {
+        for ok in ["{}", "[]", " 1 ", "-0.5e+3", "\"a\\u00e9\\n\"", "[1,[2,{\"a\":[]}],null,true,false]", "{\"a\":{\"b\":[1,2]},\"c\":\"d\"}"] {
             assert!(parse(ok).is_some(), "{ok}");
         }
-        for bad in [
-            "",
-            "{",
-            "[1,]",
-            "{\"a\":1,}",
-            "01",
-            "1.",
-            ".5",
-            "+1",
-            "\"\\x\"",
-            "\"a\nb\"",
-            "[1 2]",
-            "{a:1}",
-            "tru",
-            "1 2",
-            "{\"a\" 1}",
-            "[",
-            "\"\\u12g4\"",
-        ] {
+        for bad in ["", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "\"\\x\"", "\"a\nb\"", "[1 2]", "{a:1}", "tru", "1 2", "{\"a\" 1}", "[", "\"\\u12g4\""] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }
@@ -601,27 +561,14 @@ mod tests {
 
     #[test]
     fn reads_members_and_elements() {
-        let doc = parse(r#"{"exp":1700000300,"sub":"al\"ice","aud":["a","b"],"x":null,"exp":7}"#)
-            .unwrap();
-        assert_eq!(
-            doc.get("exp").and_then(|v| v.num()),
-            Some(7.0),
-            "the last duplicate wins, as in JSON.parse"
-        );
+        let doc = parse(r#"{"exp":1700000300,"sub":"al\"ice","aud":["a","b"],"x":null,"exp":7}"#).unwrap();
+        assert_eq!(doc.get("exp").and_then(|v| v.num()), Some(7.0), "the last duplicate wins, as in JSON.parse");
         assert_eq!(doc.get("sub").unwrap().str(), Some("al\"ice"));
         assert_eq!(doc.get("missing"), None);
-        let Some(Val::Arr(aud)) = doc.get("aud") else {
-            panic!()
-        };
-        assert_eq!(
-            elements(aud),
-            vec![Val::Str("a".into()), Val::Str("b".into())]
-        );
+        let Some(Val::Arr(aud)) = doc.get("aud") else { panic!() };
+        assert_eq!(elements(aud), vec![Val::Str("a".into()), Val::Str("b".into())]);
         assert_eq!(elements("[]"), vec![]);
-        assert_eq!(
-            elements("[ 1 , \"x\" ]"),
-            vec![Val::Num(1.0, "1"), Val::Str("x".into())]
-        );
+        assert_eq!(elements("[ 1 , \"x\" ]"), vec![Val::Num(1.0, "1"), Val::Str("x".into())]);
     }
 
     #[test]
@@ -633,17 +580,7 @@ mod tests {
 
     #[test]
     fn numbers() {
-        for (lit, v) in [
-            ("0", 0.0),
-            ("-0", -0.0),
-            ("1700000000", 1_700_000_000.0),
-            ("0.1", 0.1),
-            ("1.5e3", 1500.0),
-            ("123.456", 123.456),
-            ("1e-7", 1e-7),
-            ("2.5E-3", 0.0025),
-            ("1e400", f64::INFINITY),
-        ] {
+        for (lit, v) in [("0", 0.0), ("-0", -0.0), ("1700000000", 1_700_000_000.0), ("0.1", 0.1), ("1.5e3", 1500.0), ("123.456", 123.456), ("1e-7", 1e-7), ("2.5E-3", 0.0025), ("1e400", f64::INFINITY)] {
             assert_eq!(number_value(lit), v, "{lit}");
         }
         assert_eq!(number_value("9007199254740993"), 9007199254740992.0);

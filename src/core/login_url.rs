@@ -2,8 +2,8 @@
 //! conditions and `URLSearchParams` encoding (reference §2.2, §7).
 
 use alloc::string::String;
-use alloc::vec;
 use alloc::vec::Vec;
+use alloc::vec;
 
 use crate::core::encode::form_urlencode;
 
@@ -39,8 +39,7 @@ pub struct LoginUrl<'a> {
 /// `openid` is prepended unless one space-separated token is exactly `openid`.
 pub fn normalize_scope(scope: Option<&str>) -> String {
     let scope = scope.unwrap_or("");
-    let has_openid =
-        !scope.is_empty() && crate::core::encode::split_on(scope, b" ").any(|s| s == "openid");
+    let has_openid = !scope.is_empty() && crate::core::encode::split_on(scope, b" ").any(|s| s == "openid");
     if has_openid {
         return String::from(scope);
     }
@@ -89,16 +88,8 @@ pub fn build_login_url(r: &LoginUrl<'_>) -> String {
 }
 
 /// The GET logout URL; `None` for `id_token_hint` when there is no ID token.
-pub fn build_logout_url(
-    endpoint: &str,
-    client_id: &str,
-    post_logout_redirect_uri: &str,
-    id_token: Option<&str>,
-) -> String {
-    let mut pairs = vec![
-        ("client_id", client_id),
-        ("post_logout_redirect_uri", post_logout_redirect_uri),
-    ];
+pub fn build_logout_url(endpoint: &str, client_id: &str, post_logout_redirect_uri: &str, id_token: Option<&str>) -> String {
+    let mut pairs = vec![("client_id", client_id), ("post_logout_redirect_uri", post_logout_redirect_uri)];
     if let Some(t) = id_token {
         pairs.push(("id_token_hint", t));
     }
@@ -106,10 +97,7 @@ pub fn build_logout_url(
 }
 
 pub fn build_account_url(account_endpoint: &str, client_id: &str, referrer_uri: &str) -> String {
-    with_query(
-        account_endpoint,
-        &[("referrer", client_id), ("referrer_uri", referrer_uri)],
-    )
+    with_query(account_endpoint, &[("referrer", client_id), ("referrer_uri", referrer_uri)])
 }
 
 #[cfg(test)]
@@ -120,10 +108,7 @@ mod tests {
     fn scope_rules() {
         assert_eq!(normalize_scope(None), "openid");
         assert_eq!(normalize_scope(Some("")), "openid");
-        assert_eq!(
-            normalize_scope(Some("profile email openidlike")),
-            "openid profile email openidlike"
-        );
+        assert_eq!(normalize_scope(Some("profile email openidlike")), "openid profile email openidlike");
         assert_eq!(normalize_scope(Some("email openid")), "email openid");
     }
 
@@ -175,17 +160,11 @@ mod tests {
 
     #[test]
     fn logout_and_account() {
-        assert_eq!(
-            build_logout_url("L", "c", "http://a/", None),
-            "L?client_id=c&post_logout_redirect_uri=http%3A%2F%2Fa%2F"
-        );
+        assert_eq!(build_logout_url("L", "c", "http://a/", None), "L?client_id=c&post_logout_redirect_uri=http%3A%2F%2Fa%2F");
         assert_eq!(
             build_logout_url("L", "c", "http://a/", Some("ID")),
             "L?client_id=c&post_logout_redirect_uri=http%3A%2F%2Fa%2F&id_token_hint=ID"
         );
-        assert_eq!(
-            build_account_url("R/account", "c", "http://a/"),
-            "R/account?referrer=c&referrer_uri=http%3A%2F%2Fa%2F"
-        );
+        assert_eq!(build_account_url("R/account", "c", "http://a/"), "R/account?referrer=c&referrer_uri=http%3A%2F%2Fa%2F");
     }
 }

@@ -2,10 +2,10 @@
 //! `typeof`), and its exact validation errors (reference §1.4), read straight from the
 //! options object (JSON) the app passed.
 
+use alloc::string::String;
 use crate::core::callback::{Flow, ResponseMode};
 use crate::core::error::CoreError;
 use crate::core::json::Val;
-use alloc::string::String;
 
 /// A truthy string (`options.x` used as `if (options.x)` for a string option).
 pub fn truthy_str(v: Option<Val<'_>>) -> Option<String> {
@@ -150,11 +150,7 @@ impl Settings {
     }
 
     pub fn persist(&self) -> u8 {
-        if EXTRAS {
-            self.persist
-        } else {
-            0
-        }
+        if EXTRAS { self.persist } else { 0 }
     }
 
     pub fn dpop(&self) -> bool {
@@ -163,11 +159,7 @@ impl Settings {
 
     /// Whether the options ask for what only the module with `extras` has.
     pub fn wants_extras(&self) -> bool {
-        self.verify_tokens
-            || self.auto_refresh.is_some()
-            || self.sync_tabs
-            || self.persist > 0
-            || self.dpop
+        self.verify_tokens || self.auto_refresh.is_some() || self.sync_tabs || self.persist > 0 || self.dpop
     }
 
     /// Takes over the values an app assigned to the public properties `p` (the facade's
@@ -177,12 +169,7 @@ impl Settings {
         self.redirect_uri = truthy_str(p.get("redirectUri"));
         self.scope = truthy_str(p.get("scope"));
         self.enable_logging = truthy(&p.get("enableLogging"));
-        self.logout_method = if p.get("logoutMethod").as_ref().and_then(|v| v.str()) == Some("POST")
-        {
-            LogoutMethod::Post
-        } else {
-            LogoutMethod::Get
-        };
+        self.logout_method = if p.get("logoutMethod").as_ref().and_then(|v| v.str()) == Some("POST") { LogoutMethod::Post } else { LogoutMethod::Get };
         if let Some(n) = number(&p.get("messageReceiveTimeout")) {
             self.message_receive_timeout = n;
         }
@@ -210,8 +197,7 @@ impl Settings {
         if let Some(v) = g("checkLoginIframe") {
             self.check_login_iframe = v.truthy();
         }
-        if let Some(n) = number(&g("checkLoginIframeInterval")).filter(|n| *n != 0.0 && !n.is_nan())
-        {
+        if let Some(n) = number(&g("checkLoginIframeInterval")).filter(|n| *n != 0.0 && !n.is_nan()) {
             self.check_login_iframe_interval = n;
         }
         let on_load = g("onLoad");
@@ -287,12 +273,7 @@ impl Settings {
         self.verify_tokens = g("verifyTokens").is_some_and(|v| v.truthy());
         self.auto_refresh = match g("autoRefresh") {
             Some(Val::Bool(true)) => Some(30.0),
-            Some(o @ Val::Obj(_)) => Some(
-                o.get("minValidity")
-                    .and_then(|m| m.num())
-                    .filter(|m| *m >= 0.0)
-                    .unwrap_or(30.0),
-            ),
+            Some(o @ Val::Obj(_)) => Some(o.get("minValidity").and_then(|m| m.num()).filter(|m| *m >= 0.0).unwrap_or(30.0)),
             _ => None,
         };
         self.sync_tabs = g("syncTabs").is_some_and(|v| v.truthy());
@@ -311,8 +292,7 @@ impl Settings {
 
     /// Milliseconds the silent check-sso iframe may take.
     pub fn silent_timeout_ms(&self) -> f64 {
-        self.silent_check_sso_timeout
-            .unwrap_or(self.message_receive_timeout)
+        self.silent_check_sso_timeout.unwrap_or(self.message_receive_timeout)
     }
 }
 
@@ -338,30 +318,15 @@ mod tests {
 
     #[test]
     fn validation_errors() {
-        assert_eq!(
-            apply(r#"{"responseMode":"form_post"}"#),
-            Err(CoreError::InvalidResponseMode)
-        );
+        assert_eq!(apply(r#"{"responseMode":"form_post"}"#), Err(CoreError::InvalidResponseMode));
         assert_eq!(apply(r#"{"flow":"magic"}"#), Err(CoreError::InvalidFlow));
         let mut s = Settings::default();
-        assert_eq!(
-            s.apply(&parse(r#"{"pkceMethod":"plain"}"#).unwrap()),
-            Err(CoreError::InvalidPkceMethod)
-        );
+        assert_eq!(s.apply(&parse(r#"{"pkceMethod":"plain"}"#).unwrap()), Err(CoreError::InvalidPkceMethod));
         assert_eq!(s.invalid_pkce, "plain");
-        assert_eq!(
-            s.apply(&parse(r#"{"pkceMethod":true}"#).unwrap()),
-            Err(CoreError::InvalidPkceMethod)
-        );
+        assert_eq!(s.apply(&parse(r#"{"pkceMethod":true}"#).unwrap()), Err(CoreError::InvalidPkceMethod));
         assert_eq!(s.invalid_pkce, "true");
-        assert_eq!(
-            s.apply(&parse(r#"{"pkceMethod":1.50}"#).unwrap()),
-            Err(CoreError::InvalidPkceMethod)
-        );
-        assert_eq!(
-            s.invalid_pkce, "1.50",
-            "numbers as JSON.stringify wrote them, which is String(n)"
-        );
+        assert_eq!(s.apply(&parse(r#"{"pkceMethod":1.50}"#).unwrap()), Err(CoreError::InvalidPkceMethod));
+        assert_eq!(s.invalid_pkce, "1.50", "numbers as JSON.stringify wrote them, which is String(n)");
         // falsy values are ignored, not rejected
         assert!(apply(r#"{"responseMode":""}"#).is_ok());
         assert!(apply(r#"{"flow":0}"#).is_ok());
@@ -383,39 +348,18 @@ mod tests {
         assert_eq!(s.response_type, "id_token token");
         assert_eq!(s.time_skew, Some(-3.0));
         assert_eq!(s.pkce_method, None);
-        assert_eq!(
-            s.logout_method,
-            LogoutMethod::Get,
-            "only the exact 'POST' counts"
-        );
+        assert_eq!(s.logout_method, LogoutMethod::Get, "only the exact 'POST' counts");
         assert_eq!(s.scope.as_deref(), Some("email"));
         assert_eq!(s.message_receive_timeout, 10000.0);
         assert_eq!(s.check_login_iframe_interval, 5.0);
         assert!(!s.use_nonce);
         assert!(s.silent_check_sso_fallback);
         assert_eq!(s.silent_timeout_ms(), 10000.0);
-        assert_eq!(
-            apply(r#"{"messageReceiveTimeout":2000}"#)
-                .unwrap()
-                .silent_timeout_ms(),
-            2000.0,
-            "defaults to messageReceiveTimeout"
-        );
-        assert_eq!(
-            apply(r#"{"silentCheckSsoTimeout":500}"#)
-                .unwrap()
-                .silent_timeout_ms(),
-            500.0
-        );
+        assert_eq!(apply(r#"{"messageReceiveTimeout":2000}"#).unwrap().silent_timeout_ms(), 2000.0, "defaults to messageReceiveTimeout");
+        assert_eq!(apply(r#"{"silentCheckSsoTimeout":500}"#).unwrap().silent_timeout_ms(), 500.0);
         assert_eq!(apply("{}").unwrap().request_timeout, 30000.0);
-        assert_eq!(
-            apply(r#"{"requestTimeout":1500}"#).unwrap().request_timeout,
-            1500.0
-        );
-        assert_eq!(
-            apply(r#"{"requestTimeout":-1}"#).unwrap().request_timeout,
-            30000.0
-        );
+        assert_eq!(apply(r#"{"requestTimeout":1500}"#).unwrap().request_timeout, 1500.0);
+        assert_eq!(apply(r#"{"requestTimeout":-1}"#).unwrap().request_timeout, 30000.0);
     }
 
     #[test]
@@ -426,10 +370,7 @@ mod tests {
         assert_eq!(s.scope, None);
         assert!(s.enable_logging && s.login_required && !s.silent_check_sso_fallback);
         assert_eq!(s.logout_method, LogoutMethod::Get, "only 'POST' posts");
-        assert_eq!(
-            s.message_receive_timeout, 10000.0,
-            "a non-number keeps the setting"
-        );
+        assert_eq!(s.message_receive_timeout, 10000.0, "a non-number keeps the setting");
         assert_eq!(s.response_mode, ResponseMode::Query);
         assert_eq!(s.pkce_method, None);
         assert_eq!(s.time_skew, None);

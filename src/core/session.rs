@@ -28,11 +28,7 @@ impl Claims {
     /// session, roles if any), issued at the ID token's `iat` (server time, so `timeSkew`
     /// still means something) or else at the local time, and expiring `expires_in`
     /// seconds later; with no `expires_in` the expiry is unknown.
-    pub fn for_opaque_access(
-        id: Option<&Claims>,
-        expires_in: Option<f64>,
-        time_local_ms: f64,
-    ) -> Claims {
+    pub fn for_opaque_access(id: Option<&Claims>, expires_in: Option<f64>, time_local_ms: f64) -> Claims {
         let mut c = id.cloned().unwrap_or_default();
         c.nonce = None;
         let iat = c.iat.unwrap_or(floor(time_local_ms / 1000.0));
@@ -91,14 +87,7 @@ impl Session {
     /// `#setToken(token, refreshToken, idToken, timeLocal)`: absent tokens are removed.
     /// Returns the milliseconds until the access token expires (for `onTokenExpired`),
     /// when an access token is set and the skew is known.
-    pub fn set_tokens(
-        &mut self,
-        access: Option<Token>,
-        refresh: Option<Token>,
-        id: Option<Token>,
-        time_local_ms: Option<f64>,
-        now_ms: f64,
-    ) -> Option<f64> {
+    pub fn set_tokens(&mut self, access: Option<Token>, refresh: Option<Token>, id: Option<Token>, time_local_ms: Option<f64>, now_ms: f64) -> Option<f64> {
         self.refresh = refresh;
         self.id = id;
         self.access = access;
@@ -113,22 +102,13 @@ impl Session {
 
     /// `isTokenExpired(minValidity)`. `Ok(None)` is "unknown skew" (keycloak-js logs and
     /// answers `true`).
-    pub fn is_token_expired(
-        &self,
-        min_validity: Option<f64>,
-        now_ms: f64,
-        flow: Flow,
-    ) -> Result<Option<bool>, CoreError> {
+    pub fn is_token_expired(&self, min_validity: Option<f64>, now_ms: f64, flow: Flow) -> Result<Option<bool>, CoreError> {
         let access = self.access.as_ref().ok_or(CoreError::NotAuthenticated)?;
         if self.refresh.is_none() && flow != Flow::Implicit {
             return Err(CoreError::NotAuthenticated);
         }
-        let Some(skew) = self.time_skew else {
-            return Ok(None);
-        };
-        let Some(exp) = access.claims.exp else {
-            return Ok(Some(false));
-        };
+        let Some(skew) = self.time_skew else { return Ok(None) };
+        let Some(exp) = access.claims.exp else { return Ok(Some(false)) };
         let mut expires_in = exp - ceil(now_ms / 1000.0) + skew;
         if let Some(mv) = min_validity {
             if mv.is_nan() {
@@ -140,12 +120,7 @@ impl Session {
     }
 
     /// The first half of `updateToken`: must we ask the server?
-    pub fn refresh_decision(
-        &self,
-        min_validity: Option<f64>,
-        now_ms: f64,
-        flow: Flow,
-    ) -> Result<Refresh, CoreError> {
+    pub fn refresh_decision(&self, min_validity: Option<f64>, now_ms: f64, flow: Flow) -> Result<Refresh, CoreError> {
         if self.refresh.is_none() {
             return Err(CoreError::NoRefreshToken);
         }
@@ -153,11 +128,7 @@ impl Session {
         if mv == -1.0 {
             return Ok(Refresh::Forced);
         }
-        if self.access.is_none()
-            || self
-                .is_token_expired(Some(mv), now_ms, flow)?
-                .unwrap_or(true)
-        {
+        if self.access.is_none() || self.is_token_expired(Some(mv), now_ms, flow)?.unwrap_or(true) {
             return Ok(Refresh::Expired);
         }
         Ok(Refresh::NotNeeded)
@@ -183,9 +154,7 @@ pub struct Waiters<W> {
 
 impl<W> Default for Waiters<W> {
     fn default() -> Self {
-        Waiters {
-            waiters: Vec::new(),
-        }
+        Waiters { waiters: Vec::new() }
     }
 }
 
@@ -223,13 +192,7 @@ mod tests {
 
     fn logged_in(now_s: f64) -> Session {
         let mut s = Session::default();
-        s.set_tokens(
-            Some(token(now_s + 300.0, now_s)),
-            Some(token(now_s + 1800.0, now_s)),
-            Some(token(now_s + 300.0, now_s)),
-            Some(now_s * 1000.0),
-            now_s * 1000.0,
-        );
+        s.set_tokens(Some(token(now_s + 300.0, now_s)), Some(token(now_s + 1800.0, now_s)), Some(token(now_s + 300.0, now_s)), Some(now_s * 1000.0), now_s * 1000.0);
         s
     }
 
@@ -238,13 +201,7 @@ mod tests {
         let mut s = Session::default();
         // browser clock 40 s ahead of the server
         let now = 1_000_040_000.0;
-        let left = s.set_tokens(
-            Some(token(1_000_300.0, 1_000_000.0)),
-            None,
-            None,
-            Some(now),
-            now,
-        );
+        let left = s.set_tokens(Some(token(1_000_300.0, 1_000_000.0)), None, None, Some(now), now);
         assert_eq!(s.time_skew, Some(40.0));
         assert_eq!(left, Some(300_000.0));
         assert_eq!(s.session_id.as_deref(), Some("SID"));
@@ -253,17 +210,11 @@ mod tests {
 
     #[test]
     fn skew_kept_when_no_time_local() {
-        let mut s = Session {
-            time_skew: Some(-2.0),
-            ..Default::default()
-        };
+        let mut s = Session { time_skew: Some(-2.0), ..Default::default() };
         s.set_tokens(Some(token(100.0, 0.0)), None, None, None, 0.0);
         assert_eq!(s.time_skew, Some(-2.0));
         let mut s = Session::default();
-        assert_eq!(
-            s.set_tokens(Some(token(100.0, 0.0)), None, None, None, 0.0),
-            None
-        );
+        assert_eq!(s.set_tokens(Some(token(100.0, 0.0)), None, None, None, 0.0), None);
         assert_eq!(s.time_skew, None);
     }
 
@@ -279,65 +230,26 @@ mod tests {
     #[test]
     fn is_token_expired_formula() {
         let s = logged_in(1000.0);
-        assert_eq!(
-            s.is_token_expired(None, 1_000_000.0, Flow::Standard),
-            Ok(Some(false))
-        );
-        assert_eq!(
-            s.is_token_expired(Some(299.0), 1_000_000.0, Flow::Standard),
-            Ok(Some(false))
-        );
-        assert_eq!(
-            s.is_token_expired(Some(301.0), 1_000_000.0, Flow::Standard),
-            Ok(Some(true))
-        );
-        assert_eq!(
-            s.is_token_expired(Some(f64::NAN), 1_000_000.0, Flow::Standard),
-            Err(CoreError::InvalidMinValidity)
-        );
-        assert_eq!(
-            Session::default().is_token_expired(None, 0.0, Flow::Standard),
-            Err(CoreError::NotAuthenticated)
-        );
+        assert_eq!(s.is_token_expired(None, 1_000_000.0, Flow::Standard), Ok(Some(false)));
+        assert_eq!(s.is_token_expired(Some(299.0), 1_000_000.0, Flow::Standard), Ok(Some(false)));
+        assert_eq!(s.is_token_expired(Some(301.0), 1_000_000.0, Flow::Standard), Ok(Some(true)));
+        assert_eq!(s.is_token_expired(Some(f64::NAN), 1_000_000.0, Flow::Standard), Err(CoreError::InvalidMinValidity));
+        assert_eq!(Session::default().is_token_expired(None, 0.0, Flow::Standard), Err(CoreError::NotAuthenticated));
         let mut implicit = Session::default();
         implicit.set_tokens(Some(token(10.0, 0.0)), None, None, None, 0.0);
-        assert_eq!(
-            implicit.is_token_expired(None, 0.0, Flow::Standard),
-            Err(CoreError::NotAuthenticated)
-        );
-        assert_eq!(
-            implicit.is_token_expired(None, 0.0, Flow::Implicit),
-            Ok(None)
-        );
+        assert_eq!(implicit.is_token_expired(None, 0.0, Flow::Standard), Err(CoreError::NotAuthenticated));
+        assert_eq!(implicit.is_token_expired(None, 0.0, Flow::Implicit), Ok(None));
     }
 
     #[test]
     fn refresh_decisions() {
         let s = logged_in(1000.0);
-        assert_eq!(
-            s.refresh_decision(Some(-1.0), 1_000_000.0, Flow::Standard),
-            Ok(Refresh::Forced)
-        );
-        assert_eq!(
-            s.refresh_decision(None, 1_000_000.0, Flow::Standard),
-            Ok(Refresh::NotNeeded)
-        );
-        assert_eq!(
-            s.refresh_decision(None, 1_296_000.0, Flow::Standard),
-            Ok(Refresh::Expired)
-        ); // falsy means 5
-        assert_eq!(
-            s.refresh_decision(Some(f64::NAN), 1_000_000.0, Flow::Standard),
-            Err(CoreError::InvalidMinValidity)
-        );
-        assert_eq!(
-            s.refresh_decision(Some(400.0), 1_000_000.0, Flow::Standard),
-            Ok(Refresh::Expired)
-        );
-        assert_eq!(
-            Session::default().refresh_decision(None, 0.0, Flow::Standard),
-            Err(CoreError::NoRefreshToken)
-        );
+        assert_eq!(s.refresh_decision(Some(-1.0), 1_000_000.0, Flow::Standard), Ok(Refresh::Forced));
+        assert_eq!(s.refresh_decision(None, 1_000_000.0, Flow::Standard), Ok(Refresh::NotNeeded));
+        assert_eq!(s.refresh_decision(None, 1_296_000.0, Flow::Standard), Ok(Refresh::Expired)); // falsy means 5
+        assert_eq!(s.refresh_decision(Some(f64::NAN), 1_000_000.0, Flow::Standard), Err(CoreError::InvalidMinValidity));
+        assert_eq!(s.refresh_decision(Some(400.0), 1_000_000.0, Flow::Standard), Ok(Refresh::Expired));
+        assert_eq!(Session::default().refresh_decision(None, 0.0, Flow::Standard), Err(CoreError::NoRefreshToken));
     }
 
     #[test]
@@ -360,40 +272,15 @@ mod tests {
 
     #[test]
     fn opaque_access_claims_come_from_the_id_token_and_expires_in() {
-        let id = Claims {
-            iat: Some(1000.0),
-            exp: Some(1300.0),
-            sub: Some("u".into()),
-            sid: Some("s".into()),
-            nonce: Some("n".into()),
-            ..Claims::default()
-        };
+        let id = Claims { iat: Some(1000.0), exp: Some(1300.0), sub: Some("u".into()), sid: Some("s".into()), nonce: Some("n".into()), ..Claims::default() };
         let c = Claims::for_opaque_access(Some(&id), Some(60.0), 5_000_000.0);
-        assert_eq!(
-            (c.iat, c.exp, c.sub.as_deref(), c.sid.as_deref(), c.nonce),
-            (Some(1000.0), Some(1060.0), Some("u"), Some("s"), None)
-        );
+        assert_eq!((c.iat, c.exp, c.sub.as_deref(), c.sid.as_deref(), c.nonce), (Some(1000.0), Some(1060.0), Some("u"), Some("s"), None));
         let c = Claims::for_opaque_access(None, None, 5_000_999.0);
         assert_eq!((c.iat, c.exp, c.sub), (Some(5000.0), None, None));
         let mut s = Session::default();
-        s.set_tokens(
-            Some(Token {
-                raw: "opaque".into(),
-                claims: Claims::for_opaque_access(None, Some(300.0), 10_000.0),
-            }),
-            None,
-            None,
-            Some(10_000.0),
-            10_000.0,
-        );
+        s.set_tokens(Some(Token { raw: "opaque".into(), claims: Claims::for_opaque_access(None, Some(300.0), 10_000.0) }), None, None, Some(10_000.0), 10_000.0);
         assert_eq!(s.time_skew, Some(0.0));
-        assert_eq!(
-            s.is_token_expired(Some(200.0), 10_000.0, Flow::Implicit),
-            Ok(Some(false))
-        );
-        assert_eq!(
-            s.is_token_expired(Some(301.0), 10_000.0, Flow::Implicit),
-            Ok(Some(true))
-        );
+        assert_eq!(s.is_token_expired(Some(200.0), 10_000.0, Flow::Implicit), Ok(Some(false)));
+        assert_eq!(s.is_token_expired(Some(301.0), 10_000.0, Flow::Implicit), Ok(Some(true)));
     }
 }

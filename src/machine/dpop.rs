@@ -17,8 +17,8 @@
 use super::{Ev, Fail, Machine, Step, W_RET};
 use crate::core::b64::encode_url;
 use crate::core::error::CoreError;
-use crate::core::json::{self, Writer};
 use crate::core::options::EXTRAS;
+use crate::core::json::{self, Writer};
 use crate::core::sha256::sha256;
 use alloc::string::String;
 
@@ -52,24 +52,12 @@ impl Machine {
 
     /// The public key (a JWK's text): kept with its thumbprint. `false` if there is none.
     pub(crate) fn dpop_keyed(&mut self, ok: bool, text: Option<&str>) -> bool {
-        let Some(v) = text.filter(|_| ok).and_then(json::parse) else {
-            return false;
-        };
-        let (Some(x), Some(y)) = (
-            v.get("x").and_then(|v| v.str().map(String::from)),
-            v.get("y").and_then(|v| v.str().map(String::from)),
-        ) else {
-            return false;
-        };
+        let Some(v) = text.filter(|_| ok).and_then(json::parse) else { return false };
+        let (Some(x), Some(y)) = (v.get("x").and_then(|v| v.str().map(String::from)), v.get("y").and_then(|v| v.str().map(String::from))) else { return false };
         // RFC 7638: the required members, in order, no whitespace; also the header's `jwk`.
         let mut w = Writer::default();
         w.open_obj();
-        for (k, v) in [
-            ("crv", "P-256"),
-            ("kty", "EC"),
-            ("x", x.as_str()),
-            ("y", y.as_str()),
-        ] {
+        for (k, v) in [("crv", "P-256"), ("kty", "EC"), ("x", x.as_str()), ("y", y.as_str())] {
             w.key(k);
             w.str(v);
         }
@@ -80,13 +68,7 @@ impl Machine {
     }
 
     /// The signing input of a proof for `method url`, with `ath` for `token`.
-    pub(crate) fn dpop_input(
-        &mut self,
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        nonce: Option<&str>,
-    ) -> String {
+    pub(crate) fn dpop_input(&mut self, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
         let mut h = Writer::default();
         h.open_obj();
         h.key("typ");
@@ -106,11 +88,7 @@ impl Machine {
         p.key("htm");
         p.str(method);
         p.key("htu");
-        p.str(
-            crate::core::encode::split_on(url, b"?#")
-                .next()
-                .unwrap_or(""),
-        );
+        p.str(crate::core::encode::split_on(url, b"?#").next().unwrap_or(""));
         p.key("iat");
         let skew = self.sess.time_skew.unwrap_or(0.0);
         p.int(crate::core::math::floor(self.now / 1000.0 - skew).max(0.0) as u64);
@@ -148,14 +126,7 @@ impl Machine {
     /// A held request's signature came: it is sent (or fails as a request that could not
     /// be made). `false` when `id` is not a held request.
     pub(crate) fn dpop_signed(&mut self, id: u32, ok: bool, h: i64, sig: Option<&str>) -> bool {
-        let Some(i) = self
-            .dpop_held
-            .iter()
-            .position(|x| x.id == id)
-            .filter(|_| EXTRAS)
-        else {
-            return false;
-        };
+        let Some(i) = self.dpop_held.iter().position(|x| x.id == id).filter(|_| EXTRAS) else { return false };
         let held = self.dpop_held.swap_remove(i);
         match sig.filter(|_| ok) {
             Some(sig) => {
@@ -163,24 +134,10 @@ impl Machine {
                 let mut proof = core::mem::take(&mut held.input);
                 proof.push('.');
                 proof.push_str(sig);
-                self.emit_fetch(
-                    id,
-                    &held.url,
-                    held.form.as_deref(),
-                    held.bearer.as_deref(),
-                    held.credentials,
-                    Some(&proof),
-                );
+                self.emit_fetch(id, &held.url, held.form.as_deref(), held.bearer.as_deref(), held.credentials, Some(&proof));
                 self.dpop_sent.push(held);
             }
-            None => self.deliver_wait(
-                id,
-                Ev::Http {
-                    status: 0,
-                    text: None,
-                    h,
-                },
-            ),
+            None => self.deliver_wait(id, Ev::Http { status: 0, text: None, h }),
         }
         true
     }
@@ -188,37 +145,17 @@ impl Machine {
     /// The answer to a request sent with a proof: the server's nonce is kept for the next
     /// proofs; a 400 or 401 that names one (`use_dpop_nonce`) is sent once more with it,
     /// unseen by the task that made the request. `false`: deliver the answer.
-    pub(crate) fn dpop_answered(
-        &mut self,
-        id: u32,
-        status: u16,
-        nonce: Option<&str>,
-        h: i64,
-    ) -> bool {
-        let Some(i) = self
-            .dpop_sent
-            .iter()
-            .position(|x| x.id == id)
-            .filter(|_| EXTRAS)
-        else {
-            return false;
-        };
+    pub(crate) fn dpop_answered(&mut self, id: u32, status: u16, nonce: Option<&str>, h: i64) -> bool {
+        let Some(i) = self.dpop_sent.iter().position(|x| x.id == id).filter(|_| EXTRAS) else { return false };
         let mut sent = self.dpop_sent.swap_remove(i);
-        let Some(nonce) = nonce.filter(|n| !n.is_empty()) else {
-            return false;
-        };
+        let Some(nonce) = nonce.filter(|n| !n.is_empty()) else { return false };
         self.dpop_nonce = Some(String::from(nonce));
         if !(status == 400 || status == 401) || sent.retried {
             return false;
         }
         self.drop_h(h);
         let method = if sent.form.is_some() { "POST" } else { "GET" };
-        sent.input = self.dpop_input(
-            method,
-            &sent.url.clone(),
-            sent.bearer.clone().as_deref(),
-            Some(nonce),
-        );
+        sent.input = self.dpop_input(method, &sent.url.clone(), sent.bearer.clone().as_deref(), Some(nonce));
         sent.retried = true;
         self.dpop_sign(id, &sent.input.clone());
         self.dpop_held.push(sent);
@@ -230,11 +167,7 @@ impl Machine {
         if !self.s.dpop() {
             return Ok(());
         }
-        let jkt = payload
-            .and_then(json::parse)
-            .and_then(|v| v.get("cnf"))
-            .and_then(|c| c.get("jkt"))
-            .and_then(|j| j.str().map(String::from));
+        let jkt = payload.and_then(json::parse).and_then(|v| v.get("cnf")).and_then(|c| c.get("jkt")).and_then(|j| j.str().map(String::from));
         match jkt {
             Some(j) if j != self.dpop_jkt => Err(CoreError::DpopBinding),
             _ => Ok(()),
@@ -257,21 +190,13 @@ impl Machine {
                 *input = i;
                 Step::Wait
             }
-            Ev::Ret {
-                ok: true,
-                text: Some(sig),
-                ..
-            } => {
+            Ev::Ret { ok: true, text: Some(sig), .. } => {
                 let mut proof = core::mem::take(input);
                 proof.push('.');
                 proof.push_str(sig);
                 Step::Done(self.give_text(id, proof))
             }
-            Ev::Ret { h, .. } => Step::Done(if h != 0 {
-                Err(Fail::H(h))
-            } else {
-                Err(CoreError::DpopUnavailable.into())
-            }),
+            Ev::Ret { h, .. } => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Err(CoreError::DpopUnavailable.into()) }),
             e => {
                 self.lose(e);
                 Step::Wait
@@ -284,12 +209,7 @@ impl Machine {
         if !self.s.dpop() || self.dpop_jwk.is_empty() {
             return String::new();
         }
-        let token = self
-            .sess
-            .access
-            .as_ref()
-            .filter(|_| self.dpop_bound)
-            .map(|t| t.raw.clone());
+        let token = self.sess.access.as_ref().filter(|_| self.dpop_bound).map(|t| t.raw.clone());
         self.dpop_input(method, url, token.as_deref(), nonce)
     }
 }

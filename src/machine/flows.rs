@@ -4,10 +4,7 @@
 use super::login::{adapter_result, missing_plugin, parse_opt};
 use super::tokens::{http_fail, Update};
 use super::{truthy_number, Ev, Fail, Machine, Out, Parent, Res, Step, K};
-use crate::core::adapter::{
-    at_redirect, logout_step as cordova_logout_step, AdapterKind, AdapterOption, BrowserEvent,
-    LogoutStep, CORDOVA_ACCOUNT_WINDOW, CORDOVA_LOGOUT_WINDOW,
-};
+use crate::core::adapter::{at_redirect, logout_step as cordova_logout_step, AdapterKind, AdapterOption, BrowserEvent, LogoutStep, CORDOVA_ACCOUNT_WINDOW, CORDOVA_LOGOUT_WINDOW};
 use crate::core::callback::{parse_callback_url, Flow, OAuthParams};
 use crate::core::endpoints::{discovery_url, realm_url, Endpoints, OidcMetadata};
 use crate::core::error::CoreError;
@@ -82,16 +79,7 @@ pub(crate) struct Load {
 
 impl Init {
     pub(crate) fn held(self) -> Vec<Res> {
-        [
-            self.probe_res,
-            self.child_res,
-            self.frame_res,
-            self.check_res,
-            self.err.map(Err),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        [self.probe_res, self.child_res, self.frame_res, self.check_res, self.err.map(Err)].into_iter().flatten().collect()
     }
 
     /// The early silent check-sso, if one may still be running.
@@ -105,88 +93,31 @@ impl Init {
 }
 
 /// The endpoint names of the `endpoints` property, in keycloak-js's order.
-const ENDPOINTS: [&str; 7] = [
-    "authorize",
-    "token",
-    "logout",
-    "checkSessionIframe",
-    "thirdPartyCookiesIframe",
-    "register",
-    "userinfo",
-];
+const ENDPOINTS: [&str; 7] = ["authorize", "token", "logout", "checkSessionIframe", "thirdPartyCookiesIframe", "register", "userinfo"];
 
 impl Machine {
     /// An app call: `op` settles it (except for calls that navigate away).
     pub(crate) fn call(&mut self, op: u32, method: &str, args: &[Val<'_>]) {
-        let arg = args
-            .first()
-            .filter(|v| !matches!(v, Val::Null))
-            .map(|v| v.raw());
+        let arg = args.first().filter(|v| !matches!(v, Val::Null)).map(|v| v.raw());
         let parent = Parent::Op(op);
         let k = match method {
-            "init" => K::Init(Box::new(Init {
-                opts: arg.unwrap_or_else(|| String::from("{}")),
-                stage: 0,
-                probe: 0,
-                probe_res: None,
-                child: 0,
-                child_res: None,
-                frame: 0,
-                frame_res: None,
-                params: None,
-                err: None,
-                iframe: false,
-                early: false,
-                asked: false,
-                check_res: None,
-                gated: false,
-                later: false,
-                pending: None,
-                verify: 0,
-                dated: None,
-            })),
+            "init" => K::Init(Box::new(Init { opts: arg.unwrap_or_else(|| String::from("{}")), stage: 0, probe: 0, probe_res: None, child: 0, child_res: None, frame: 0, frame_res: None, params: None, err: None, iframe: false, early: false, asked: false, check_res: None, gated: false, later: false, pending: None, verify: 0, dated: None })),
             "login" | "register" => {
                 self.start_login(parent, arg, method == "register");
                 return;
             }
             "createLoginUrl" => K::LoginUrl(super::login::LoginUrl::new(arg)),
-            "createRegisterUrl" => K::LoginUrl(super::login::LoginUrl::new(Some(
-                super::login::register_options(arg.as_deref()),
-            ))),
-            "logout" => K::Logout(Box::new(Logout {
-                options: arg,
-                stage: 0,
-                redirect: String::new(),
-                failed: false,
-                win: 0,
-            })),
-            "createLogoutUrl" | "createAccountUrl" => K::UrlOp(Box::new(UrlOp {
-                logout: method == "createLogoutUrl",
-                options: arg,
-            })),
-            "accountManagement" => K::Account(Box::new(Account {
-                stage: 0,
-                redirect: String::new(),
-                win: 0,
-            })),
-            "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load {
-                profile: method == "loadUserProfile",
-            })),
-            "updateToken" => K::Update(Update {
-                min_validity: truthy_number(args.first()),
-                joined: false,
-            }),
+            "createRegisterUrl" => K::LoginUrl(super::login::LoginUrl::new(Some(super::login::register_options(arg.as_deref())))),
+            "logout" => K::Logout(Box::new(Logout { options: arg, stage: 0, redirect: String::new(), failed: false, win: 0 })),
+            "createLogoutUrl" | "createAccountUrl" => K::UrlOp(Box::new(UrlOp { logout: method == "createLogoutUrl", options: arg })),
+            "accountManagement" => K::Account(Box::new(Account { stage: 0, redirect: String::new(), win: 0 })),
+            "loadUserProfile" | "loadUserInfo" => K::Load(Box::new(Load { profile: method == "loadUserProfile" })),
+            "updateToken" => K::Update(Update { min_validity: truthy_number(args.first()), joined: false }),
             "clearToken" => K::Clear { stage: 0 },
-            "createDpopProof" if !EXTRAS => {
-                return self.settle(op, Err(CoreError::NoExtras.into()))
-            }
+            "createDpopProof" if !EXTRAS => return self.settle(op, Err(CoreError::NoExtras.into())),
             "createDpopProof" => {
                 let text = |i: usize| args.get(i).filter(|v| v.truthy()).map(Val::js_string);
-                let input = self.proof_task(
-                    &text(0).unwrap_or_default(),
-                    &text(1).unwrap_or_default(),
-                    text(2).as_deref(),
-                );
+                let input = self.proof_task(&text(0).unwrap_or_default(), &text(1).unwrap_or_default(), text(2).as_deref());
                 K::Proof(Box::new(input))
             }
             // keycloak.fetch (ours): the Authorization header for the app's request: the
@@ -206,10 +137,7 @@ impl Machine {
             // request again with (once), when a 400 or 401 names one (RFC 9449 §8, §9).
             "dpopRetry" => {
                 let status = args.first().and_then(|v| v.num()).unwrap_or(0.0);
-                let nonce = args
-                    .get(1)
-                    .and_then(|v| v.str())
-                    .filter(|n| !n.is_empty() && (status == 400.0 || status == 401.0));
+                let nonce = args.get(1).and_then(|v| v.str()).filter(|n| !n.is_empty() && (status == 400.0 || status == 401.0));
                 let r = match nonce {
                     Some(n) => self.give_text(op, String::from(n)),
                     None => Ok(Out::Undefined),
@@ -222,9 +150,7 @@ impl Machine {
                 return;
             }
             "isTokenExpired" => {
-                let r =
-                    self.sess
-                        .is_token_expired(truthy_number(args.first()), self.now, self.s.flow);
+                let r = self.sess.is_token_expired(truthy_number(args.first()), self.now, self.s.flow);
                 let r = match r {
                     Ok(Some(expired)) => Ok(Out::Bool(expired)),
                     Ok(None) => {
@@ -250,9 +176,7 @@ impl Machine {
         if let Some(Ev::Child(c, _)) = &ev {
             let c = *c;
             if c == x.probe || c == x.child || c == x.frame {
-                let Some(Ev::Child(_, r)) = ev.take() else {
-                    return Step::Wait;
-                };
+                let Some(Ev::Child(_, r)) = ev.take() else { return Step::Wait };
                 let slot = if c == x.probe {
                     &mut x.probe_res
                 } else if c == x.child {
@@ -263,9 +187,7 @@ impl Machine {
                 *slot = Some(r);
             } else if c != x.verify && x.asked && x.check_res.is_none() {
                 // The only other child reports are the status iframe's answers.
-                let Some(Ev::Child(_, r)) = ev.take() else {
-                    return Step::Wait;
-                };
+                let Some(Ev::Child(_, r)) = ev.take() else { return Step::Wait };
                 x.check_res = Some(r);
             }
         }
@@ -286,15 +208,10 @@ impl Machine {
                     match opts.get("adapter") {
                         Some(Val::Obj(raw)) => {
                             self.adapter = AdapterKind::Custom;
-                            self.adapter_h = json::parse(raw)
-                                .and_then(|o| o.get("$h"))
-                                .and_then(|h| h.num())
-                                .unwrap_or(0.0) as i64;
+                            self.adapter_h = json::parse(raw).and_then(|o| o.get("$h")).and_then(|h| h.num()).unwrap_or(0.0) as i64;
                             x.stage = 3;
                         }
-                        Some(Val::Str(s))
-                            if matches!(s.as_str(), "cordova" | "cordova-native" | "default") =>
-                        {
+                        Some(Val::Str(s)) if matches!(s.as_str(), "cordova" | "cordova-native" | "default") => {
                             self.adapter = AdapterKind::select(AdapterOption::Text(&s), false);
                             x.stage = 3;
                         }
@@ -331,9 +248,7 @@ impl Machine {
                     x.stage = 47;
                 }
                 // `dpop`: the key pair is there (made now if needed), or init fails here.
-                (46, Some(Ev::Timer)) if EXTRAS => {
-                    return Step::Done(Err(CoreError::DpopUnavailable.into()))
-                }
+                (46, Some(Ev::Timer)) if EXTRAS => return Step::Done(Err(CoreError::DpopUnavailable.into())),
                 (46, Some(Ev::Ret { ok, h, text })) if EXTRAS => {
                     self.disarm(id);
                     self.drop_h(h);
@@ -342,13 +257,15 @@ impl Machine {
                     }
                     x.stage = 47;
                 }
-                (47, None) => match self.load_config(id) {
-                    Some(step) => {
-                        x.stage = 4;
-                        return step;
+                (47, None) => {
+                    match self.load_config(id) {
+                        Some(step) => {
+                            x.stage = 4;
+                            return step;
+                        }
+                        None => x.stage = 5,
                     }
-                    None => x.stage = 5,
-                },
+                }
                 (4, Some(Ev::Http { status, text, h })) => {
                     if !(200..300).contains(&status) {
                         return Step::Done(Err(http_fail(status, h)));
@@ -366,18 +283,13 @@ impl Machine {
                     // check itself, held until the probe agrees. A probe that finds
                     // third-party cookies blocked takes them back.
                     let opts = json::parse(&x.opts).unwrap_or(Val::Null);
-                    let tokens = opts.get("token").is_some_and(|v| v.truthy())
-                        && opts.get("refreshToken").is_some_and(|v| v.truthy());
+                    let tokens = opts.get("token").is_some_and(|v| v.truthy()) && opts.get("refreshToken").is_some_and(|v| v.truthy());
                     let check_sso = self.s.on_load == OnLoad::CheckSso;
                     x.later = tokens || check_sso;
                     if x.iframe && (cb.is_some() || x.later) {
                         x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
                     }
-                    x.early = x.frame != 0
-                        && cb.is_none()
-                        && !tokens
-                        && check_sso
-                        && self.s.silent_check_sso_redirect_uri.is_some();
+                    x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
                     match cb {
                         Some(cb) => {
                             self.fx("hist");
@@ -393,15 +305,12 @@ impl Machine {
                         None => x.stage = 10,
                     }
                 }
-                (6, Some(Ev::Ret { text, .. })) => match text
-                    .filter(|t| matches!(json::parse(t), Some(Val::Obj(_))))
-                {
+                (6, Some(Ev::Ret { text, .. })) => match text.filter(|t| matches!(json::parse(t), Some(Val::Obj(_)))) {
                     // On a login callback the code exchange runs alongside the probe and the
                     // status iframe's load (keycloak-js runs them one after another).
                     Some(record) => {
                         let params = x.params.take().unwrap_or_default();
-                        x.child =
-                            self.process_callback(Parent::Task(id), params, String::from(record));
+                        x.child = self.process_callback(Parent::Task(id), params, String::from(record));
                         x.stage = 7;
                     }
                     None => {
@@ -453,16 +362,8 @@ impl Machine {
                     let token = opts.get("token").filter(|v| v.truthy());
                     let refresh = opts.get("refreshToken").filter(|v| v.truthy());
                     if let (Some(t), Some(r)) = (token, refresh) {
-                        let id_token = opts
-                            .get("idToken")
-                            .filter(|v| v.truthy())
-                            .map(|v| v.js_string());
-                        match self.decode_set(
-                            Some(&t.js_string()),
-                            Some(&r.js_string()),
-                            id_token.as_deref(),
-                            None,
-                        ) {
+                        let id_token = opts.get("idToken").filter(|v| v.truthy()).map(|v| v.js_string());
+                        match self.decode_set(Some(&t.js_string()), Some(&r.js_string()), id_token.as_deref(), None) {
                             Err(e) => return Step::Done(Err(e.into())),
                             Ok(set) => {
                                 x.verify = self.verify_set(id, &set, false);
@@ -531,13 +432,7 @@ impl Machine {
                     // An access token that has run out (or whose clock skew is unknown) costs one refresh.
                     if self.sess.is_token_expired(None, self.now, self.s.flow) != Ok(Some(false)) {
                         x.stage = 44;
-                        x.child = self.spawn(
-                            Parent::Task(id),
-                            K::Update(Update {
-                                min_validity: Some(-1.0),
-                                joined: false,
-                            }),
-                        );
+                        x.child = self.spawn(Parent::Task(id), K::Update(Update { min_validity: Some(-1.0), joined: false }));
                         return Step::Wait;
                     }
                     x.stage = 45;
@@ -588,13 +483,7 @@ impl Machine {
                     } else {
                         // Without the status iframe the tokens are validated by a forced refresh.
                         x.stage = 15;
-                        x.child = self.spawn(
-                            Parent::Task(id),
-                            K::Update(Update {
-                                min_validity: Some(-1.0),
-                                joined: false,
-                            }),
-                        );
+                        x.child = self.spawn(Parent::Task(id), K::Update(Update { min_validity: Some(-1.0), joined: false }));
                         return Step::Wait;
                     }
                 }
@@ -647,10 +536,7 @@ impl Machine {
                     x.stage = 30;
                 }
                 (17, Some(Ev::Resumed(err))) => {
-                    let e = x
-                        .err
-                        .take()
-                        .unwrap_or(Fail::Core(CoreError::NoRefreshToken));
+                    let e = x.err.take().unwrap_or(Fail::Core(CoreError::NoRefreshToken));
                     if err != 0 {
                         self.release(&Err(e));
                         return Step::Done(Err(Fail::H(err)));
@@ -869,10 +755,7 @@ impl Machine {
                 None => m.w.null(),
             }
             m.set_str("redirectUri", s.redirect_uri.as_deref());
-            m.set_str(
-                "silentCheckSsoRedirectUri",
-                s.silent_check_sso_redirect_uri.as_deref(),
-            );
+            m.set_str("silentCheckSsoRedirectUri", s.silent_check_sso_redirect_uri.as_deref());
             m.w.str("silentCheckSsoFallback");
             m.w.bool(s.silent_check_sso_fallback);
             m.w.str("pkceMethod");
@@ -922,31 +805,16 @@ impl Machine {
         let c = json::parse(&config).unwrap_or(Val::Null);
         let doc = json::parse(text).unwrap_or(Val::Null);
         if let Val::Str(_) = c {
-            self.use_keycloak(
-                doc.get("auth-server-url"),
-                doc.get("realm"),
-                doc.get("resource"),
-            );
+            self.use_keycloak(doc.get("auth-server-url"), doc.get("realm"), doc.get("resource"));
         } else {
             self.use_metadata(text, c.get("clientId"));
         }
     }
 
-    fn use_keycloak(
-        &mut self,
-        server: Option<Val<'_>>,
-        realm: Option<Val<'_>>,
-        client: Option<Val<'_>>,
-    ) {
-        let text = |v: &Option<Val<'_>>| {
-            v.as_ref()
-                .map(Val::js_string)
-                .unwrap_or_else(|| String::from("undefined"))
-        };
+    fn use_keycloak(&mut self, server: Option<Val<'_>>, realm: Option<Val<'_>>, client: Option<Val<'_>>) {
+        let text = |v: &Option<Val<'_>>| v.as_ref().map(Val::js_string).unwrap_or_else(|| String::from("undefined"));
         let (server_s, realm_s) = (text(&server), text(&realm));
-        self.ep = Some(Endpoints::Keycloak {
-            realm_url: realm_url(&server_s, &realm_s),
-        });
+        self.ep = Some(Endpoints::Keycloak { realm_url: realm_url(&server_s, &realm_s) });
         self.set(|m| {
             m.config_prop("clientId", &client);
             m.config_prop("authServerUrl", &server);
@@ -1034,50 +902,33 @@ impl Machine {
     /// window, a deep link, a custom adapter): its state must be one this instance
     /// stored; it is then processed as `init` would. Resolves to `authenticated`.
     pub(crate) fn handle_callback(&mut self, parent: Parent, url: String, register: bool) -> u32 {
-        self.spawn(
-            parent,
-            K::Handle(Box::new(Handle {
-                url,
-                register,
-                stage: 0,
-                params: None,
-            })),
-        )
+        self.spawn(parent, K::Handle(Box::new(Handle { url, register, stage: 0, params: None })))
     }
 
     #[inline(never)]
     pub(crate) fn handle_step(&mut self, id: u32, x: &mut Handle, ev: Ev) -> Step {
-        let invalid = || {
-            Step::Done(Err(CoreError::InvalidCallbackState {
-                register: x.register,
-            }
-            .into()))
-        };
+        let invalid = || Step::Done(Err(CoreError::InvalidCallbackState { register: x.register }.into()));
         match (x.stage, ev) {
             (0, Ev::Start) => {
                 if let Err(e) = self.endpoints() {
                     return Step::Done(Err(e));
                 }
-                let Some(cb) = parse_callback_url(&x.url, self.s.flow, self.s.response_mode) else {
-                    return invalid();
-                };
+                let Some(cb) = parse_callback_url(&x.url, self.s.flow, self.s.response_mode) else { return invalid() };
                 let state = String::from(cb.params.get("state").unwrap_or(""));
                 x.params = Some(cb.params);
                 x.stage = 1;
                 self.store_take(id, &state);
                 Step::Wait
             }
-            (1, Ev::Ret { text, .. }) => {
-                match text.filter(|t| matches!(json::parse(t), Some(Val::Obj(_)))) {
-                    Some(record) => {
-                        x.stage = 2;
-                        let params = x.params.take().unwrap_or_default();
-                        self.process_callback(Parent::Task(id), params, String::from(record));
-                        Step::Wait
-                    }
-                    None => invalid(),
+            (1, Ev::Ret { text, .. }) => match text.filter(|t| matches!(json::parse(t), Some(Val::Obj(_)))) {
+                Some(record) => {
+                    x.stage = 2;
+                    let params = x.params.take().unwrap_or_default();
+                    self.process_callback(Parent::Task(id), params, String::from(record));
+                    Step::Wait
                 }
-            }
+                None => invalid(),
+            },
             (2, Ev::Child(_, Err(e))) => Step::Done(Err(e)),
             (2, Ev::Child(..)) => {
                 if self.s.flow != Flow::Implicit {
@@ -1105,12 +956,7 @@ impl Machine {
     /// The GET logout URL (the Cordova adapters always navigate with GET).
     fn logout_get_url(&self, redirect: &str) -> Result<String, Fail> {
         let endpoint = self.endpoints()?.logout()?;
-        Ok(build_logout_url(
-            &endpoint,
-            &self.client_id,
-            redirect,
-            self.sess.id.as_ref().map(|t| t.raw.as_str()),
-        ))
+        Ok(build_logout_url(&endpoint, &self.client_id, redirect, self.sess.id.as_ref().map(|t| t.raw.as_str())))
     }
 
     #[inline(never)]
@@ -1156,10 +1002,7 @@ impl Machine {
                                 Err(e) => Step::Done(Err(e)),
                             };
                         }
-                        let action = match self
-                            .endpoints()
-                            .and_then(|e| e.logout().map_err(Fail::from))
-                        {
+                        let action = match self.endpoints().and_then(|e| e.logout().map_err(Fail::from)) {
                             Ok(a) => a,
                             Err(e) => return Step::Done(Err(e)),
                         };
@@ -1186,37 +1029,26 @@ impl Machine {
             (1, Ev::Ret { ok, h, .. }) => adapter_result(ok, h),
             // InAppBrowser: a hidden window loads the logout URL; reaching the redirect URI
             // (or the user closing it) ends it, and the tokens are cleared.
-            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(
-                CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into(),
-            )),
-            (10, Ev::Event { name, value }) if EXTRAS => {
-                match cordova_logout_step(&BrowserEvent::from_parts(name, value), &x.redirect) {
-                    LogoutStep::Wait => Step::Wait,
-                    LogoutStep::Close { failed } => {
-                        x.failed = failed;
-                        x.stage = 12;
-                        // The plugin answers close() with `exit`; do not wait for it forever.
-                        self.close_window(x.win, 2);
-                        self.arm(id, self.s.message_receive_timeout);
-                        Step::Wait
-                    }
-                    LogoutStep::Done => self.cordova_logged_out(id, x),
+            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            (10, Ev::Event { name, value }) if EXTRAS => match cordova_logout_step(&BrowserEvent::from_parts(name, value), &x.redirect) {
+                LogoutStep::Wait => Step::Wait,
+                LogoutStep::Close { failed } => {
+                    x.failed = failed;
+                    x.stage = 12;
+                    // The plugin answers close() with `exit`; do not wait for it forever.
+                    self.close_window(x.win, 2);
+                    self.arm(id, self.s.message_receive_timeout);
+                    Step::Wait
                 }
-            }
-            (12, Ev::Event { name: "exit", .. }) | (12, Ev::Timer) if EXTRAS => {
-                self.cordova_logged_out(id, x)
-            }
+                LogoutStep::Done => self.cordova_logged_out(id, x),
+            },
+            (12, Ev::Event { name: "exit", .. }) | (12, Ev::Timer) if EXTRAS => self.cordova_logged_out(id, x),
             (13, Ev::Child(_, r)) if EXTRAS => {
                 self.report(r);
                 Step::Done(Ok(Out::Undefined))
             }
             // The system browser, and the deep link back
-            (
-                20,
-                Ev::Ret {
-                    ok: false, text, ..
-                },
-            ) if EXTRAS => Step::Done(Err(missing_plugin(text))),
+            (20, Ev::Ret { ok: false, text, .. }) if EXTRAS => Step::Done(Err(missing_plugin(text))),
             (20, Ev::Event { .. }) if EXTRAS => {
                 self.close_window(core::mem::take(&mut x.win), 1);
                 x.stage = 13;
@@ -1248,13 +1080,9 @@ impl Machine {
         match ev {
             Ev::Start => {
                 let first = if x.logout {
-                    self.endpoints()
-                        .and_then(|e| e.logout().map_err(Fail::from))
+                    self.endpoints().and_then(|e| e.logout().map_err(Fail::from))
                 } else {
-                    self.endpoints().and_then(|e| {
-                        e.account()
-                            .ok_or(Fail::Core(CoreError::AccountUrlInOidcMode))
-                    })
+                    self.endpoints().and_then(|e| e.account().ok_or(Fail::Core(CoreError::AccountUrlInOidcMode)))
                 };
                 let endpoint = match first {
                     Ok(u) => u,
@@ -1283,11 +1111,7 @@ impl Machine {
                 } else {
                     self.endpoints().ok().and_then(|e| e.account())
                 };
-                let url = self.url_with(
-                    x.logout,
-                    &endpoint.unwrap_or_default(),
-                    text.unwrap_or_default(),
-                );
+                let url = self.url_with(x.logout, &endpoint.unwrap_or_default(), text.unwrap_or_default());
                 Step::Done(self.give_text(id, url))
             }
             e => {
@@ -1299,12 +1123,7 @@ impl Machine {
 
     fn url_with(&self, logout: bool, endpoint: &str, redirect: &str) -> String {
         if logout {
-            build_logout_url(
-                endpoint,
-                &self.client_id,
-                redirect,
-                self.sess.id.as_ref().map(|t| t.raw.as_str()),
-            )
+            build_logout_url(endpoint, &self.client_id, redirect, self.sess.id.as_ref().map(|t| t.raw.as_str()))
         } else {
             build_account_url(endpoint, &self.client_id, redirect)
         }
@@ -1321,10 +1140,7 @@ impl Machine {
                     self.call_adapter(id, "accountManagement", None, true);
                     return Step::Wait;
                 }
-                let account = match self.endpoints().and_then(|e| {
-                    e.account()
-                        .ok_or(Fail::Core(CoreError::AccountUrlInOidcMode))
-                }) {
+                let account = match self.endpoints().and_then(|e| e.account().ok_or(Fail::Core(CoreError::AccountUrlInOidcMode))) {
                     Ok(a) => a,
                     Err(e) => return Step::Done(Err(e)),
                 };
@@ -1348,27 +1164,15 @@ impl Machine {
                 }
             }
             (1, Ev::Ret { ok, h, .. }) => adapter_result(ok, h),
-            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(
-                CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into(),
-            )),
+            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
             // Resolves at once; the window closes itself when it reaches the app again.
             (10, Ev::Ret { .. }) if EXTRAS => {
                 let redirect = core::mem::take(&mut x.redirect);
-                let watcher = self.spawn_idle(
-                    Parent::Detached,
-                    K::Watch {
-                        win: x.win,
-                        redirect,
-                    },
-                );
+                let watcher = self.spawn_idle(Parent::Detached, K::Watch { win: x.win, redirect });
                 self.hand_over(id, watcher);
                 Step::Done(Ok(Out::Undefined))
             }
-            (20, Ev::Ret { ok, text, .. }) if EXTRAS => Step::Done(if ok {
-                Ok(Out::Undefined)
-            } else {
-                Err(missing_plugin(text))
-            }),
+            (20, Ev::Ret { ok, text, .. }) if EXTRAS => Step::Done(if ok { Ok(Out::Undefined) } else { Err(missing_plugin(text)) }),
             e => {
                 self.lose(e);
                 Step::Wait
@@ -1401,14 +1205,7 @@ impl Machine {
     pub(crate) fn load_step(&mut self, id: u32, x: &mut Load, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
-                let url = self.endpoints().and_then(|e| {
-                    if x.profile {
-                        e.account()
-                            .ok_or(Fail::Core(CoreError::UserProfileInOidcMode))
-                    } else {
-                        e.userinfo().map_err(Fail::from)
-                    }
-                });
+                let url = self.endpoints().and_then(|e| if x.profile { e.account().ok_or(Fail::Core(CoreError::UserProfileInOidcMode)) } else { e.userinfo().map_err(Fail::from) });
                 let url = match url {
                     Ok(u) => u,
                     Err(e) => return Step::Done(Err(e)),

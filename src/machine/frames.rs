@@ -4,13 +4,10 @@
 //! `silentCheckSsoTimeout` for silent check-sso (keycloak-js waits forever for the last
 //! three).
 
-use super::{Ev, Machine, Out, Parent, Res, StatusFrame, Step, K, STATUS_REPLY};
+use super::{Ev, Machine, Out, Parent, Res, Step, StatusFrame, K, STATUS_REPLY};
 use crate::core::callback::{parse_callback_url, Flow, OAuthParams};
 use crate::core::error::CoreError;
-use crate::core::iframe::{
-    needs_probe, origin_of, parse_probe, session_message, third_party_cookies_blocked,
-    SessionStatus, THIRD_PARTY_COOKIES_WARNING, TITLE_3P, TITLE_SESSION, TITLE_SILENT,
-};
+use crate::core::iframe::{needs_probe, origin_of, parse_probe, session_message, third_party_cookies_blocked, SessionStatus, THIRD_PARTY_COOKIES_WARNING, TITLE_3P, TITLE_SESSION, TITLE_SILENT};
 use crate::core::json::Writer;
 use alloc::string::String;
 
@@ -47,14 +44,8 @@ impl Machine {
     pub(crate) fn probe_step(&mut self, id: u32, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
-                let src = self
-                    .ep
-                    .as_ref()
-                    .and_then(|e| e.third_party_cookies_iframe())
-                    .filter(|_| needs_probe(&self.s, true));
-                let Some(src) = src else {
-                    return Step::Done(Ok(Out::Bool(true)));
-                };
+                let src = self.ep.as_ref().and_then(|e| e.third_party_cookies_iframe()).filter(|_| needs_probe(&self.s, true));
+                let Some(src) = src else { return Step::Done(Ok(Out::Bool(true))) };
                 self.frame(id, &src, TITLE_3P);
                 self.arm(id, self.s.message_receive_timeout);
                 Step::Wait
@@ -101,15 +92,9 @@ impl Machine {
                     return Step::Done(Ok(Out::Undefined));
                 };
                 // The origin of the authorize endpoint, as keycloak-js does (not the iframe's).
-                let origin = origin_of(&ep.authorize())
-                    .map(String::from)
-                    .unwrap_or_else(|| self.page_origin());
+                let origin = origin_of(&ep.authorize()).map(String::from).unwrap_or_else(|| self.page_origin());
                 let frame = self.frame(id, &src, TITLE_SESSION);
-                self.sf = Some(StatusFrame {
-                    frame,
-                    origin,
-                    ready: false,
-                });
+                self.sf = Some(StatusFrame { frame, origin, ready: false });
                 self.arm(id, self.s.message_receive_timeout);
                 Step::Wait
             }
@@ -137,9 +122,7 @@ impl Machine {
     /// on at once); otherwise `task` will get a `Child` with `Bool(unchanged)` or an
     /// error. Concurrent checks share one message; the answer is bounded.
     pub(crate) fn check_frame(&mut self, task: u32) -> bool {
-        let Some(f) = self.sf.as_ref().filter(|f| f.ready) else {
-            return false;
-        };
+        let Some(f) = self.sf.as_ref().filter(|f| f.ready) else { return false };
         let (frame, origin) = (f.frame, f.origin.clone());
         self.sf_checks.push(task);
         if self.sf_checks.len() == 1 {
@@ -161,28 +144,15 @@ impl Machine {
         if !f.ready || f.origin != origin {
             return;
         }
-        let Some(status) = data.and_then(SessionStatus::parse) else {
-            return;
-        };
-        let k = K::StatusReply {
-            unchanged: status == SessionStatus::Unchanged,
-            error: status == SessionStatus::Error,
-            stage: 0,
-        };
+        let Some(status) = data.and_then(SessionStatus::parse) else { return };
+        let k = K::StatusReply { unchanged: status == SessionStatus::Unchanged, error: status == SessionStatus::Error, stage: 0 };
         self.spawn(Parent::Detached, k);
     }
 
     /// An answer: `changed` and `error` clear the tokens (keycloak-js quirk 2), then every
     /// pending check settles, newest first.
     #[inline(never)]
-    pub(crate) fn status_reply_step(
-        &mut self,
-        id: u32,
-        unchanged: bool,
-        error: bool,
-        stage: &mut u8,
-        ev: Ev,
-    ) -> Step {
+    pub(crate) fn status_reply_step(&mut self, id: u32, unchanged: bool, error: bool, stage: &mut u8, ev: Ev) -> Step {
         match (*stage, ev) {
             (0, Ev::Start) if !unchanged => {
                 *stage = 1;
@@ -203,11 +173,7 @@ impl Machine {
 
     fn answer_checks(&mut self, id: u32, unchanged: bool, error: bool) -> Step {
         self.disarm(STATUS_REPLY);
-        let r: Res = if error {
-            Err(CoreError::SessionIframeError.into())
-        } else {
-            Ok(Out::Bool(unchanged))
-        };
+        let r: Res = if error { Err(CoreError::SessionIframeError.into()) } else { Ok(Out::Bool(unchanged)) };
         let mut waiters = core::mem::take(&mut self.sf_checks);
         waiters.reverse();
         for w in waiters {
@@ -219,13 +185,7 @@ impl Machine {
     /// No answer within `messageReceiveTimeout`.
     pub(crate) fn status_timeout(&mut self) {
         for w in core::mem::take(&mut self.sf_checks) {
-            self.step(
-                w,
-                Ev::Child(
-                    STATUS_REPLY,
-                    Err(CoreError::SessionIframeReplyTimeout.into()),
-                ),
-            );
+            self.step(w, Ev::Child(STATUS_REPLY, Err(CoreError::SessionIframeReplyTimeout.into())));
         }
     }
 
@@ -275,17 +235,7 @@ impl Machine {
 
     /// Silent check-sso; `gated`: started early, its answer waits for `Ev::Go`.
     pub(crate) fn start_silent(&mut self, parent: Parent, gated: bool) -> u32 {
-        self.spawn(
-            parent,
-            K::Silent(alloc::boxed::Box::new(Silent {
-                stage: 0,
-                frame: 0,
-                params: None,
-                gated,
-                state: String::new(),
-                record: None,
-            })),
-        )
+        self.spawn(parent, K::Silent(alloc::boxed::Box::new(Silent { stage: 0, frame: 0, params: None, gated, state: String::new(), record: None })))
     }
 
     /// Removes the status iframe an `init` started before the probe said third-party
@@ -311,28 +261,16 @@ impl Machine {
                 o.key("prompt");
                 o.str("none");
                 o.key("redirectUri");
-                o.str(
-                    self.s
-                        .silent_check_sso_redirect_uri
-                        .as_deref()
-                        .unwrap_or(""),
-                );
+                o.str(self.s.silent_check_sso_redirect_uri.as_deref().unwrap_or(""));
                 o.close_obj();
                 x.stage = 1;
-                self.spawn(
-                    Parent::Task(id),
-                    K::LoginUrl(super::login::LoginUrl::new(Some(o.s))),
-                );
+                self.spawn(Parent::Task(id), K::LoginUrl(super::login::LoginUrl::new(Some(o.s))));
                 Step::Wait
             }
             (1, Ev::Child(_, Ok(Out::Str(t)))) => {
                 let src = self.take_text(t);
                 // The stored record's key (uuid states need no decoding).
-                x.state = String::from(
-                    crate::core::encode::split_on(&src, b"?&")
-                        .find_map(|p| p.strip_prefix("state="))
-                        .unwrap_or(""),
-                );
+                x.state = String::from(crate::core::encode::split_on(&src, b"?&").find_map(|p| p.strip_prefix("state=")).unwrap_or(""));
                 x.frame = self.frame(id, &src, TITLE_SILENT);
                 x.stage = 2;
                 self.arm(id, self.s.silent_timeout_ms());
@@ -356,12 +294,7 @@ impl Machine {
                 Step::Wait
             }
             (2, Ev::Timer) => Step::Done(Err(CoreError::SilentCheckSsoTimeout.into())),
-            (3, Ev::Ret { text, .. }) => match text.filter(|t| {
-                matches!(
-                    crate::core::json::parse(t),
-                    Some(crate::core::json::Val::Obj(_))
-                )
-            }) {
+            (3, Ev::Ret { text, .. }) => match text.filter(|t| matches!(crate::core::json::parse(t), Some(crate::core::json::Val::Obj(_)))) {
                 Some(record) => {
                     x.record = Some(String::from(record));
                     x.stage = 5;

@@ -7,14 +7,11 @@
 //! which window to open and what each of their events means.
 
 use super::{Ev, Fail, Machine, Out, Parent, Step, K, W_RET};
-use crate::core::adapter::{
-    cordova_window_options, login_step as cordova_step, AdapterKind, BrowserEvent, LoginStep,
-    UNIVERSAL_LINKS_EVENT,
-};
+use crate::core::adapter::{cordova_window_options, login_step as cordova_step, AdapterKind, BrowserEvent, LoginStep, UNIVERSAL_LINKS_EVENT};
 use crate::core::error::CoreError;
+use crate::core::options::EXTRAS;
 use crate::core::json::{self, Val, Writer};
 use crate::core::login_url::{build_login_url, LoginUrl as Params};
-use crate::core::options::EXTRAS;
 use crate::core::pkce::{challenge_s256, uuid_v4, verifier_from_bytes};
 use crate::core::storage::{LOCAL_STORAGE_TTL_MS, STORAGE_KEY_PREFIX};
 use alloc::boxed::Box;
@@ -33,14 +30,7 @@ pub(crate) struct LoginUrl {
 
 impl LoginUrl {
     pub(crate) fn new(options: Option<String>) -> Box<LoginUrl> {
-        Box::new(LoginUrl {
-            options,
-            stage: 0,
-            state: String::new(),
-            nonce: String::new(),
-            verifier: String::new(),
-            url: String::new(),
-        })
+        Box::new(LoginUrl { options, stage: 0, state: String::new(), nonce: String::new(), verifier: String::new(), url: String::new() })
     }
 }
 
@@ -71,10 +61,7 @@ pub(crate) fn opt_str(options: &Val<'_>, key: &str) -> Option<String> {
 
 /// The options argument (`undefined` reads as no options).
 pub(crate) fn parse_opt(options: &Option<String>) -> Val<'_> {
-    options
-        .as_deref()
-        .and_then(json::parse)
-        .unwrap_or(Val::Null)
+    options.as_deref().and_then(json::parse).unwrap_or(Val::Null)
 }
 
 /// An object's `[key, String(value)]` pairs in order (none for a non-object).
@@ -97,53 +84,23 @@ pub(crate) fn adapter_result(ok: bool, h: i64) -> Step {
 
 /// A plugin the system-browser adapter needs, from the driver's answer.
 pub(crate) fn missing_plugin(text: Option<&str>) -> Fail {
-    CoreError::CordovaPluginMissing(if text == Some("links") {
-        "cordova-plugin-deeplinks"
-    } else {
-        "cordova-plugin-browsertab"
-    })
-    .into()
+    CoreError::CordovaPluginMissing(if text == Some("links") { "cordova-plugin-deeplinks" } else { "cordova-plugin-browsertab" }).into()
 }
 
 impl Machine {
-    pub(crate) fn start_login(
-        &mut self,
-        parent: Parent,
-        options: Option<String>,
-        register: bool,
-    ) -> u32 {
-        let l = Box::new(Login {
-            options,
-            register,
-            stage: 0,
-            redirect: String::new(),
-            win: 0,
-        });
+    pub(crate) fn start_login(&mut self, parent: Parent, options: Option<String>, register: bool) -> u32 {
+        let l = Box::new(Login { options, register, stage: 0, redirect: String::new(), win: 0 });
         self.spawn(parent, K::Login(l))
     }
 
     /// The adapter's `redirectUri(options)` for the built-in adapters.
     pub(crate) fn redirect_uri(&self, options: &Val<'_>) -> String {
-        let page = if self.adapter == AdapterKind::Default {
-            self.href.as_str()
-        } else {
-            ""
-        };
-        self.adapter.redirect_uri(
-            opt_str(options, "redirectUri").as_deref(),
-            self.s.redirect_uri.as_deref(),
-            page,
-        )
+        let page = if self.adapter == AdapterKind::Default { self.href.as_str() } else { "" };
+        self.adapter.redirect_uri(opt_str(options, "redirectUri").as_deref(), self.s.redirect_uri.as_deref(), page)
     }
 
     /// A custom adapter's method: `wait` for its promise, or answer at once.
-    pub(crate) fn call_adapter(
-        &mut self,
-        task: u32,
-        method: &str,
-        options: Option<&str>,
-        wait: bool,
-    ) {
+    pub(crate) fn call_adapter(&mut self, task: u32, method: &str, options: Option<&str>, wait: bool) {
         let h = self.adapter_h;
         self.invoke(task, h, method, |m| m.arg(options), wait);
     }
@@ -160,9 +117,7 @@ impl Machine {
     pub(crate) fn login_url_step(&mut self, id: u32, x: &mut LoginUrl, ev: Ev) -> Step {
         match (x.stage, ev) {
             (0, Ev::Start) => {
-                let Some(r) = self.rand.take() else {
-                    return Step::Done(Err(CoreError::WebCryptoUnavailable.into()));
-                };
+                let Some(r) = self.rand.take() else { return Step::Done(Err(CoreError::WebCryptoUnavailable.into())) };
                 let mut a = [0u8; 16];
                 a.copy_from_slice(&r[..16]);
                 x.state = uuid_v4(&a);
@@ -213,8 +168,7 @@ impl Machine {
         } else {
             ep.authorize()
         };
-        let scope =
-            opt_str(&options, "scope").or_else(|| self.s.scope.clone().filter(|v| !v.is_empty()));
+        let scope = opt_str(&options, "scope").or_else(|| self.s.scope.clone().filter(|v| !v.is_empty()));
         let max_age = match options.get("maxAge") {
             Some(Val::Num(_, raw)) => Some(String::from(raw)),
             _ => None,
@@ -226,17 +180,8 @@ impl Machine {
             c
         });
         let prompt = opt_str(&options, "prompt");
-        let challenge = self
-            .s
-            .pkce_method
-            .as_ref()
-            .map(|_| challenge_s256(&x.verifier));
-        let (locale, login_hint, idp_hint, acr_values) = (
-            opt_str(&options, "locale"),
-            opt_str(&options, "loginHint"),
-            opt_str(&options, "idpHint"),
-            opt_str(&options, "acrValues"),
-        );
+        let challenge = self.s.pkce_method.as_ref().map(|_| challenge_s256(&x.verifier));
+        let (locale, login_hint, idp_hint, acr_values) = (opt_str(&options, "locale"), opt_str(&options, "loginHint"), opt_str(&options, "idpHint"), opt_str(&options, "acrValues"));
         x.url = build_login_url(&Params {
             endpoint: &endpoint,
             client_id: &self.client_id,
@@ -326,20 +271,11 @@ impl Machine {
                 if self.adapter == AdapterKind::Custom {
                     l.stage = 1;
                     let o = l.options.clone();
-                    self.call_adapter(
-                        id,
-                        if l.register { "register" } else { "login" },
-                        o.as_deref(),
-                        true,
-                    );
+                    self.call_adapter(id, if l.register { "register" } else { "login" }, o.as_deref(), true);
                     return Step::Wait;
                 }
                 // keycloak-js's Cordova register drops the options when building the URL; we pass them.
-                let url_options = if l.register {
-                    Some(register_options(l.options.as_deref()))
-                } else {
-                    l.options.clone()
-                };
+                let url_options = if l.register { Some(register_options(l.options.as_deref())) } else { l.options.clone() };
                 l.stage = 2;
                 self.spawn(Parent::Task(id), K::LoginUrl(LoginUrl::new(url_options)));
                 Step::Wait
@@ -351,10 +287,7 @@ impl Machine {
                     AdapterKind::Cordova if EXTRAS => {
                         let options = parse_opt(&l.options);
                         let prompt_none = opt_str(&options, "prompt").as_deref() == Some("none");
-                        let window = cordova_window_options(
-                            &string_entries(&options.get("cordovaOptions")),
-                            prompt_none,
-                        );
+                        let window = cordova_window_options(&string_entries(&options.get("cordovaOptions")), prompt_none);
                         l.redirect = self.redirect_uri(&options);
                         l.stage = 10;
                         l.win = self.open_window(id, &url, &window);
@@ -372,44 +305,28 @@ impl Machine {
             }
             (2, Ev::Child(_, r)) => Step::Done(r),
             // InAppBrowser: its events decide (see `core::adapter`).
-            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(
-                CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into(),
-            )),
-            (10, Ev::Event { name, value }) if EXTRAS => {
-                match cordova_step(&BrowserEvent::from_parts(name, value), &l.redirect) {
-                    LoginStep::Wait => Step::Wait,
-                    LoginStep::Callback(href) => {
-                        // Closed before the code exchange, as in keycloak-js 26.2.4 (#209).
-                        self.close_window(core::mem::take(&mut l.win), 1);
-                        l.stage = 14;
-                        self.handle_callback(Parent::Task(id), href, l.register);
-                        Step::Wait
-                    }
-                    LoginStep::Fail(e) => {
-                        self.close_window(
-                            core::mem::take(&mut l.win),
-                            (e != CoreError::CordovaWindowClosed) as u8,
-                        );
-                        Step::Done(Err(e.into()))
-                    }
+            (10, Ev::Ret { ok: false, .. }) if EXTRAS => Step::Done(Err(CoreError::CordovaPluginMissing("cordova-plugin-inappbrowser").into())),
+            (10, Ev::Event { name, value }) if EXTRAS => match cordova_step(&BrowserEvent::from_parts(name, value), &l.redirect) {
+                LoginStep::Wait => Step::Wait,
+                LoginStep::Callback(href) => {
+                    // Closed before the code exchange, as in keycloak-js 26.2.4 (#209).
+                    self.close_window(core::mem::take(&mut l.win), 1);
+                    l.stage = 14;
+                    self.handle_callback(Parent::Task(id), href, l.register);
+                    Step::Wait
                 }
-            }
+                LoginStep::Fail(e) => {
+                    self.close_window(core::mem::take(&mut l.win), (e != CoreError::CordovaWindowClosed) as u8);
+                    Step::Done(Err(e.into()))
+                }
+            },
             (14 | 21, Ev::Child(_, r)) if EXTRAS => Step::Done(r.map(|_| Out::Undefined)),
             // The system browser, and the deep link back
-            (
-                20,
-                Ev::Ret {
-                    ok: false, text, ..
-                },
-            ) if EXTRAS => Step::Done(Err(missing_plugin(text))),
+            (20, Ev::Ret { ok: false, text, .. }) if EXTRAS => Step::Done(Err(missing_plugin(text))),
             (20, Ev::Event { value, .. }) if EXTRAS => {
                 self.close_window(core::mem::take(&mut l.win), 1);
                 l.stage = 21;
-                self.handle_callback(
-                    Parent::Task(id),
-                    String::from(value.unwrap_or_default()),
-                    l.register,
-                );
+                self.handle_callback(Parent::Task(id), String::from(value.unwrap_or_default()), l.register);
                 Step::Wait
             }
             e => {

@@ -64,10 +64,7 @@ pub enum Fail {
     /// A JavaScript value thrown somewhere (a callback, a custom adapter, `fetch`).
     H(i64),
     /// `NetworkError('Server responded with an invalid status.')` with this `Response`.
-    Net {
-        status: u16,
-        response: i64,
-    },
+    Net { status: u16, response: i64 },
     /// An OAuth error response: the plain object `{ error, error_description }` (its
     /// texts in [`Machine::oauth`]).
     OAuth,
@@ -109,33 +106,19 @@ pub(crate) enum Ev<'a> {
     Start,
     /// An HTTP answer: `status` 0 is a thrown error (`h` holds it); a non-2xx status has
     /// the `Response` in `h`; a 2xx one has the body text and its parsed value in `h`.
-    Http {
-        status: u16,
-        text: Option<&'a str>,
-        h: i64,
-    },
+    Http { status: u16, text: Option<&'a str>, h: i64 },
     /// A synchronous answer (storage, a plugin or adapter call).
-    Ret {
-        ok: bool,
-        h: i64,
-        text: Option<&'a str>,
-    },
+    Ret { ok: bool, h: i64, text: Option<&'a str> },
     /// The app's callback returned (`err` 0) or threw (`err` holds the exception).
     Resumed(i64),
     Load,
-    Msg {
-        origin: &'a str,
-        data: Option<&'a str>,
-    },
+    Msg { origin: &'a str, data: Option<&'a str> },
     Timer,
     Child(u32, Res),
     /// A parent lets a task it started early go on.
     Go,
     /// A listener fired: its name and the field it forwards (e.g. an InAppBrowser `url`).
-    Event {
-        name: &'a str,
-        value: Option<&'a str>,
-    },
+    Event { name: &'a str, value: Option<&'a str> },
 }
 
 /// What a task's catch-all arm received: the event, or a `(stage, event)` pair.
@@ -159,17 +142,11 @@ pub(crate) enum K {
     Init(Box<Init>),
     Probe,
     FrameSetup,
-    StatusReply {
-        unchanged: bool,
-        error: bool,
-        stage: u8,
-    },
+    StatusReply { unchanged: bool, error: bool, stage: u8 },
     Poll(Poll),
     Update(Update),
     Refresh(Box<Refresh>),
-    Clear {
-        stage: u8,
-    },
+    Clear { stage: u8 },
     Login(Box<Login>),
     LoginUrl(Box<LoginUrl>),
     Callback(Box<Callback>),
@@ -192,10 +169,7 @@ pub(crate) enum K {
     /// Waits for one callback to return; reports what it threw.
     Notify,
     /// The account console in an InAppBrowser: closes it when it reaches the app again.
-    Watch {
-        win: u32,
-        redirect: String,
-    },
+    Watch { win: u32, redirect: String },
 }
 
 pub(crate) struct Task {
@@ -324,10 +298,7 @@ pub(crate) fn truthy_number(v: Option<&Val<'_>>) -> Option<f64> {
 
 impl Machine {
     pub fn new() -> Machine {
-        Machine {
-            ids: 2,
-            ..Default::default()
-        }
+        Machine { ids: 2, ..Default::default() }
     }
 
     /// Handles one input and returns the effects (JSON text, and numbers that travel
@@ -371,31 +342,13 @@ impl Machine {
             "http" => {
                 let (id, status, h) = (num(0) as u32, num(1) as u16, num(3) as i64);
                 if !self.dpop_answered(id, status, text(4), h) {
-                    self.deliver_wait(
-                        id,
-                        Ev::Http {
-                            status,
-                            text: text(2),
-                            h,
-                        },
-                    );
+                    self.deliver_wait(id, Ev::Http { status, text: text(2), h });
                 }
             }
             "ret" => {
-                let (id, ok, h) = (
-                    num(0) as u32,
-                    a.get(1).is_some_and(|v| v.truthy()),
-                    num(2) as i64,
-                );
+                let (id, ok, h) = (num(0) as u32, a.get(1).is_some_and(|v| v.truthy()), num(2) as i64);
                 if !self.dpop_signed(id, ok, h, text(3)) {
-                    self.deliver_wait(
-                        id,
-                        Ev::Ret {
-                            ok,
-                            h,
-                            text: text(3),
-                        },
-                    );
+                    self.deliver_wait(id, Ev::Ret { ok, h, text: text(3) });
                 }
             }
             "resume" => self.deliver_wait(num(0) as u32, Ev::Resumed(num(1) as i64)),
@@ -409,13 +362,7 @@ impl Machine {
                     self.deliver_sub(frame, Ev::Msg { origin, data });
                 }
             }
-            "event" => self.deliver_sub(
-                num(0) as u32,
-                Ev::Event {
-                    name: text(1).unwrap_or(""),
-                    value: text(2),
-                },
-            ),
+            "event" => self.deliver_sub(num(0) as u32, Ev::Event { name: text(1).unwrap_or(""), value: text(2) }),
             "tick" => self.tick(),
             "wake" if EXTRAS => self.auto_wake(),
             "tab" if EXTRAS => self.tab_message(text(0).unwrap_or("")),
@@ -536,11 +483,7 @@ impl Machine {
             K::Init(x) => self.init_step(id, x, ev),
             K::Probe => self.probe_step(id, ev),
             K::FrameSetup => self.frame_setup_step(id, ev),
-            K::StatusReply {
-                unchanged,
-                error,
-                stage,
-            } => self.status_reply_step(id, *unchanged, *error, stage, ev),
+            K::StatusReply { unchanged, error, stage } => self.status_reply_step(id, *unchanged, *error, stage, ev),
             K::Poll(x) => self.poll_step(id, x, ev),
             K::Update(x) => self.update_step(id, x, ev),
             K::Refresh(x) => self.refresh_step(id, x, ev),
@@ -566,11 +509,7 @@ impl Machine {
             K::Adopt(x) if EXTRAS => self.adopt_step(id, x, ev),
             K::Proof(x) if EXTRAS => self.proof_step(id, x, ev),
             K::Notify => match ev {
-                Ev::Resumed(h) => Step::Done(if h != 0 {
-                    Err(Fail::H(h))
-                } else {
-                    Ok(Out::Undefined)
-                }),
+                Ev::Resumed(h) => Step::Done(if h != 0 { Err(Fail::H(h)) } else { Ok(Out::Undefined) }),
                 e => {
                     self.lose(e);
                     Step::Wait
@@ -628,16 +567,10 @@ impl Machine {
         let parent = t.parent;
         let id = t.id;
         self.release_state(t.k);
-        let t = Task {
-            id,
-            parent,
-            k: K::Notify,
-        };
+        let t = Task { id, parent, k: K::Notify };
         match t.parent {
             Parent::Op(op) => self.settle(op, res),
-            Parent::Task(p) if self.tasks.iter().any(|x| x.id == p) => {
-                self.step(p, Ev::Child(t.id, res))
-            }
+            Parent::Task(p) if self.tasks.iter().any(|x| x.id == p) => self.step(p, Ev::Child(t.id, res)),
             // Nobody listens: an exception thrown by an app callback is reported as
             // uncaught (as it would be in keycloak-js); anything else is released.
             _ => match res {
@@ -657,18 +590,11 @@ impl Machine {
     /// Ends task `id` and the tasks it started, wherever they are: their waits, timers,
     /// frames and windows go, and whatever they held is released.
     pub(crate) fn cancel(&mut self, id: u32) -> bool {
-        let Some(i) = self.tasks.iter().position(|t| t.id == id) else {
-            return false;
-        };
+        let Some(i) = self.tasks.iter().position(|t| t.id == id) else { return false };
         let t = self.tasks.swap_remove(i);
         self.cleanup(id);
         self.release_state(t.k);
-        while let Some(c) = self
-            .tasks
-            .iter()
-            .find(|t| t.parent == Parent::Task(id))
-            .map(|t| t.id)
-        {
+        while let Some(c) = self.tasks.iter().find(|t| t.parent == Parent::Task(id)).map(|t| t.id) {
             self.cancel(c);
         }
         true
@@ -762,10 +688,7 @@ impl Machine {
 
     fn tick(&mut self) {
         // Fire what is due, earliest first; a timer armed by a handler fires on a later tick.
-        while let Some(i) = (0..self.timers.len())
-            .filter(|&i| self.timers[i].0 <= self.now)
-            .min_by(|&a, &b| self.timers[a].0.total_cmp(&self.timers[b].0))
-        {
+        while let Some(i) = (0..self.timers.len()).filter(|&i| self.timers[i].0 <= self.now).min_by(|&a, &b| self.timers[a].0.total_cmp(&self.timers[b].0)) {
             let (_, owner) = self.timers.swap_remove(i);
             match owner {
                 EXPIRY => self.token_expired(),
@@ -916,13 +839,7 @@ impl Machine {
         self.end();
     }
 
-    pub(crate) fn emit(
-        &mut self,
-        task: u32,
-        name: &str,
-        bound: bool,
-        args: impl FnOnce(&mut Machine),
-    ) {
+    pub(crate) fn emit(&mut self, task: u32, name: &str, bound: bool, args: impl FnOnce(&mut Machine)) {
         let id = self.next_id();
         self.wait(id, task, W_RESUME);
         self.fx("emit");
@@ -976,11 +893,7 @@ impl Machine {
         self.w.int(task as u64);
         self.w.int(id as u64);
         self.w.open();
-        for (k, v) in [
-            ("src", src),
-            ("sandbox", crate::core::iframe::SANDBOX),
-            ("title", title),
-        ] {
+        for (k, v) in [("src", src), ("sandbox", crate::core::iframe::SANDBOX), ("title", title)] {
             self.w.open();
             self.w.str(k);
             self.w.str(v);
@@ -1004,34 +917,14 @@ impl Machine {
     }
 
     /// A request: `form` makes it a POST with a form body; `credentials` sends cookies.
-    pub(crate) fn fetch(
-        &mut self,
-        task: u32,
-        url: &str,
-        form: Option<&str>,
-        bearer: Option<&str>,
-        credentials: bool,
-    ) {
+    pub(crate) fn fetch(&mut self, task: u32, url: &str, form: Option<&str>, bearer: Option<&str>, credentials: bool) {
         let id = self.next_id();
         self.wait(id, task, W_HTTP);
         if self.dpop_wants(bearer) {
             let nonce = self.dpop_nonce.clone();
-            let input = self.dpop_input(
-                if form.is_some() { "POST" } else { "GET" },
-                url,
-                bearer,
-                nonce.as_deref(),
-            );
+            let input = self.dpop_input(if form.is_some() { "POST" } else { "GET" }, url, bearer, nonce.as_deref());
             self.dpop_sign(id, &input);
-            let held = dpop::Held {
-                id,
-                url: String::from(url),
-                form: form.map(String::from),
-                bearer: bearer.map(String::from),
-                credentials,
-                input,
-                retried: false,
-            };
+            let held = dpop::Held { id, url: String::from(url), form: form.map(String::from), bearer: bearer.map(String::from), credentials, input, retried: false };
             self.dpop_held.push(held);
             return;
         }
@@ -1039,15 +932,7 @@ impl Machine {
     }
 
     /// The `fetch` effect; with a DPoP proof, a bound token goes with the `DPoP` scheme.
-    pub(crate) fn emit_fetch(
-        &mut self,
-        id: u32,
-        url: &str,
-        form: Option<&str>,
-        bearer: Option<&str>,
-        credentials: bool,
-        proof: Option<&str>,
-    ) {
+    pub(crate) fn emit_fetch(&mut self, id: u32, url: &str, form: Option<&str>, bearer: Option<&str>, credentials: bool, proof: Option<&str>) {
         self.fx("fetch");
         self.w.int(id as u64);
         self.w.str(url);
@@ -1060,11 +945,7 @@ impl Machine {
         let header = Machine::pair;
         header(self, "Accept", "application/json");
         if form.is_some() {
-            header(
-                self,
-                "Content-Type",
-                "application/x-www-form-urlencoded;charset=UTF-8",
-            );
+            header(self, "Content-Type", "application/x-www-form-urlencoded;charset=UTF-8");
         }
         if let Some(t) = bearer {
             let mut v = String::from(if proof.is_some() { "DPoP " } else { "bearer " });
@@ -1082,14 +963,7 @@ impl Machine {
 
     /// Calls `method` of a value the driver holds (a custom adapter) with `args`; the
     /// outcome comes back as a `ret`: at once, or (`wait`) when its promise settles.
-    pub(crate) fn invoke(
-        &mut self,
-        task: u32,
-        target: i64,
-        method: &str,
-        args: impl FnOnce(&mut Machine),
-        wait: bool,
-    ) {
+    pub(crate) fn invoke(&mut self, task: u32, target: i64, method: &str, args: impl FnOnce(&mut Machine), wait: bool) {
         let id = self.next_id();
         self.wait(id, task, W_RET);
         self.fx("call");
@@ -1110,9 +984,7 @@ impl Machine {
     }
 
     pub(crate) fn endpoints(&self) -> Result<&Endpoints, Fail> {
-        self.ep
-            .as_ref()
-            .ok_or(Fail::Core(CoreError::NotInitialized))
+        self.ep.as_ref().ok_or(Fail::Core(CoreError::NotInitialized))
     }
 
     /// Token requests carry cookies except to a generic provider (whose CORS answers
@@ -1121,3 +993,4 @@ impl Machine {
         matches!(self.ep, Some(Endpoints::Oidc(_)))
     }
 }
+

@@ -34,9 +34,7 @@ impl Machine {
     }
 
     fn vault_fx(&mut self, kind: &str, id: Option<u32>, text: Option<&str>) -> bool {
-        let Some((mode, name)) = self.vault() else {
-            return false;
-        };
+        let Some((mode, name)) = self.vault() else { return false };
         self.fx(kind);
         if let Some(id) = id {
             self.w.int(id as u64);
@@ -96,24 +94,14 @@ impl Machine {
     pub(crate) fn unsealed(&mut self, text: Option<&str>) -> Option<(Set3, Option<f64>)> {
         let text = text?;
         let v = json::parse(text);
-        let t = |k: &str| {
-            v.as_ref()
-                .and_then(|v| v.get(k))
-                .and_then(|x| x.str().map(String::from))
-        };
+        let t = |k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(|x| x.str().map(String::from));
         let set = match (t("a"), t("r")) {
-            (Some(a), Some(r)) => self
-                .decode_set(Some(&a), Some(&r), t("i").as_deref(), None)
-                .ok(),
+            (Some(a), Some(r)) => self.decode_set(Some(&a), Some(&r), t("i").as_deref(), None).ok(),
             _ => None,
         };
         match set {
             Some(set) if set[0].is_some() && set[1].is_some() => {
-                let m = v
-                    .as_ref()
-                    .and_then(|v| v.get("m"))
-                    .and_then(|x| x.num())
-                    .filter(|m| *m > 0.0);
+                let m = v.as_ref().and_then(|v| v.get("m")).and_then(|x| x.num()).filter(|m| *m > 0.0);
                 Some((set, m))
             }
             _ => {

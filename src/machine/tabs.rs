@@ -54,11 +54,7 @@ pub(crate) struct Lease {
 /// A record's fields; an absent or unreadable record is a free one of generation 0.
 fn record(text: Option<&str>) -> (String, f64, f64, String) {
     let v = text.and_then(json::parse).unwrap_or(Val::Null);
-    let s = |k: &str| {
-        v.get(k)
-            .and_then(|x| x.str().map(String::from))
-            .unwrap_or_default()
-    };
+    let s = |k: &str| v.get(k).and_then(|x| x.str().map(String::from)).unwrap_or_default();
     let n = |k: &str| v.get(k).and_then(|x| x.num()).unwrap_or(0.0);
     (s("h"), n("u"), n("g"), s("s"))
 }
@@ -92,9 +88,7 @@ impl Machine {
         // The tab's name in the lease: random where Web Crypto is, else the time.
         let mut me = String::new();
         match self.rand {
-            Some(r) => r[100..112]
-                .iter()
-                .for_each(|b| me.push((b'a' + b % 26) as char)),
+            Some(r) => r[100..112].iter().for_each(|b| me.push((b'a' + b % 26) as char)),
             None => json::push_u64(&mut me, self.now as u64),
         }
         self.tab_me = me;
@@ -126,11 +120,7 @@ impl Machine {
             w.int(g as u64);
         }
         if tokens {
-            for (k, t) in [
-                ("a", &self.sess.access),
-                ("r", &self.sess.refresh),
-                ("i", &self.sess.id),
-            ] {
+            for (k, t) in [("a", &self.sess.access), ("r", &self.sess.refresh), ("i", &self.sess.id)] {
                 if let Some(t) = t {
                     w.key(k);
                     w.str(&t.raw);
@@ -208,9 +198,7 @@ impl Machine {
                         self.lease_free(l, l.g);
                         return Some(false);
                     }
-                    if l.s.as_str() == self.sess.session_id.as_deref().unwrap_or("")
-                        && l.g > self.tab_gen
-                    {
+                    if l.s.as_str() == self.sess.session_id.as_deref().unwrap_or("") && l.g > self.tab_gen {
                         // A sibling refreshed this session's tokens: they were posted; ask again
                         // in case this tab missed them (it slept, or it opened later).
                         self.post("ask", Some(l.g), false);
@@ -296,29 +284,17 @@ impl Machine {
         let g = v.get("g").and_then(|x| x.num()).unwrap_or(0.0);
         match t("t").as_deref() {
             Some("tok") if g > self.tab_gen => {
-                let Ok(set) = self.decode_set(
-                    t("a").as_deref(),
-                    t("r").as_deref(),
-                    t("i").as_deref(),
-                    None,
-                ) else {
-                    return;
-                };
+                let Ok(set) = self.decode_set(t("a").as_deref(), t("r").as_deref(), t("i").as_deref(), None) else { return };
                 if set[0].is_none() || set[1].is_none() {
                     return;
                 }
                 let time = v.get("m").and_then(|x| x.num()).filter(|m| *m > 0.0);
-                self.spawn(
-                    Parent::Detached,
-                    K::Adopt(alloc::boxed::Box::new((set, time, g, 0))),
-                );
+                self.spawn(Parent::Detached, K::Adopt(alloc::boxed::Box::new((set, time, g, 0))));
                 if self.refreshing != 0 {
                     self.step(self.refreshing, Ev::Go);
                 }
             }
-            Some("ask")
-                if self.tab_gen >= g && self.tab_gen > 0.0 && self.sess.refresh.is_some() =>
-            {
+            Some("ask") if self.tab_gen >= g && self.tab_gen > 0.0 && self.sess.refresh.is_some() => {
                 let g = self.tab_gen;
                 self.post("tok", Some(g), true);
             }
@@ -332,12 +308,7 @@ impl Machine {
     /// Sets a sibling's tokens, then `onAuthRefreshSuccess` (after `onTokenExpired` if
     /// they had already expired).
     #[inline(never)]
-    pub(crate) fn adopt_step(
-        &mut self,
-        id: u32,
-        x: &mut (super::tokens::Set3, Option<f64>, f64, u8),
-        ev: Ev,
-    ) -> Step {
+    pub(crate) fn adopt_step(&mut self, id: u32, x: &mut (super::tokens::Set3, Option<f64>, f64, u8), ev: Ev) -> Step {
         match (x.3, ev) {
             (0, Ev::Start) => {
                 let set = core::mem::replace(&mut x.0, [None, None, None]);
@@ -352,20 +323,12 @@ impl Machine {
                 Step::Wait
             }
             (1, Ev::Resumed(err)) => {
-                self.report(if err != 0 {
-                    Err(Fail::H(err))
-                } else {
-                    Ok(Out::Undefined)
-                });
+                self.report(if err != 0 { Err(Fail::H(err)) } else { Ok(Out::Undefined) });
                 x.3 = 2;
                 self.emit(id, "onAuthRefreshSuccess", true, |_| {});
                 Step::Wait
             }
-            (2, Ev::Resumed(err)) => Step::Done(if err != 0 {
-                Err(Fail::H(err))
-            } else {
-                Ok(Out::Undefined)
-            }),
+            (2, Ev::Resumed(err)) => Step::Done(if err != 0 { Err(Fail::H(err)) } else { Ok(Out::Undefined) }),
             (_, e) => {
                 self.lose(e);
                 Step::Wait

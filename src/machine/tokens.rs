@@ -2,13 +2,13 @@
 //! with its one shared refresh, `clearToken`, and the processing of a login callback
 //! (reference §2.6-§2.13).
 
-use super::{Ev, Fail, Machine, Out, Parent, Res, Step, AUTO, EXPIRY, K};
+use super::{Ev, Fail, Machine, Out, Parent, Res, Step, AUTO, K, EXPIRY};
 use crate::core::callback::{Flow, OAuthParams};
 use crate::core::encode::form_urlencode;
 use crate::core::error::CoreError;
+use crate::core::options::EXTRAS;
 use crate::core::json::{self, Val};
 use crate::core::jwt;
-use crate::core::options::EXTRAS;
 use crate::core::session::{midpoint, Claims, Refresh as Decision, Token};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -26,26 +26,14 @@ fn claims_of(payload: &str) -> Result<Claims, CoreError> {
     let v = json::parse(payload).ok_or(CoreError::TokenPayloadNotJson)?;
     let s = |k: &str| v.get(k).and_then(|x| x.str().map(String::from));
     let n = |k: &str| v.get(k).and_then(|x| x.num());
-    Ok(Claims {
-        exp: n("exp"),
-        iat: n("iat"),
-        sid: s("sid"),
-        sub: s("sub"),
-        nonce: s("nonce"),
-    })
+    Ok(Claims { exp: n("exp"), iat: n("iat"), sid: s("sid"), sub: s("sub"), nonce: s("nonce") })
 }
 
 /// Decodes a JWT as keycloak-js does (same errors, same order of checks).
 pub(crate) fn decode(raw: &str) -> Result<Tok, CoreError> {
     let payload = jwt::decode_payload(raw)?;
     let claims = claims_of(&payload)?;
-    Ok(Tok {
-        token: Token {
-            raw: String::from(raw),
-            claims,
-        },
-        payload: Some(payload),
-    })
+    Ok(Tok { token: Token { raw: String::from(raw), claims }, payload: Some(payload) })
 }
 
 /// The three tokens of a response, in keycloak-js's decoding order (refresh, ID,
@@ -55,30 +43,15 @@ pub(crate) fn decode(raw: &str) -> Result<Tok, CoreError> {
 pub(crate) type Set3 = [Option<Tok>; 3];
 
 impl Machine {
-    pub(crate) fn decode_set(
-        &self,
-        access: Option<&str>,
-        refresh: Option<&str>,
-        id: Option<&str>,
-        expires_in: Option<f64>,
-    ) -> Result<Set3, CoreError> {
+    pub(crate) fn decode_set(&self, access: Option<&str>, refresh: Option<&str>, id: Option<&str>, expires_in: Option<f64>) -> Result<Set3, CoreError> {
         let opaque_ok = self.opaque_ok();
-        let one =
-            |raw: Option<&str>, claims: &dyn Fn() -> Claims| -> Result<Option<Tok>, CoreError> {
-                let Some(raw) = raw.filter(|r| !r.is_empty()) else {
-                    return Ok(None);
-                };
-                match decode(raw) {
-                    Err(_) if opaque_ok => Ok(Some(Tok {
-                        token: Token {
-                            raw: String::from(raw),
-                            claims: claims(),
-                        },
-                        payload: None,
-                    })),
-                    r => r.map(Some),
-                }
-            };
+        let one = |raw: Option<&str>, claims: &dyn Fn() -> Claims| -> Result<Option<Tok>, CoreError> {
+            let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
+            match decode(raw) {
+                Err(_) if opaque_ok => Ok(Some(Tok { token: Token { raw: String::from(raw), claims: claims() }, payload: None })),
+                r => r.map(Some),
+            }
+        };
         let refresh = one(refresh, &Claims::default)?;
         let id = match id.filter(|r| !r.is_empty()) {
             Some(raw) => Some(decode(raw)?),
@@ -86,9 +59,7 @@ impl Machine {
         };
         let now = self.now;
         let id_claims = id.as_ref().map(|t| t.token.claims.clone());
-        let access = one(access, &|| {
-            Claims::for_opaque_access(id_claims.as_ref(), expires_in, now)
-        })?;
+        let access = one(access, &|| Claims::for_opaque_access(id_claims.as_ref(), expires_in, now))?;
         self.dpop_check(access.as_ref().and_then(|t| t.payload.as_deref()))?;
         Ok([access, refresh, id])
     }
@@ -98,12 +69,7 @@ impl Machine {
         let v = json::parse(text).unwrap_or(Val::Null);
         let f = |k: &str| v.get(k).and_then(|x| x.str().map(String::from));
         let expires = v.get("expires_in").and_then(|x| x.num());
-        self.decode_set(
-            f("access_token").as_deref(),
-            f("refresh_token").as_deref(),
-            f("id_token").as_deref(),
-            expires,
-        )
+        self.decode_set(f("access_token").as_deref(), f("refresh_token").as_deref(), f("id_token").as_deref(), expires)
     }
 
     /// `#setToken(token, refreshToken, idToken, timeLocal)`. Returns `true` when it called
@@ -116,23 +82,10 @@ impl Machine {
         self.drop_h(handler);
         let pay = |t: &Option<Tok>| t.as_ref().map(|t| (t.token.raw.clone(), t.payload.clone()));
         // `dpop`: whether the access token is bound (to our key: decode_set checked).
-        self.dpop_bound = self.s.dpop()
-            && access
-                .as_ref()
-                .and_then(|t| t.payload.as_deref())
-                .and_then(json::parse)
-                .is_some_and(|v| v.get("cnf").is_some());
+        self.dpop_bound = self.s.dpop() && access.as_ref().and_then(|t| t.payload.as_deref()).and_then(json::parse).is_some_and(|v| v.get("cnf").is_some());
         let (a, r, i) = (pay(&access), pay(&refresh), pay(&id));
-        let lifetime = access
-            .as_ref()
-            .and_then(|t| Some(t.token.claims.exp? - t.token.claims.iat?));
-        let expires_in = self.sess.set_tokens(
-            access.map(|t| t.token),
-            refresh.map(|t| t.token),
-            id.map(|t| t.token),
-            time_local,
-            self.now,
-        );
+        let lifetime = access.as_ref().and_then(|t| Some(t.token.claims.exp? - t.token.claims.iat?));
+        let expires_in = self.sess.set_tokens(access.map(|t| t.token), refresh.map(|t| t.token), id.map(|t| t.token), time_local, self.now);
         // Tokens from anywhere but a shared refresh are this tab's own (`syncTabs`).
         self.tab_gen = 0.0;
         self.tab_time = time_local.unwrap_or(0.0);
@@ -161,13 +114,7 @@ impl Machine {
                         (None, Some((_, Some(_)))) => Some("idTokenParsed"),
                         _ => None,
                     };
-                    for (prop, claim) in [
-                        ("sessionId", "sid"),
-                        ("authenticated", ""),
-                        ("subject", "sub"),
-                        ("realmAccess", "realm_access"),
-                        ("resourceAccess", "resource_access"),
-                    ] {
+                    for (prop, claim) in [("sessionId", "sid"), ("authenticated", ""), ("subject", "sub"), ("realmAccess", "realm_access"), ("resourceAccess", "resource_access")] {
                         m.w.str(prop);
                         match (claim, src) {
                             ("", _) => m.w.bool(true),
@@ -190,13 +137,7 @@ impl Machine {
                     }
                 }
                 None => {
-                    for k in [
-                        "token",
-                        "tokenParsed",
-                        "subject",
-                        "realmAccess",
-                        "resourceAccess",
-                    ] {
+                    for k in ["token", "tokenParsed", "subject", "realmAccess", "resourceAccess"] {
                         m.w.str(k);
                         m.w.raw("[3]");
                     }
@@ -205,9 +146,7 @@ impl Machine {
                 }
             }
         });
-        let (Some(skew), Some(ms)) = (skew.filter(|_| a.is_some()), expires_in) else {
-            return false;
-        };
+        let (Some(skew), Some(ms)) = (skew.filter(|_| a.is_some()), expires_in) else { return false };
         self.log(false, |w| {
             w.str("[KEYCLOAK] Estimated time difference between browser and server is ");
             w.num(skew);
@@ -279,20 +218,14 @@ impl Machine {
         self.auto_due = false;
         self.auto_failures = 0;
         self.auto_told = false;
-        let (Some(lead), Some(ms), Some(life)) = (self.s.auto_refresh(), expires_in, lifetime)
-        else {
-            return;
-        };
+        let (Some(lead), Some(ms), Some(life)) = (self.s.auto_refresh(), expires_in, lifetime) else { return };
         if self.sess.refresh.is_none() || !ms.is_finite() || !life.is_finite() {
             return;
         }
         let lead = (lead * 1000.0).min(life * 500.0);
         let jitter = self.rand.map_or(0.0, |r| r[127] as f64 / 255.0) * lead.min(8000.0) / 4.0;
         // Whole milliseconds, as the driver's clock counts.
-        self.arm(
-            AUTO,
-            crate::core::math::floor((ms - lead - jitter).max(0.0)),
-        );
+        self.arm(AUTO, crate::core::math::floor((ms - lead - jitter).max(0.0)));
         if !self.watching {
             self.watching = true;
             self.fx("watch");
@@ -310,9 +243,7 @@ impl Machine {
         if waiters.is_empty() || !waiters.iter().all(auto) {
             return false;
         }
-        if self.auto_told
-            || self.sess.is_token_expired(None, self.now, self.s.flow) == Ok(Some(false))
-        {
+        if self.auto_told || self.sess.is_token_expired(None, self.now, self.s.flow) == Ok(Some(false)) {
             return true;
         }
         self.auto_told = true;
@@ -346,26 +277,14 @@ impl Machine {
     pub(crate) fn auto_step(&mut self, id: u32, ev: Ev) -> Step {
         match ev {
             Ev::Start => {
-                self.spawn(
-                    Parent::Task(id),
-                    K::Update(Update {
-                        min_validity: Some(-1.0),
-                        joined: false,
-                    }),
-                );
+                self.spawn(Parent::Task(id), K::Update(Update { min_validity: Some(-1.0), joined: false }));
                 Step::Wait
             }
             Ev::Child(_, r) => {
-                if r.is_err()
-                    && self.sess.refresh.is_some()
-                    && !self.timers.iter().any(|t| t.1 == AUTO)
-                {
+                if r.is_err() && self.sess.refresh.is_some() && !self.timers.iter().any(|t| t.1 == AUTO) {
                     // A 5xx, a network error or a timeout: again after 2, 4, 8 ... 60 s.
                     self.auto_failures += 1;
-                    self.arm(
-                        AUTO,
-                        (1000.0 * (1u32 << self.auto_failures.min(6)) as f64).min(60_000.0),
-                    );
+                    self.arm(AUTO, (1000.0 * (1u32 << self.auto_failures.min(6)) as f64).min(60_000.0));
                 }
                 self.release(&r);
                 Step::Done(Ok(Out::Undefined))
@@ -456,10 +375,7 @@ impl Machine {
     }
 
     fn decide(&mut self, id: u32, u: &mut Update) -> Step {
-        match self
-            .sess
-            .refresh_decision(u.min_validity, self.now, self.s.flow)
-        {
+        match self.sess.refresh_decision(u.min_validity, self.now, self.s.flow) {
             Err(e) => return Step::Done(Err(e.into())),
             Ok(Decision::NotNeeded) => return Step::Done(Ok(Out::Bool(false))),
             Ok(Decision::Forced) => self.info("[KEYCLOAK] Refreshing token: forced refresh"),
@@ -467,18 +383,9 @@ impl Machine {
         }
         u.joined = true;
         match self.tasks.iter_mut().find(|t| t.id == self.refreshing) {
-            Some(super::Task {
-                k: K::Refresh(r), ..
-            }) => r.waiters.push(id),
+            Some(super::Task { k: K::Refresh(r), .. }) => r.waiters.push(id),
             _ => {
-                let r = Box::new(Refresh {
-                    waiters: alloc::vec![id],
-                    started: 0.0,
-                    stage: 0,
-                    err: None,
-                    pending: None,
-                    lease: Default::default(),
-                });
+                let r = Box::new(Refresh { waiters: alloc::vec![id], started: 0.0, stage: 0, err: None, pending: None, lease: Default::default() });
                 self.refreshing = self.spawn(Parent::Detached, K::Refresh(r));
             }
         }
@@ -554,17 +461,10 @@ impl Machine {
                 Step::Wait
             }
             (5, Ev::Resumed(err)) => {
-                self.report(if err != 0 {
-                    Err(Fail::H(err))
-                } else {
-                    Ok(Out::Undefined)
-                });
+                self.report(if err != 0 { Err(Fail::H(err)) } else { Ok(Out::Undefined) });
                 self.refreshing = 0;
                 let waiters = lifo(&mut r.waiters);
-                let e = r
-                    .err
-                    .take()
-                    .unwrap_or(Fail::Core(CoreError::NoRefreshToken));
+                let e = r.err.take().unwrap_or(Fail::Core(CoreError::NoRefreshToken));
                 self.share(id, waiters, Err(e));
                 Step::Done(Ok(Out::Undefined))
             }
@@ -578,17 +478,8 @@ impl Machine {
     fn refresh_fetch(&mut self, id: u32, r: &mut Refresh) -> Step {
         r.stage = 1;
         let url = self.endpoints().map(|e| e.token()).unwrap_or_default();
-        let refresh = self
-            .sess
-            .refresh
-            .as_ref()
-            .map(|t| t.raw.clone())
-            .unwrap_or_default();
-        let form = form_urlencode(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh),
-            ("client_id", &self.client_id.clone()),
-        ]);
+        let refresh = self.sess.refresh.as_ref().map(|t| t.raw.clone()).unwrap_or_default();
+        let form = form_urlencode(&[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &self.client_id.clone())]);
         let credentials = !self.opaque_ok();
         self.fetch(id, &url, Some(&form), None, credentials);
         Step::Wait
@@ -614,14 +505,9 @@ impl Machine {
         if !self.s.verify_tokens() {
             return 0;
         }
-        let raw = |t: &Option<Tok>| {
-            t.as_ref()
-                .filter(|t| t.payload.is_some())
-                .map(|t| t.token.raw.clone())
-        };
+        let raw = |t: &Option<Tok>| t.as_ref().filter(|t| t.payload.is_some()).map(|t| t.token.raw.clone());
         let (access, id_token) = (raw(&set[0]), raw(&set[2]));
-        self.start_verify(id, [access.as_deref(), id_token.as_deref()], fresh)
-            .unwrap_or(0)
+        self.start_verify(id, [access.as_deref(), id_token.as_deref()], fresh).unwrap_or(0)
     }
 
     fn refresh_failed(&mut self, id: u32, r: &mut Refresh, e: Fail) -> Step {
@@ -638,10 +524,7 @@ impl Machine {
             // `onAuthRefreshError` waits until the token has run out.
             self.refreshing = 0;
             let waiters = lifo(&mut r.waiters);
-            let e = r
-                .err
-                .take()
-                .unwrap_or(Fail::Core(CoreError::NoRefreshToken));
+            let e = r.err.take().unwrap_or(Fail::Core(CoreError::NoRefreshToken));
             self.share(id, waiters, Err(e));
             return Step::Done(Ok(Out::Undefined));
         } else {
@@ -668,21 +551,8 @@ impl Machine {
     // ---- the login callback --------------------------------------------------------
 
     /// `#processCallback`: `record` is the stored callback state (JSON).
-    pub(crate) fn process_callback(
-        &mut self,
-        parent: Parent,
-        params: OAuthParams,
-        record: String,
-    ) -> u32 {
-        let cb = Box::new(Callback {
-            params,
-            record,
-            started: 0.0,
-            stage: 0,
-            err: None,
-            pending: None,
-            exchange: false,
-        });
+    pub(crate) fn process_callback(&mut self, parent: Parent, params: OAuthParams, record: String) -> u32 {
+        let cb = Box::new(Callback { params, record, started: 0.0, stage: 0, err: None, pending: None, exchange: false });
         self.spawn(parent, K::Callback(cb))
     }
 
@@ -696,10 +566,7 @@ impl Machine {
                     c.started = self.now;
                     // Deliberate difference: keycloak-js strips `iss` unchecked. A mismatch means
                     // the response may come from another server (mix-up): nothing in it is used.
-                    if let Err(e) = self.endpoints().and_then(|ep| {
-                        ep.check_callback_issuer(c.params.raw("iss"))
-                            .map_err(Fail::from)
-                    }) {
+                    if let Err(e) = self.endpoints().and_then(|ep| ep.check_callback_issuer(c.params.raw("iss")).map_err(Fail::from)) {
                         c.err = Some(e);
                         c.stage = 99;
                         self.emit(id, "onAuthError", true, |_| {});
@@ -740,15 +607,9 @@ impl Machine {
                         self.emit(id, "onAuthError", true, |m| m.value(&Err(Fail::OAuth)));
                         return Step::Wait;
                     }
-                    let has_tokens = c.params.get("access_token").is_some()
-                        || c.params.get("id_token").is_some();
+                    let has_tokens = c.params.get("access_token").is_some() || c.params.get("id_token").is_some();
                     if self.s.flow != Flow::Standard && has_tokens {
-                        let set = self.decode_set(
-                            c.params.get("access_token"),
-                            None,
-                            c.params.get("id_token"),
-                            None,
-                        );
+                        let set = self.decode_set(c.params.get("access_token"), None, c.params.get("id_token"), None);
                         c.exchange = false;
                         match self.auth_success(id, c, set) {
                             Some(s) => return s,
@@ -765,9 +626,7 @@ impl Machine {
                         None => continue,
                     },
                     (Err(e), _) => return self.callback_failed(id, c, e),
-                    (Ok(_), None) => {
-                        return self.callback_failed(id, c, CoreError::TokenSignature.into())
-                    }
+                    (Ok(_), None) => return self.callback_failed(id, c, CoreError::TokenSignature.into()),
                 },
                 // auth success: after setToken's onTokenExpired, then the nonce check
                 (10, Some(Ev::Resumed(err))) => {
@@ -802,28 +661,14 @@ impl Machine {
                     c.stage = 20;
                 }
                 (20, _) => {
-                    let Some(code) = c
-                        .params
-                        .get("code")
-                        .filter(|_| self.s.flow != Flow::Implicit)
-                        .map(String::from)
-                    else {
+                    let Some(code) = c.params.get("code").filter(|_| self.s.flow != Flow::Implicit).map(String::from) else {
                         return Step::Done(Ok(Out::Undefined));
                     };
                     let record = json::parse(&c.record).unwrap_or(Val::Null);
-                    let redirect = record
-                        .get("redirectUri")
-                        .as_ref()
-                        .and_then(|v| v.str().map(String::from))
-                        .unwrap_or_default();
+                    let redirect = record.get("redirectUri").as_ref().and_then(|v| v.str().map(String::from)).unwrap_or_default();
                     let verifier = json::text_of(&record.get("pkceCodeVerifier"));
                     let client = self.client_id.clone();
-                    let mut pairs = alloc::vec![
-                        ("code", code.as_str()),
-                        ("grant_type", "authorization_code"),
-                        ("client_id", client.as_str()),
-                        ("redirect_uri", redirect.as_str())
-                    ];
+                    let mut pairs = alloc::vec![("code", code.as_str()), ("grant_type", "authorization_code"), ("client_id", client.as_str()), ("redirect_uri", redirect.as_str())];
                     if let Some(v) = &verifier {
                         pairs.push(("code_verifier", v));
                     }
@@ -868,12 +713,7 @@ impl Machine {
     }
 
     /// `authSuccess`: the tokens, then the nonce check. `None`: go on at `c.stage`.
-    fn auth_success(
-        &mut self,
-        id: u32,
-        c: &mut Callback,
-        set: Result<Set3, CoreError>,
-    ) -> Option<Step> {
+    fn auth_success(&mut self, id: u32, c: &mut Callback, set: Result<Set3, CoreError>) -> Option<Step> {
         let set = match set {
             Ok(s) => s,
             Err(e) => return Some(self.callback_failed(id, c, e.into())),
@@ -939,10 +779,7 @@ pub(crate) fn http_fail(status: u16, h: i64) -> Fail {
     if status == 0 {
         Fail::H(h)
     } else {
-        Fail::Net {
-            status,
-            response: h,
-        }
+        Fail::Net { status, response: h }
     }
 }
 

@@ -20,9 +20,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Algorithms whose signatures the driver can check (WebCrypto), and only those.
-const ALGS: [&str; 9] = [
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
-];
+const ALGS: [&str; 9] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
 /// Seconds a token the realm just issued may be past its `exp` (clocks differ).
 const EXP_TOLERANCE: f64 = 600.0;
 /// Milliseconds before the same unknown `kid` may load the keys again.
@@ -40,13 +38,7 @@ pub(crate) struct Verify {
 
 impl Verify {
     pub(crate) fn new(toks: Vec<(String, bool)>, fresh: bool) -> Verify {
-        Verify {
-            toks,
-            fresh,
-            next: 0,
-            stage: 0,
-            refetched: false,
-        }
+        Verify { toks, fresh, next: 0, stage: 0, refetched: false }
     }
 }
 
@@ -70,10 +62,7 @@ impl Machine {
             (1, Ev::Http { status, text, h }) => {
                 self.drop_h(h);
                 match text.filter(|_| (200..300).contains(&status)) {
-                    Some(t)
-                        if json::parse(t)
-                            .is_some_and(|d| matches!(d.get("keys"), Some(Val::Arr(_)))) =>
-                    {
+                    Some(t) if json::parse(t).is_some_and(|d| matches!(d.get("keys"), Some(Val::Arr(_)))) => {
                         self.jwks = Some(String::from(t));
                         self.verify_next(id, v)
                     }
@@ -110,9 +99,7 @@ impl Machine {
             return Step::Done(Ok(Out::Undefined));
         };
         let mut parts = crate::core::encode::split_on(&raw, b".");
-        let (Some(head), Some(_), Some(sig), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(head), Some(_), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Step::Done(Err(CoreError::TokenAlgorithm.into()));
         };
         let header = base64url_decode_text(head).unwrap_or_default();
@@ -126,8 +113,7 @@ impl Machine {
         }
         let kid = text_of(&header.get("kid"));
         let Some(key) = self.key_for(&alg, kid.as_deref()) else {
-            let again = !v.refetched
-                && (self.jwks_miss.0 != kid || self.now - self.jwks_miss.1 >= REFETCH_MS);
+            let again = !v.refetched && (self.jwks_miss.0 != kid || self.now - self.jwks_miss.1 >= REFETCH_MS);
             if again {
                 v.refetched = true;
                 self.jwks_miss = (kid, self.now);
@@ -161,9 +147,7 @@ impl Machine {
             let client = self.client_id.as_str();
             let aud_ok = match claims.get("aud") {
                 Some(Val::Str(s)) => s == client,
-                Some(Val::Arr(list)) => {
-                    json::elements(list).iter().any(|a| a.str() == Some(client))
-                }
+                Some(Val::Arr(list)) => json::elements(list).iter().any(|a| a.str() == Some(client)),
                 _ => false,
             };
             let azp_ok = claims.get("azp").is_none_or(|a| a.str() == Some(client));
@@ -186,9 +170,7 @@ impl Machine {
     /// `kid`, the only such key).
     fn key_for(&self, alg: &str, kid: Option<&str>) -> Option<String> {
         let doc = json::parse(self.jwks.as_deref()?)?;
-        let Some(Val::Arr(keys)) = doc.get("keys") else {
-            return None;
-        };
+        let Some(Val::Arr(keys)) = doc.get("keys") else { return None };
         let kty = if alg.starts_with('E') { "EC" } else { "RSA" };
         let field = |key: &Val<'_>, name: &str| text_of(&key.get(name));
         let mut found = None;
@@ -209,12 +191,7 @@ impl Machine {
 
     /// Starts verifying the access and ID tokens of `set` (JWTs only) for task `parent`;
     /// `None` when `verifyTokens` is off or there is nothing to check.
-    pub(crate) fn start_verify(
-        &mut self,
-        parent: u32,
-        toks: [Option<&str>; 2],
-        fresh: bool,
-    ) -> Option<u32> {
+    pub(crate) fn start_verify(&mut self, parent: u32, toks: [Option<&str>; 2], fresh: bool) -> Option<u32> {
         if !self.s.verify_tokens() {
             return None;
         }
@@ -227,9 +204,6 @@ impl Machine {
         if list.is_empty() {
             return None;
         }
-        Some(self.spawn(
-            super::Parent::Task(parent),
-            super::K::Verify(alloc::boxed::Box::new(Verify::new(list, fresh))),
-        ))
+        Some(self.spawn(super::Parent::Task(parent), super::K::Verify(alloc::boxed::Box::new(Verify::new(list, fresh)))))
     }
 }

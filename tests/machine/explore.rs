@@ -43,28 +43,17 @@ fn gone(w: &World) -> bool {
 }
 
 fn gen_of(v: Option<&Value>) -> Option<u64> {
-    v.and_then(|t| t.as_str())
-        .and_then(payload)
-        .and_then(|p| p.get("gen").and_then(|g| g.as_u64()))
+    v.and_then(|t| t.as_str()).and_then(payload).and_then(|p| p.get("gen").and_then(|g| g.as_u64()))
 }
 
 fn check(w: &mut World, seed: u64) {
-    let refreshes = w
-        .fetches
-        .iter()
-        .filter(|f| f.form("grant_type").as_deref() == Some("refresh_token"))
-        .count();
+    let refreshes = w.fetches.iter().filter(|f| f.form("grant_type").as_deref() == Some("refresh_token")).count();
     if refreshes > 1 {
-        w.violations
-            .push(format!("{refreshes} refreshes in flight"));
+        w.violations.push(format!("{refreshes} refreshes in flight"));
     }
-    let gens: Vec<u64> = ["token", "refreshToken", "idToken"]
-        .iter()
-        .filter_map(|k| gen_of(w.prop(k)))
-        .collect();
+    let gens: Vec<u64> = ["token", "refreshToken", "idToken"].iter().filter_map(|k| gen_of(w.prop(k))).collect();
     if gens.windows(2).any(|p| p[0] != p[1]) {
-        w.violations
-            .push(format!("tokens from different responses: {gens:?}"));
+        w.violations.push(format!("tokens from different responses: {gens:?}"));
     }
     if !w.violations.is_empty() {
         if std::env::var("SEED").is_ok() {
@@ -103,20 +92,10 @@ fn realm_answer(w: &mut World, realm: &mut Realm, f: &Fetch) {
 }
 
 fn answer_frame_message(w: &mut World, realm: &mut Realm, rng: &mut Rng) -> bool {
-    let Some(frame) = w
-        .frames
-        .get(rng.below(w.frames.len().max(1) as u64) as usize)
-        .cloned()
-    else {
-        return false;
-    };
+    let Some(frame) = w.frames.get(rng.below(w.frames.len().max(1) as u64) as usize).cloned() else { return false };
     match frame.title.as_str() {
         "keycloak-3p-check-iframe" => {
-            let a = if realm.cookies_3p {
-                "supported"
-            } else {
-                "unsupported"
-            };
+            let a = if realm.cookies_3p { "supported" } else { "unsupported" };
             w.message(frame.id, ORIGIN, Some(a));
         }
         "keycloak-silent-check-sso" => {
@@ -141,30 +120,16 @@ fn forge(w: &mut World, rng: &mut Rng) {
     match rng.below(9) {
         // A sibling tab's messages (syncTabs): a logout of this session, tokens of another.
         7 => w.tab_message(r#"{"t":"out","s":"sid-1"}"#),
-        8 => w.tab_message(
-            r#"{"t":"tok","g":99,"s":"sid-1","a":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","r":"x"}"#,
-        ),
+        8 => w.tab_message(r#"{"t":"tok","g":99,"s":"sid-1","a":"eyJhbGciOiJSUzI1NiJ9.e30.c2ln","r":"x"}"#),
         0 => w.message(frame, "http://evil.example", Some("changed")),
         1 => w.message(9_999, ORIGIN, Some("changed")),
         2 => w.message(frame, ORIGIN, Some("garbage")),
         3 => w.message(frame, ORIGIN, None),
-        4 => w.message(
-            frame,
-            APP,
-            Some("http://app.localhost:3000/#state=forged&code=c"),
-        ),
+        4 => w.message(frame, APP, Some("http://app.localhost:3000/#state=forged&code=c")),
         // A stale or foreign completion: an id that is not waited for.
         5 => {
             let h = w.keep(json!({ "late": true }));
-            w.send(
-                "http",
-                vec![
-                    json!(rng.below(40)),
-                    json!(200),
-                    json!("{\"access_token\":\"x\"}"),
-                    json!(h),
-                ],
-            );
+            w.send("http", vec![json!(rng.below(40)), json!(200), json!("{\"access_token\":\"x\"}"), json!(h)]);
         }
         _ => {
             let h = w.keep(json!("thrown"));
@@ -176,16 +141,7 @@ fn forge(w: &mut World, rng: &mut Rng) {
 fn app_call(w: &mut World, rng: &mut Rng) {
     match rng.below(9) {
         0 | 1 => {
-            let mv = rng
-                .pick(&[
-                    json!(-1),
-                    json!(5),
-                    json!(0),
-                    json!(400),
-                    json!("abc"),
-                    json!(null),
-                ])
-                .clone();
+            let mv = rng.pick(&[json!(-1), json!(5), json!(0), json!(400), json!("abc"), json!(null)]).clone();
             w.call("updateToken", vec![mv]);
         }
         2 => {
@@ -204,10 +160,7 @@ fn app_call(w: &mut World, rng: &mut Rng) {
             w.call("createLogoutUrl", vec![json!(null)]);
         }
         7 => {
-            w.call(
-                "handleCallback",
-                vec![json!("http://app.localhost:3000/#state=nope&code=c")],
-            );
+            w.call("handleCallback", vec![json!("http://app.localhost:3000/#state=nope&code=c")]);
         }
         _ => {
             let op = w.call("init", vec![json!({})]);
@@ -254,16 +207,7 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
             // Tokens from an earlier page.
             let cb = realm.authorize("x?redirect_uri=y&state=s");
             if let Some(code) = super::world::url_param(&cb, "code") {
-                let f = Fetch {
-                    id: 0,
-                    url: String::new(),
-                    method: "POST".into(),
-                    body: Some(format!("code={code}&grant_type=authorization_code")),
-                    headers: vec![],
-                    credentials: true,
-                    timeout: 1.0,
-                    sent: 0.0,
-                };
+                let f = Fetch { id: 0, url: String::new(), method: "POST".into(), body: Some(format!("code={code}&grant_type=authorization_code")), headers: vec![], credentials: true, timeout: 1.0, sent: 0.0 };
                 let t = realm.token(&f, w.now).1;
                 init["token"] = t["access_token"].clone();
                 init["refreshToken"] = t["refresh_token"].clone();
@@ -291,11 +235,7 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
         init["verifyTokens"] = json!(true);
     }
     if rng.chance(25) {
-        init["autoRefresh"] = if rng.chance(50) {
-            json!(true)
-        } else {
-            json!({ "minValidity": 5 })
-        };
+        init["autoRefresh"] = if rng.chance(50) { json!(true) } else { json!({ "minValidity": 5 }) };
     }
     if rng.chance(20) {
         init["persistSession"] = json!(*rng.pick(&["local", "session"]));
@@ -335,16 +275,12 @@ fn early_paths(transcript: &[String]) -> (u32, u32) {
     let (mut probe, mut status): (Option<String>, Vec<String>) = (None, Vec::new());
     let (mut early, mut dropped) = (0, 0);
     for l in transcript.iter().filter_map(|l| l.strip_prefix("< ")) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else {
-            continue;
-        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(l) else { continue };
         let id = v[2].to_string();
         match v[0].as_str() {
             Some("frame") if l.contains("keycloak-3p-check-iframe") => probe = Some(id),
             Some("frame") if l.contains("keycloak-session-iframe") => status.push(id),
-            Some("frame") if l.contains("keycloak-silent-check-sso") && probe.is_some() => {
-                early = 1
-            }
+            Some("frame") if l.contains("keycloak-silent-check-sso") && probe.is_some() => early = 1,
             Some("unframe") => {
                 let id = v[1].to_string();
                 if probe.as_ref() == Some(&id) {
@@ -365,28 +301,19 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
     let (mut w, mut realm) = setup(&mut rng);
     // App callbacks that call back in (re-entrancy) now and then.
     if rng.chance(15) {
-        w.hooks.insert(
-            "onAuthSuccess".into(),
-            Box::new(|w: &mut World| {
-                w.call("clearToken", vec![]);
-                None
-            }),
-        );
+        w.hooks.insert("onAuthSuccess".into(), Box::new(|w: &mut World| {
+            w.call("clearToken", vec![]);
+            None
+        }));
     }
     if rng.chance(10) {
-        w.hooks.insert(
-            "onAuthRefreshSuccess".into(),
-            Box::new(|w: &mut World| {
-                w.call("updateToken", vec![json!(-1)]);
-                None
-            }),
-        );
+        w.hooks.insert("onAuthRefreshSuccess".into(), Box::new(|w: &mut World| {
+            w.call("updateToken", vec![json!(-1)]);
+            None
+        }));
     }
     if rng.chance(10) {
-        w.hooks.insert(
-            "onAuthLogout".into(),
-            Box::new(|_: &mut World| Some(json!("callback threw"))),
-        );
+        w.hooks.insert("onAuthLogout".into(), Box::new(|_: &mut World| Some(json!("callback threw"))));
     }
     check(&mut w, seed);
     let steps = 20 + rng.below(60);
@@ -435,11 +362,7 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
                     _ => w.advance(rng.below(12_000) as f64),
                 }
                 let now = w.now;
-                let due: Vec<Fetch> = dropped
-                    .iter()
-                    .filter(|f| f.sent + f.timeout <= now)
-                    .cloned()
-                    .collect();
+                let due: Vec<Fetch> = dropped.iter().filter(|f| f.sent + f.timeout <= now).cloned().collect();
                 dropped.retain(|f| f.sent + f.timeout > now);
                 for f in due {
                     w.answer_thrown(&f, "TimeoutError: signal timed out");
@@ -460,16 +383,12 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
             }
             while w.do_cas(&mut kv) {}
             let now = w.now;
-            for f in std::mem::take(&mut w.fetches)
-                .into_iter()
-                .chain(dropped.drain(..))
-            {
+            for f in std::mem::take(&mut w.fetches).into_iter().chain(dropped.drain(..)) {
                 if f.sent + f.timeout <= now + 600_000.0 {
                     w.now = w.now.max(f.sent + f.timeout);
                     w.answer_thrown(&f, "TimeoutError: signal timed out");
                 } else {
-                    w.violations
-                        .push(format!("a request bounded by {} ms", f.timeout));
+                    w.violations.push(format!("a request bounded by {} ms", f.timeout));
                 }
             }
             if !w.fire_timer() {
@@ -481,21 +400,14 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
             }
         }
         if !gone(&w) {
-            let pending: Vec<_> = w
-                .ops
-                .iter()
-                .filter(|(_, o)| o.1.is_none())
-                .map(|(op, o)| format!("{op} {}", o.0))
-                .collect();
+            let pending: Vec<_> = w.ops.iter().filter(|(_, o)| o.1.is_none()).map(|(op, o)| format!("{op} {}", o.0)).collect();
             if !pending.is_empty() {
-                w.violations
-                    .push(format!("calls that never settle: {pending:?}"));
+                w.violations.push(format!("calls that never settle: {pending:?}"));
             }
             if w.fetches.is_empty() {
                 let live: Vec<i64> = w.live_handles().into_iter().collect();
                 if !live.is_empty() {
-                    w.violations
-                        .push(format!("handles never released: {live:?}"));
+                    w.violations.push(format!("handles never released: {live:?}"));
                 }
             }
         }
@@ -514,10 +426,7 @@ fn run_seed(seed: u64, verbose: bool) -> Reached {
         early_silent,
         status_frame_dropped,
         verified: w.transcript.iter().any(|l| l.starts_with("< [\"verify\"")) as u32,
-        verify_refused: w
-            .transcript
-            .iter()
-            .any(|l| l.contains("Token verification failed")) as u32,
+        verify_refused: w.transcript.iter().any(|l| l.contains("Token verification failed")) as u32,
         authenticated: has("onAuthSuccess"),
         init_resolved: matches!(w.settled(1), Some(super::world::Settled::Ok(_))) as u32,
         init_rejected: matches!(w.settled(1), Some(super::world::Settled::Err(_))) as u32,
@@ -535,10 +444,7 @@ fn explore() {
         run_seed(seed, true);
         return;
     }
-    let seeds: u64 = std::env::var("SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
+    let seeds: u64 = std::env::var("SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let mut total = Reached::default();
     for seed in 0..seeds {
         match std::panic::catch_unwind(|| run_seed(seed, false)) {
@@ -557,11 +463,7 @@ fn explore() {
                 total.verify_refused += r.verify_refused;
             }
             Err(e) => {
-                let msg = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
+                let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
                 panic!("seed {seed} failed: {msg}");
             }
         }
@@ -570,32 +472,12 @@ fn explore() {
     // Each outcome must be common, or the schedules explore little.
     if seeds >= 1000 {
         let floor = (seeds / 50) as u32;
-        for (what, n) in [
-            ("authenticated", total.authenticated),
-            ("init resolved", total.init_resolved),
-            ("init rejected", total.init_rejected),
-            ("navigated", total.navigated),
-            ("refreshed", total.refreshed),
-            ("refresh failed", total.refresh_failed),
-            ("logged out", total.logged_out),
-            ("timed out", total.timeouts),
-        ] {
+        for (what, n) in [("authenticated", total.authenticated), ("init resolved", total.init_resolved), ("init rejected", total.init_rejected), ("navigated", total.navigated), ("refreshed", total.refreshed), ("refresh failed", total.refresh_failed), ("logged out", total.logged_out), ("timed out", total.timeouts)] {
             assert!(n >= floor, "only {n} of {seeds} seeds {what}: {total:?}");
         }
         // Rarer paths (they need one configuration and one order of answers).
-        for (what, n) in [
-            (
-                "started silent check-sso beside the probe",
-                total.early_silent,
-            ),
-            ("dropped a status iframe", total.status_frame_dropped),
-            ("verified tokens", total.verified),
-            ("refused tokens", total.verify_refused),
-        ] {
-            assert!(
-                n >= floor / 10,
-                "only {n} of {seeds} seeds {what}: {total:?}"
-            );
+        for (what, n) in [("started silent check-sso beside the probe", total.early_silent), ("dropped a status iframe", total.status_frame_dropped), ("verified tokens", total.verified), ("refused tokens", total.verify_refused)] {
+            assert!(n >= floor / 10, "only {n} of {seeds} seeds {what}: {total:?}");
         }
     }
 }

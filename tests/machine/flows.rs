@@ -77,10 +77,7 @@ fn init_plain() {
     assert_eq!(w.prop("didInitialize"), Some(&json!(true)));
     assert_eq!(w.prop("clientId"), Some(&json!("demo-app")));
     let again = w.call("init", vec![json!({})]);
-    assert_eq!(
-        message(&err(&w, again)),
-        "A 'Keycloak' instance can only be initialized once."
-    );
+    assert_eq!(message(&err(&w, again)), "A 'Keycloak' instance can only be initialized once.");
     golden("init_plain", &w);
 }
 
@@ -89,10 +86,7 @@ fn init_invalid_options() {
     let mut w = app();
     let op = w.call("init", vec![json!({ "pkceMethod": "plain" })]);
     let e = err(&w, op);
-    assert_eq!(
-        message(&e),
-        "Invalid value for pkceMethod', expected 'S256' or false but got plain."
-    );
+    assert_eq!(message(&e), "Invalid value for pkceMethod', expected 'S256' or false but got plain.");
     assert_eq!(e["type"], "TypeError");
     golden("init_invalid_options", &w);
 }
@@ -100,10 +94,7 @@ fn init_invalid_options() {
 #[test]
 fn init_login_required() {
     let mut w = app();
-    let op = w.call(
-        "init",
-        vec![json!({ "onLoad": "login-required", "checkLoginIframe": false, "locale": "nl" })],
-    );
+    let op = w.call("init", vec![json!({ "onLoad": "login-required", "checkLoginIframe": false, "locale": "nl" })]);
     assert_eq!(w.settled(op), None, "navigating: init never settles");
     let (how, url) = w.navigations.last().unwrap().clone();
     assert_eq!(how, "assign");
@@ -119,39 +110,22 @@ fn init_callback_code_exchange() {
     let mut realm = Realm::new();
     realm.session = true;
     let mut w = ready(json!({ "checkLoginIframe": false }));
-    let url = call_ok(&mut w, "createLoginUrl", json!({ "scope": "email" }))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = call_ok(&mut w, "createLoginUrl", json!({ "scope": "email" })).as_str().unwrap().to_string();
     let callback = realm.authorize(&url);
     let mut page = app();
     page.local = w.local.clone();
     page.href = format!("{callback}");
     let op = page.call("init", vec![json!({ "onLoad": "check-sso" })]);
     // The code exchange does not wait for the probe or the status iframe.
-    assert!(
-        page.fetches.iter().any(|f| f.url.ends_with("/token")),
-        "exchange started at once"
-    );
-    assert_eq!(
-        page.history.last().map(String::as_str),
-        Some("http://app.localhost:3000/"),
-        "callback stripped from the URL"
-    );
+    assert!(page.fetches.iter().any(|f| f.url.ends_with("/token")), "exchange started at once");
+    assert_eq!(page.history.last().map(String::as_str), Some("http://app.localhost:3000/"), "callback stripped from the URL");
     realm.serve_token(&mut page);
-    assert_eq!(
-        page.settled(op),
-        None,
-        "waits for the probe and the status iframe"
-    );
+    assert_eq!(page.settled(op), None, "waits for the probe and the status iframe");
     frames_ready(&mut page);
     assert_eq!(ok(&page, op), json!(true));
     assert_eq!(page.event_names(), ["onAuthSuccess", "onReady"]);
     assert_eq!(page.prop("subject"), Some(&json!("alice-id")));
-    assert_eq!(
-        page.prop("realmAccess"),
-        Some(&json!({ "roles": ["user"] }))
-    );
+    assert_eq!(page.prop("realmAccess"), Some(&json!({ "roles": ["user"] })));
     assert!(page.local.is_empty(), "the state is single use");
     // Polling: every 5 s one check.
     page.advance(5000.0);
@@ -186,10 +160,7 @@ fn init_check_sso_logged_out_via_status_iframe() {
     status_answer(&mut w, &realm);
     assert_eq!(ok(&w, op), json!(false));
     assert!(w.navigations.is_empty());
-    assert!(
-        w.frame("keycloak-3p-check-iframe").is_none(),
-        "the probe frame is removed"
-    );
+    assert!(w.frame("keycloak-3p-check-iframe").is_none(), "the probe frame is removed");
     golden("init_check_sso_logged_out", &w);
 }
 
@@ -199,10 +170,7 @@ fn init_silent_check_sso_logged_in() {
     realm.session = true;
     let mut w = app();
     let silent = format!("{APP}/silent-check-sso.html");
-    let op = w.call(
-        "init",
-        vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })],
-    );
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })]);
     frames_ready(&mut w);
     status_answer(&mut w, &realm);
     let frame = w.frame("keycloak-silent-check-sso").expect("silent frame");
@@ -212,10 +180,7 @@ fn init_silent_check_sso_logged_in() {
     w.message(9999, APP, Some(&callback));
     assert_eq!(w.settled(op), None);
     w.message(frame.id, APP, Some(&callback));
-    assert!(
-        w.frame("keycloak-silent-check-sso").is_none(),
-        "the silent frame is removed"
-    );
+    assert!(w.frame("keycloak-silent-check-sso").is_none(), "the silent frame is removed");
     realm.serve_token(&mut w);
     assert_eq!(ok(&w, op), json!(true));
     assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
@@ -231,29 +196,16 @@ fn init_silent_check_sso_beside_the_probe() {
     realm.session = true;
     let mut w = app();
     let silent = format!("{APP}/silent-check-sso.html");
-    let op = w.call(
-        "init",
-        vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })],
-    );
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })]);
     let probe = w.frame("keycloak-3p-check-iframe").expect("probe");
-    let status = w
-        .frame("keycloak-session-iframe")
-        .expect("the status iframe loads beside the probe");
-    assert!(
-        w.frame("keycloak-silent-check-sso").is_none(),
-        "no silent check before the status iframe says `changed`"
-    );
+    let status = w.frame("keycloak-session-iframe").expect("the status iframe loads beside the probe");
+    assert!(w.frame("keycloak-silent-check-sso").is_none(), "no silent check before the status iframe says `changed`");
     w.load(status.id);
     status_answer(&mut w, &realm);
-    let frame = w
-        .frame("keycloak-silent-check-sso")
-        .expect("silent check-sso starts on `changed`");
+    let frame = w.frame("keycloak-silent-check-sso").expect("silent check-sso starts on `changed`");
     let callback = realm.authorize(&frame.src);
     w.message(frame.id, APP, Some(&callback));
-    assert!(
-        w.fetches.is_empty(),
-        "the answer is held until the probe agrees"
-    );
+    assert!(w.fetches.is_empty(), "the answer is held until the probe agrees");
     assert!(w.events.is_empty());
     w.message(probe.id, ORIGIN, Some("supported"));
     realm.serve_token(&mut w);
@@ -271,40 +223,22 @@ fn init_early_silent_check_taken_back_when_cookies_are_blocked() {
     realm.session = true;
     let mut w = app();
     let silent = format!("{APP}/silent-check-sso.html");
-    let op = w.call(
-        "init",
-        vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })],
-    );
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent })]);
     let probe = w.frame("keycloak-3p-check-iframe").unwrap();
     let status = w.frame("keycloak-session-iframe").unwrap();
     w.load(status.id);
     status_answer(&mut w, &realm);
     assert!(w.frame("keycloak-silent-check-sso").is_some());
-    let records = || {
-        w.local
-            .keys()
-            .filter(|k| k.starts_with("kc-callback-"))
-            .count()
-    };
+    let records = || w.local.keys().filter(|k| k.starts_with("kc-callback-")).count();
     assert_eq!(records(), 1);
     w.message(probe.id, ORIGIN, Some("unsupported"));
     assert!(w.frame("keycloak-silent-check-sso").is_none());
     assert!(w.frame("keycloak-session-iframe").is_none());
     let (how, url) = w.navigations.last().unwrap().clone();
-    assert_eq!(
-        (how.as_str(), url_param(&url, "prompt").as_deref()),
-        ("assign", Some("none"))
-    );
+    assert_eq!((how.as_str(), url_param(&url, "prompt").as_deref()), ("assign", Some("none")));
     // Only the redirect's record is left.
     let state = url_param(&url, "state").unwrap();
-    assert_eq!(
-        w.local
-            .keys()
-            .filter(|k| k.starts_with("kc-callback-"))
-            .cloned()
-            .collect::<Vec<_>>(),
-        [format!("kc-callback-{state}")]
-    );
+    assert_eq!(w.local.keys().filter(|k| k.starts_with("kc-callback-")).cloned().collect::<Vec<_>>(), [format!("kc-callback-{state}")]);
     assert_eq!(w.settled(op), None);
     assert!(w.events.is_empty());
     golden("init_early_silent_taken_back", &w);
@@ -319,16 +253,8 @@ fn init_foreign_callback_leaves_no_status_iframe() {
     let op = w.call("init", vec![json!({})]);
     frames_ready(&mut w);
     assert_eq!(ok(&w, op), json!(false));
-    assert!(
-        w.transcript
-            .iter()
-            .any(|l| l.starts_with("< [\"frame\"") && l.contains("keycloak-session-iframe")),
-        "started beside the probe"
-    );
-    assert!(
-        w.frame("keycloak-session-iframe").is_none(),
-        "no status iframe after a plain init"
-    );
+    assert!(w.transcript.iter().any(|l| l.starts_with("< [\"frame\"") && l.contains("keycloak-session-iframe")), "started beside the probe");
+    assert!(w.frame("keycloak-session-iframe").is_none(), "no status iframe after a plain init");
     assert!(w.fetches.is_empty(), "the forged code goes nowhere");
     golden("init_foreign_callback", &w);
 }
@@ -343,19 +269,12 @@ fn init_silent_check_sso_timeout() {
     w.advance(1999.0);
     assert_eq!(w.settled(op), None);
     w.advance(1.0);
-    assert_eq!(
-        message(&err(&w, op)),
-        "Timeout when waiting for the silent check-sso iframe message."
-    );
+    assert_eq!(message(&err(&w, op)), "Timeout when waiting for the silent check-sso iframe message.");
     assert!(w.frame("keycloak-silent-check-sso").is_none());
     // A late answer changes nothing.
     let before = w.transcript.len();
     w.message(99, APP, Some("http://app.localhost:3000/#state=x&code=y"));
-    assert_eq!(
-        w.transcript.len(),
-        before + 1,
-        "no effect for a stale message"
-    );
+    assert_eq!(w.transcript.len(), before + 1, "no effect for a stale message");
     golden("init_silent_check_sso_timeout", &w);
 }
 
@@ -369,23 +288,10 @@ fn init_check_sso_redirect_when_3p_cookies_blocked() {
     let (how, url) = w.navigations.last().unwrap().clone();
     assert_eq!(how, "assign");
     assert_eq!(url_param(&url, "prompt").as_deref(), Some("none"));
-    assert_eq!(
-        url_param(&url, "redirect_uri").as_deref(),
-        Some("http://app.localhost:3000/")
-    );
-    assert!(w
-        .logs
-        .iter()
-        .any(|l| l
-            .starts_with("warn: [KEYCLOAK] Your browser is blocking access to 3rd-party cookies")));
-    assert_eq!(
-        w.prop("silentCheckSsoRedirectUri"),
-        Some(&json!({ "$undefined": true }))
-    );
-    assert!(
-        w.frame("keycloak-session-iframe").is_none(),
-        "no status iframe without cookies"
-    );
+    assert_eq!(url_param(&url, "redirect_uri").as_deref(), Some("http://app.localhost:3000/"));
+    assert!(w.logs.iter().any(|l| l.starts_with("warn: [KEYCLOAK] Your browser is blocking access to 3rd-party cookies")));
+    assert_eq!(w.prop("silentCheckSsoRedirectUri"), Some(&json!({ "$undefined": true })));
+    assert!(w.frame("keycloak-session-iframe").is_none(), "no status iframe without cookies");
     golden("init_check_sso_3p_blocked", &w);
 }
 
@@ -394,14 +300,8 @@ fn init_probe_timeout() {
     let mut w = app();
     let op = w.call("init", vec![json!({ "onLoad": "check-sso" })]);
     w.advance(10_000.0);
-    assert_eq!(
-        message(&err(&w, op)),
-        "Timeout when waiting for 3rd party check iframe message."
-    );
-    assert!(
-        w.frames.is_empty(),
-        "the probe frame is removed on timeout too"
-    );
+    assert_eq!(message(&err(&w, op)), "Timeout when waiting for 3rd party check iframe message.");
+    assert!(w.frames.is_empty(), "the probe frame is removed on timeout too");
     golden("init_probe_timeout", &w);
 }
 
@@ -418,10 +318,7 @@ fn init_with_tokens_and_forced_refresh() {
     assert!(f.credentials);
     realm.serve_token(&mut w);
     assert_eq!(ok(&w, op), json!(true));
-    assert_eq!(
-        w.event_names(),
-        ["onAuthRefreshSuccess", "onAuthSuccess", "onReady"]
-    );
+    assert_eq!(w.event_names(), ["onAuthRefreshSuccess", "onAuthSuccess", "onReady"]);
     golden("init_with_tokens_forced_refresh", &w);
 }
 
@@ -430,16 +327,7 @@ fn realm_tokens(realm: &mut Realm, now_s: u64) -> Value {
     let url = format!("{ISSUER}/protocol/openid-connect/auth?redirect_uri=x&state=s");
     let cb = realm.authorize(&url);
     let code = url_param(&cb, "code").unwrap();
-    let f = super::world::Fetch {
-        id: 0,
-        url: String::new(),
-        method: "POST".into(),
-        body: Some(format!("code={code}&grant_type=authorization_code")),
-        headers: vec![],
-        credentials: true,
-        timeout: 1.0,
-        sent: 0.0,
-    };
+    let f = super::world::Fetch { id: 0, url: String::new(), method: "POST".into(), body: Some(format!("code={code}&grant_type=authorization_code")), headers: vec![], credentials: true, timeout: 1.0, sent: 0.0 };
     realm.token(&f, now_s as f64 * 1000.0).1
 }
 
@@ -480,20 +368,10 @@ fn update_token_shares_one_refresh_and_a_400_clears() {
     assert_eq!(w.prop("authenticated"), Some(&json!(false)));
     assert!(w.prop("token").is_none(), "the token property is deleted");
     let after = w.call("updateToken", vec![json!(-1)]);
-    assert_eq!(
-        message(&err(&w, after)),
-        "Unable to update token, no refresh token available."
-    );
+    assert_eq!(message(&err(&w, after)), "Unable to update token, no refresh token available.");
     let names = w.event_names();
-    assert_eq!(
-        names[names.len() - 3..],
-        ["onAuthRefreshSuccess", "onAuthLogout", "onAuthRefreshError"]
-    );
-    assert!(
-        w.live_handles().is_empty(),
-        "every handle released: {:?}",
-        w.live_handles()
-    );
+    assert_eq!(names[names.len() - 3..], ["onAuthRefreshSuccess", "onAuthLogout", "onAuthRefreshError"]);
+    assert!(w.live_handles().is_empty(), "every handle released: {:?}", w.live_handles());
     golden("update_token_refresh", &w);
 }
 
@@ -504,10 +382,7 @@ fn status_iframe_polling_notices_a_logout() {
     w.advance(5000.0);
     status_answer(&mut w, &realm);
     assert_eq!(w.prop("authenticated"), Some(&json!(false)));
-    assert_eq!(
-        w.event_names().last().map(String::as_str),
-        Some("onAuthLogout")
-    );
+    assert_eq!(w.event_names().last().map(String::as_str), Some("onAuthLogout"));
     w.advance(5000.0);
     assert!(w.posts.is_empty(), "polling stopped");
     golden("status_polling_logout", &w);
@@ -519,32 +394,17 @@ fn status_iframe_reply_timeout_rejects_update_token() {
     let op = w.call("updateToken", vec![json!(5)]);
     assert_eq!(w.posts.len(), 1);
     w.advance(10_000.0);
-    assert_eq!(
-        message(&err(&w, op)),
-        "Timeout when waiting for the session status iframe message."
-    );
+    assert_eq!(message(&err(&w, op)), "Timeout when waiting for the session status iframe message.");
     golden("status_reply_timeout", &w);
 }
 
 #[test]
 fn login_logout_and_urls() {
     let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
-    let logout_url = call_ok(
-        &mut w,
-        "createLogoutUrl",
-        json!({ "redirectUri": "http://app.localhost:3000/bye" }),
-    )
-    .as_str()
-    .unwrap()
-    .to_string();
+    let logout_url = call_ok(&mut w, "createLogoutUrl", json!({ "redirectUri": "http://app.localhost:3000/bye" })).as_str().unwrap().to_string();
     assert!(logout_url.starts_with(&format!("{ISSUER}/protocol/openid-connect/logout?client_id=demo-app&post_logout_redirect_uri=http%3A%2F%2Fapp.localhost%3A3000%2Fbye&id_token_hint=")));
     let account = call_ok(&mut w, "createAccountUrl", json!(null));
-    assert_eq!(
-        account,
-        json!(format!(
-            "{ISSUER}/account?referrer=demo-app&referrer_uri=http%3A%2F%2Fapp.localhost%3A3000%2F"
-        ))
-    );
+    assert_eq!(account, json!(format!("{ISSUER}/account?referrer=demo-app&referrer_uri=http%3A%2F%2Fapp.localhost%3A3000%2F")));
     let post = w.call("logout", vec![json!({ "logoutMethod": "POST" })]);
     assert_eq!(ok(&w, post), json!({ "$undefined": true }));
     assert_eq!(w.forms.len(), 1);
@@ -565,10 +425,7 @@ fn user_profile_and_userinfo() {
     let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
     let op = w.call("loadUserInfo", vec![]);
     let f = w.take_fetch("/userinfo").unwrap();
-    assert!(f
-        .headers
-        .iter()
-        .any(|(k, v)| k == "Authorization" && v.starts_with("bearer ey")));
+    assert!(f.headers.iter().any(|(k, v)| k == "Authorization" && v.starts_with("bearer ey")));
     assert!(!f.credentials);
     w.answer(&f, json!({ "sub": "alice-id" }));
     assert_eq!(ok(&w, op), json!({ "sub": "alice-id" }));
@@ -585,42 +442,24 @@ fn user_profile_and_userinfo() {
 fn callback_errors() {
     // An OAuth error (prompt not none): onAuthError({error, error_description}), init rejects with it.
     let mut w = ready(json!({ "checkLoginIframe": false }));
-    let url = call_ok(&mut w, "createLoginUrl", json!({}))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
     let state = url_param(&url, "state").unwrap();
     let mut page = app();
     page.local = w.local.clone();
     page.href = format!("{APP}/#error=access_denied&state={state}");
     let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
-    assert_eq!(
-        err(&page, op),
-        json!({ "error": "access_denied", "error_description": { "$undefined": true } })
-    );
-    assert_eq!(
-        page.events[0],
-        (
-            "onAuthError".to_string(),
-            vec![json!({ "error": "access_denied", "error_description": { "$undefined": true } })]
-        )
-    );
+    assert_eq!(err(&page, op), json!({ "error": "access_denied", "error_description": { "$undefined": true } }));
+    assert_eq!(page.events[0], ("onAuthError".to_string(), vec![json!({ "error": "access_denied", "error_description": { "$undefined": true } })]));
     golden("callback_oauth_error", &page);
 
     // A callback naming another issuer: nothing in it is used.
-    let url = call_ok(&mut w, "createLoginUrl", json!({}))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
     let state = url_param(&url, "state").unwrap();
     let mut page = app();
     page.local = w.local.clone();
     page.href = format!("{APP}/#state={state}&iss=http%3A%2F%2Fevil&code=c1");
     let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
-    assert_eq!(
-        message(&err(&page, op)),
-        "The authorization response's issuer (iss) is not the expected issuer."
-    );
+    assert_eq!(message(&err(&page, op)), "The authorization response's issuer (iss) is not the expected issuer.");
     assert!(page.requests.is_empty(), "the code goes nowhere");
     golden("callback_issuer_mismatch", &page);
 
@@ -637,14 +476,8 @@ fn nonce_mismatch_keeps_no_tokens() {
     let mut realm = Realm::new();
     realm.session = true;
     let mut w = ready(json!({ "checkLoginIframe": false }));
-    let url = call_ok(&mut w, "createLoginUrl", json!({}))
-        .as_str()
-        .unwrap()
-        .to_string();
-    let forged = url.replace(
-        &format!("nonce={}", url_param(&url, "nonce").unwrap()),
-        "nonce=other",
-    );
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
+    let forged = url.replace(&format!("nonce={}", url_param(&url, "nonce").unwrap()), "nonce=other");
     let mut page = app();
     page.local = w.local.clone();
     page.href = realm.authorize(&forged);
@@ -663,49 +496,23 @@ fn implicit_and_hybrid_flows() {
         let mut realm = Realm::new();
         realm.session = true;
         let mut w = app();
-        let init = w.call(
-            "init",
-            vec![json!({ "flow": flow, "checkLoginIframe": false })],
-        );
+        let init = w.call("init", vec![json!({ "flow": flow, "checkLoginIframe": false })]);
         ok(&w, init);
-        let url = call_ok(&mut w, "createLoginUrl", json!({}))
-            .as_str()
-            .unwrap()
-            .to_string();
+        let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
         let nonce = url_param(&url, "nonce").unwrap();
         let state = url_param(&url, "state").unwrap();
         let access = jwt(&json!({ "sub": "alice-id", "iat": now_s, "exp": now_s + 300, "gen": 0 }));
-        let id = jwt(
-            &json!({ "sub": "alice-id", "iat": now_s, "exp": now_s + 300, "nonce": nonce, "typ": "ID", "gen": 0 }),
-        );
+        let id = jwt(&json!({ "sub": "alice-id", "iat": now_s, "exp": now_s + 300, "nonce": nonce, "typ": "ID", "gen": 0 }));
         let mut page = app();
         page.local = w.local.clone();
-        let code = if flow == "hybrid" {
-            realm
-                .authorize(&url)
-                .split("code=")
-                .nth(1)
-                .map(|c| format!("&code={c}"))
-                .unwrap()
-        } else {
-            String::new()
-        };
-        page.href = format!(
-            "{APP}/#state={state}&access_token={access}&id_token={id}&token_type=Bearer{code}"
-        );
-        let op = page.call(
-            "init",
-            vec![json!({ "flow": flow, "checkLoginIframe": false })],
-        );
+        let code = if flow == "hybrid" { realm.authorize(&url).split("code=").nth(1).map(|c| format!("&code={c}")).unwrap() } else { String::new() };
+        page.href = format!("{APP}/#state={state}&access_token={access}&id_token={id}&token_type=Bearer{code}");
+        let op = page.call("init", vec![json!({ "flow": flow, "checkLoginIframe": false })]);
         if flow == "hybrid" {
             realm.serve_token(&mut page);
         }
         assert_eq!(ok(&page, op), json!(true), "{flow}");
-        assert_eq!(
-            page.event_names(),
-            ["onAuthSuccess", "onReady"],
-            "{flow}: onAuthSuccess once"
-        );
+        assert_eq!(page.event_names(), ["onAuthSuccess", "onReady"], "{flow}: onAuthSuccess once");
         let expired = page.call("isTokenExpired", vec![]);
         assert_eq!(ok(&page, expired), json!(false));
         golden(&format!("flow_{flow}"), &page);
@@ -718,10 +525,7 @@ fn callbacks_are_yield_points() {
     let mut realm = Realm::new();
     realm.session = true;
     let mut w = ready(json!({ "checkLoginIframe": false }));
-    let url = call_ok(&mut w, "createLoginUrl", json!({}))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
     let mut page = app();
     page.local = w.local.clone();
     page.href = realm.authorize(&url);
@@ -729,38 +533,24 @@ fn callbacks_are_yield_points() {
         "onAuthSuccess".into(),
         Box::new(|w: &mut World| {
             let op = w.call("clearToken", vec![]);
-            assert!(
-                w.settled(op).is_some(),
-                "clearToken settles inside the callback"
-            );
+            assert!(w.settled(op).is_some(), "clearToken settles inside the callback");
             assert_eq!(w.prop("authenticated"), Some(&json!(false)));
             None
         }),
     );
-    page.hooks.insert(
-        "onReady".into(),
-        Box::new(|_: &mut World| Some(json!("boom"))),
-    );
+    page.hooks.insert("onReady".into(), Box::new(|_: &mut World| Some(json!("boom"))));
     let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
     realm.serve_token(&mut page);
-    assert_eq!(
-        page.event_names(),
-        ["onAuthSuccess", "onAuthLogout", "onReady"]
-    );
+    assert_eq!(page.event_names(), ["onAuthSuccess", "onAuthLogout", "onReady"]);
     assert_eq!(page.events[2].1, [json!(false)], "onReady(false)");
-    assert_eq!(
-        err(&page, op),
-        json!("boom"),
-        "an exception from onReady rejects init, as in keycloak-js"
-    );
+    assert_eq!(err(&page, op), json!("boom"), "an exception from onReady rejects init, as in keycloak-js");
     golden("yield_points", &page);
 }
 
 #[test]
 fn token_expired_timer() {
     let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
-    w.props
-        .insert("onTokenExpired".into(), json!({ "$fn": true }));
+    w.props.insert("onTokenExpired".into(), json!({ "$fn": true }));
     w.props.insert("enableLogging".into(), json!(true));
     let op = w.call("updateToken", vec![json!(-1)]);
     let mut realm = Realm::new();
@@ -770,30 +560,18 @@ fn token_expired_timer() {
     let body = realm_tokens(&mut realm, (w.now / 1000.0) as u64);
     w.answer(&f, body);
     ok(&w, op);
-    assert!(
-        w.logs
-            .iter()
-            .any(|l| l == "info: [KEYCLOAK] Token expires in 300 s"),
-        "{:?}",
-        w.logs
-    );
+    assert!(w.logs.iter().any(|l| l == "info: [KEYCLOAK] Token expires in 300 s"), "{:?}", w.logs);
     w.advance(299_000.0);
     assert!(!w.event_names().contains(&"onTokenExpired".to_string()));
     w.advance(1_000.0);
-    assert_eq!(
-        w.event_names().last().map(String::as_str),
-        Some("onTokenExpired")
-    );
+    assert_eq!(w.event_names().last().map(String::as_str), Some("onTokenExpired"));
     golden("token_expired_timer", &w);
 }
 
 #[test]
 fn storage_purge_quota_and_cookie_fallback() {
     let mut w = app();
-    w.local.insert(
-        "kc-callback-old".into(),
-        r#"{"state":"old","expires":1}"#.into(),
-    );
+    w.local.insert("kc-callback-old".into(), r#"{"state":"old","expires":1}"#.into());
     w.local.insert("kc-callback-bad".into(), "{not json".into());
     w.local.insert("other".into(), "kept".into());
     let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
@@ -802,27 +580,14 @@ fn storage_purge_quota_and_cookie_fallback() {
     ok(&w, op);
     let keys: Vec<_> = w.local.keys().cloned().collect();
     assert_eq!(keys.len(), 2, "stale entries purged: {keys:?}");
-    let record: Value = serde_json::from_str(
-        w.local
-            .iter()
-            .find(|(k, _)| k.starts_with("kc-callback-"))
-            .unwrap()
-            .1,
-    )
-    .unwrap();
+    let record: Value = serde_json::from_str(w.local.iter().find(|(k, _)| k.starts_with("kc-callback-")).unwrap().1).unwrap();
     assert_eq!(record["prompt"], "login");
     assert_eq!(record["expires"].as_f64(), Some(w.now + 3_600_000.0));
     // A full storage: every callback entry goes, then one more try.
     w.quota_failures = 1;
     let op = w.call("createLoginUrl", vec![json!({})]);
     ok(&w, op);
-    assert_eq!(
-        w.local
-            .keys()
-            .filter(|k| k.starts_with("kc-callback-"))
-            .count(),
-        1
-    );
+    assert_eq!(w.local.keys().filter(|k| k.starts_with("kc-callback-")).count(), 1);
     golden("storage_purge_quota", &w);
 
     // localStorage that cannot be used: cookies carry the state.
@@ -841,24 +606,12 @@ fn custom_adapter() {
     let mut w = app();
     let adapter = w.keep(json!({ "adapter": true }));
     let target = format!("#{adapter}");
-    w.answers.insert(
-        (target.clone(), "redirectUri".into()),
-        Settled::Ok(json!("com.example.app://callback")),
-    );
-    w.answers.insert(
-        (target.clone(), "login".into()),
-        Settled::Ok(json!("logged in")),
-    );
-    let init = w.call(
-        "init",
-        vec![json!({ "adapter": { "$h": adapter }, "checkLoginIframe": false })],
-    );
+    w.answers.insert((target.clone(), "redirectUri".into()), Settled::Ok(json!("com.example.app://callback")));
+    w.answers.insert((target.clone(), "login".into()), Settled::Ok(json!("logged in")));
+    let init = w.call("init", vec![json!({ "adapter": { "$h": adapter }, "checkLoginIframe": false })]);
     ok(&w, init);
     let url = call_ok(&mut w, "createLoginUrl", json!({}));
-    assert_eq!(
-        url_param(url.as_str().unwrap(), "redirect_uri").as_deref(),
-        Some("com.example.app://callback")
-    );
+    assert_eq!(url_param(url.as_str().unwrap(), "redirect_uri").as_deref(), Some("com.example.app://callback"));
     let login = w.call("login", vec![json!({ "scope": "x" })]);
     assert_eq!(ok(&w, login), json!("logged in"));
     let logout = w.call("logout", vec![json!(null)]);
@@ -879,10 +632,7 @@ fn cordova_inappbrowser_login_and_logout() {
     let login = w.call("login", vec![json!({ "cordovaOptions": { "zoom": "no" } })]);
     let (win, url, options) = w.windows.last().cloned().unwrap();
     assert_eq!(options, "zoom=no,location=no");
-    assert_eq!(
-        url_param(&url, "redirect_uri").as_deref(),
-        Some("http://localhost")
-    );
+    assert_eq!(url_param(&url, "redirect_uri").as_deref(), Some("http://localhost"));
     w.event(win, "loadstart", Some(&url));
     assert_eq!(w.settled(login), None);
     let cb = realm.authorize(&url);
@@ -904,9 +654,7 @@ fn cordova_inappbrowser_login_and_logout() {
     w.event(win, "exit", None);
     assert_eq!(ok(&w, logout), json!({ "$undefined": true }));
     assert_eq!(w.prop("authenticated"), Some(&json!(false)));
-    assert!(url.contains(
-        "/logout?client_id=demo-app&post_logout_redirect_uri=http%3A%2F%2Flocalhost&id_token_hint="
-    ));
+    assert!(url.contains("/logout?client_id=demo-app&post_logout_redirect_uri=http%3A%2F%2Flocalhost&id_token_hint="));
     golden("cordova_login", &w);
 }
 
@@ -918,21 +666,12 @@ fn cordova_native_missing_plugins_and_deep_link() {
     let init = w.call("init", vec![json!({ "adapter": "cordova-native" })]);
     ok(&w, init);
     let op = w.call("login", vec![json!(null)]);
-    assert_eq!(
-        message(&err(&w, op)),
-        "The Cordova adapter needs the plugin cordova-plugin-browsertab, which is not installed."
-    );
+    assert_eq!(message(&err(&w, op)), "The Cordova adapter needs the plugin cordova-plugin-browsertab, which is not installed.");
     w.globals.insert("cordova.plugins.browsertab".into(), 0);
     let op = w.call("login", vec![json!(null)]);
-    assert_eq!(
-        message(&err(&w, op)),
-        "The Cordova adapter needs the plugin cordova-plugin-deeplinks, which is not installed."
-    );
+    assert_eq!(message(&err(&w, op)), "The Cordova adapter needs the plugin cordova-plugin-deeplinks, which is not installed.");
     w.globals.insert("universalLinks".into(), 0);
-    let op = w.call(
-        "login",
-        vec![json!({ "redirectUri": "http://localhost/app" })],
-    );
+    let op = w.call("login", vec![json!({ "redirectUri": "http://localhost/app" })]);
     let (tab, url, _) = w.windows.last().cloned().unwrap();
     w.event(tab, "link", Some(&realm.authorize(&url)));
     realm.serve_token(&mut w);
@@ -949,31 +688,14 @@ fn handle_callback_checks_the_state() {
     let mut w = app();
     let init = w.call("init", vec![json!({ "checkLoginIframe": false })]);
     ok(&w, init);
-    let foreign = w.call(
-        "handleCallback",
-        vec![json!("com.example.app://callback#state=forged&code=c")],
-    );
-    assert_eq!(
-        message(&err(&w, foreign)),
-        "Invalid OAuth state in login callback."
-    );
-    let url = call_ok(
-        &mut w,
-        "createLoginUrl",
-        json!({ "redirectUri": "com.example.app://callback" }),
-    )
-    .as_str()
-    .unwrap()
-    .to_string();
+    let foreign = w.call("handleCallback", vec![json!("com.example.app://callback#state=forged&code=c")]);
+    assert_eq!(message(&err(&w, foreign)), "Invalid OAuth state in login callback.");
+    let url = call_ok(&mut w, "createLoginUrl", json!({ "redirectUri": "com.example.app://callback" })).as_str().unwrap().to_string();
     let op = w.call("handleCallback", vec![json!(realm.authorize(&url))]);
     realm.serve_token(&mut w);
     assert_eq!(ok(&w, op), json!(true));
     let replay = w.call("handleCallback", vec![json!(realm.authorize(&url))]);
-    assert_eq!(
-        message(&err(&w, replay)),
-        "Invalid OAuth state in login callback.",
-        "a state is single use"
-    );
+    assert_eq!(message(&err(&w, replay)), "Invalid OAuth state in login callback.", "a state is single use");
     golden("handle_callback", &w);
 }
 
@@ -995,189 +717,95 @@ fn generic_oidc_opaque_tokens() {
     w.answer(&f, json!({ "issuer": "https://op.example", "authorization_endpoint": "https://op.example/auth", "token_endpoint": "https://op.example/token" }));
     assert_eq!(ok(&w, init), json!(false));
     assert!(w.frames.is_empty(), "no probe for a generic provider");
-    let url = call_ok(&mut w, "createLoginUrl", json!({}))
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = call_ok(&mut w, "createLoginUrl", json!({})).as_str().unwrap().to_string();
     let state = url_param(&url, "state").unwrap();
     let nonce = url_param(&url, "nonce").unwrap();
-    let mut page = World::new(
-        json!({ "clientId": "app", "oidcProvider": { "issuer": "https://op.example", "authorization_endpoint": "https://op.example/auth", "token_endpoint": "https://op.example/token" } }),
-    );
+    let mut page = World::new(json!({ "clientId": "app", "oidcProvider": { "issuer": "https://op.example", "authorization_endpoint": "https://op.example/auth", "token_endpoint": "https://op.example/token" } }));
     page.local = w.local.clone();
     page.href = format!("{APP}/?x=1#state={state}&iss=https%3A%2F%2Fop.example&code=c1");
     let op = page.call("init", vec![json!({ "checkLoginIframe": false })]);
     let f = page.take_fetch("/token").unwrap();
     assert!(!f.credentials, "no credentials to a generic provider");
     let now = (page.now / 1000.0) as u64;
-    let id = jwt(
-        &json!({ "sub": "u1", "sid": "s1", "iat": now, "exp": now + 60, "nonce": nonce, "typ": "ID" }),
-    );
+    let id = jwt(&json!({ "sub": "u1", "sid": "s1", "iat": now, "exp": now + 60, "nonce": nonce, "typ": "ID" }));
     page.answer(&f, json!({ "access_token": "opaque-at", "refresh_token": "opaque-rt", "id_token": id, "expires_in": 60 }));
     assert_eq!(ok(&page, op), json!(true));
     assert_eq!(page.prop("token"), Some(&json!("opaque-at")));
-    assert_eq!(
-        page.prop("tokenParsed"),
-        Some(&json!({ "$undefined": true }))
-    );
+    assert_eq!(page.prop("tokenParsed"), Some(&json!({ "$undefined": true })));
     assert_eq!(page.prop("subject"), Some(&json!("u1")));
     let endpoints = page.prop("endpoints").unwrap().clone();
-    assert_eq!(
-        endpoints["logout"]["$throws"][2],
-        "Not supported by the OIDC server"
-    );
+    assert_eq!(endpoints["logout"]["$throws"][2], "Not supported by the OIDC server");
     golden("generic_oidc", &page);
 }
 
 #[test]
 fn verify_tokens_checks_every_token_before_any_change() {
-    let (mut page, mut realm, op) =
-        callback_page(json!({ "checkLoginIframe": false, "verifyTokens": true }));
+    let (mut page, mut realm, op) = callback_page(json!({ "checkLoginIframe": false, "verifyTokens": true }));
     assert!(page.settled(op).is_none(), "init waits for the keys");
-    assert!(
-        page.prop("token").is_none(),
-        "nothing is set before the tokens are checked"
-    );
-    let certs = page
-        .take_fetch("/protocol/openid-connect/certs")
-        .expect("the realm's keys load");
+    assert!(page.prop("token").is_none(), "nothing is set before the tokens are checked");
+    let certs = page.take_fetch("/protocol/openid-connect/certs").expect("the realm's keys load");
     page.answer(&certs, jwks());
     assert_eq!(ok(&page, op), json!(true), "{:#?}", page.violations);
     assert_eq!(page.verifies.len(), 2, "the access and the ID token");
-    assert!(
-        page.verifies
-            .iter()
-            .all(|(alg, key, _)| alg == "RS256" && key.contains("\"k1\"")),
-        "{:?}",
-        page.verifies
-    );
+    assert!(page.verifies.iter().all(|(alg, key, _)| alg == "RS256" && key.contains("\"k1\"")), "{:?}", page.verifies);
 
     let good = page.prop("token").cloned().unwrap();
     let refresh = page.prop("refreshToken").cloned().unwrap();
-    let payload = good
-        .as_str()
-        .unwrap()
-        .split('.')
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let payload = good.as_str().unwrap().split('.').nth(1).unwrap().to_string();
     let forged = |header: &str, sig: &str| json!({ "access_token": format!("{header}.{payload}.{sig}"), "refresh_token": refresh, "expires_in": 300 });
     let cases = [
-        (
-            "eyJhbGciOiJSUzI1NiJ9",
-            "eA",
-            "Token verification failed: invalid signature.",
-            1,
-            false,
-        ),
-        (
-            "eyJhbGciOiJub25lIn0",
-            "",
-            "Token verification failed: the token's algorithm (alg) is not allowed.",
-            0,
-            false,
-        ),
-        (
-            "eyJhbGciOiJIUzI1NiJ9",
-            "c2ln",
-            "Token verification failed: the token's algorithm (alg) is not allowed.",
-            0,
-            false,
-        ),
+        ("eyJhbGciOiJSUzI1NiJ9", "eA", "Token verification failed: invalid signature.", 1, false),
+        ("eyJhbGciOiJub25lIn0", "", "Token verification failed: the token's algorithm (alg) is not allowed.", 0, false),
+        ("eyJhbGciOiJIUzI1NiJ9", "c2ln", "Token verification failed: the token's algorithm (alg) is not allowed.", 0, false),
         // An unknown kid loads the keys once more, then fails; the same kid again at once does not.
-        (
-            "eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0",
-            "c2ln",
-            "Token verification failed: no key of the realm matches the token.",
-            0,
-            true,
-        ),
-        (
-            "eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0",
-            "c2ln",
-            "Token verification failed: no key of the realm matches the token.",
-            0,
-            false,
-        ),
+        ("eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0", "c2ln", "Token verification failed: no key of the realm matches the token.", 0, true),
+        ("eyJhbGciOiJSUzI1NiIsImtpZCI6Ims5In0", "c2ln", "Token verification failed: no key of the realm matches the token.", 0, false),
     ];
     for (header, sig, expected, checks, refetch) in cases {
         let before = page.verifies.len();
         let u = page.call("updateToken", vec![json!(-1)]);
-        let f = page
-            .take_fetch("/protocol/openid-connect/token")
-            .expect("a refresh");
+        let f = page.take_fetch("/protocol/openid-connect/token").expect("a refresh");
         page.answer(&f, forged(header, sig));
         if refetch {
-            let certs = page
-                .take_fetch("/protocol/openid-connect/certs")
-                .expect("the keys load again for an unknown kid");
+            let certs = page.take_fetch("/protocol/openid-connect/certs").expect("the keys load again for an unknown kid");
             page.answer(&certs, jwks());
         }
         assert!(page.take_fetch("/certs").is_none(), "no other key request");
         assert_eq!(message(&err(&page, u)), expected, "{header}");
-        assert_eq!(
-            page.verifies.len() - before,
-            checks,
-            "{header}: signatures checked"
-        );
-        assert_eq!(
-            page.prop("token"),
-            Some(&good),
-            "{header}: the previous token stays"
-        );
-        assert_eq!(
-            page.event_names().last().map(String::as_str),
-            Some("onAuthRefreshError")
-        );
+        assert_eq!(page.verifies.len() - before, checks, "{header}: signatures checked");
+        assert_eq!(page.prop("token"), Some(&good), "{header}: the previous token stays");
+        assert_eq!(page.event_names().last().map(String::as_str), Some("onAuthRefreshError"));
     }
     // An honest refresh is checked and taken.
     let u = page.call("updateToken", vec![json!(-1)]);
     realm.serve_token(&mut page);
     assert_eq!(ok(&page, u), json!(true));
     assert_ne!(page.prop("token"), Some(&good));
-    assert!(
-        page.live_handles().is_empty(),
-        "every handle released: {:?}",
-        page.live_handles()
-    );
+    assert!(page.live_handles().is_empty(), "every handle released: {:?}", page.live_handles());
     golden("verify_tokens", &page);
 }
 
 #[test]
 fn auto_refresh_before_expiry_paused_while_hidden_retried_after_failures() {
-    let (mut w, mut realm) =
-        logged_in(json!({ "checkLoginIframe": false, "autoRefresh": { "minValidity": 60 } }));
+    let (mut w, mut realm) = logged_in(json!({ "checkLoginIframe": false, "autoRefresh": { "minValidity": 60 } }));
     assert!(w.watching, "the driver is asked to report visibility");
     let lead = |w: &World| w.m.deadline().map(|at| at - w.now);
     // 300 s tokens: due 60 s before expiry, less up to 2 s of jitter.
     let due = lead(&w).expect("the refresh is armed");
     assert!((238_000.0..=240_000.0).contains(&due), "{due}");
-    let gen = |w: &World| {
-        super::realm::payload(w.prop("token").unwrap().as_str().unwrap()).unwrap()["gen"].clone()
-    };
+    let gen = |w: &World| super::realm::payload(w.prop("token").unwrap().as_str().unwrap()).unwrap()["gen"].clone();
     let first = gen(&w);
     w.fire_timer();
     assert!(realm.serve_token(&mut w), "a refresh on its own");
     assert_ne!(gen(&w), first);
-    assert_eq!(
-        w.event_names().last().map(String::as_str),
-        Some("onAuthRefreshSuccess")
-    );
-    assert!(
-        (238_000.0..=240_000.0).contains(&lead(&w).unwrap()),
-        "armed again for the new token"
-    );
+    assert_eq!(w.event_names().last().map(String::as_str), Some("onAuthRefreshSuccess"));
+    assert!((238_000.0..=240_000.0).contains(&lead(&w).unwrap()), "armed again for the new token");
 
     // Hidden: the timer comes due, nothing is sent; shown again: the refresh goes out.
     w.hidden = true;
     w.fire_timer();
     assert!(w.fetches.is_empty(), "no refresh while hidden");
-    assert_eq!(
-        lead(&w),
-        None,
-        "{:#?}",
-        &w.transcript[w.transcript.len() - 6..]
-    );
+    assert_eq!(lead(&w), None, "{:#?}", &w.transcript[w.transcript.len() - 6..]);
     w.hidden = false;
     w.send("wake", vec![]);
     assert!(realm.serve_token(&mut w), "caught up when visible");
@@ -1191,10 +819,7 @@ fn auto_refresh_before_expiry_paused_while_hidden_retried_after_failures() {
     let f = w.take_fetch("/token").unwrap();
     w.answer_thrown(&f, "TypeError: Failed to fetch");
     assert_eq!(lead(&w), Some(4000.0));
-    assert!(
-        !w.event_names().iter().any(|e| e == "onAuthRefreshError"),
-        "no error while the token still works"
-    );
+    assert!(!w.event_names().iter().any(|e| e == "onAuthRefreshError"), "no error while the token still works");
     w.fire_timer();
     assert!(realm.serve_token(&mut w));
     // (Less up to 1 s more: the clock skew is counted in whole seconds.)
@@ -1206,23 +831,14 @@ fn auto_refresh_before_expiry_paused_while_hidden_retried_after_failures() {
     assert!(realm.serve_token(&mut w));
     assert_eq!(w.prop("authenticated"), Some(&json!(false)));
     assert_eq!(lead(&w), None, "no more refreshes");
-    assert!(
-        w.live_handles().is_empty(),
-        "every handle released: {:?}",
-        w.live_handles()
-    );
+    assert!(w.live_handles().is_empty(), "every handle released: {:?}", w.live_handles());
     golden("auto_refresh", &w);
 }
 
 #[test]
 fn auto_refresh_reports_once_when_the_token_runs_out_during_an_outage() {
     let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false, "autoRefresh": true }));
-    let errors = |w: &World| {
-        w.event_names()
-            .iter()
-            .filter(|e| *e == "onAuthRefreshError")
-            .count()
-    };
+    let errors = |w: &World| w.event_names().iter().filter(|e| *e == "onAuthRefreshError").count();
     // The realm answers 503 from now on: retries back off to 60 s; the 300 s token runs out.
     let start = w.now;
     while w.now - start < 900_000.0 {
@@ -1230,18 +846,9 @@ fn auto_refresh_reports_once_when_the_token_runs_out_during_an_outage() {
         let f = w.take_fetch("/token").unwrap();
         w.answer_status(&f, 503, json!({}));
         let expired = w.now - start > 300_000.0;
-        assert_eq!(
-            errors(&w),
-            usize::from(expired),
-            "at {} s",
-            (w.now - start) / 1000.0
-        );
+        assert_eq!(errors(&w), usize::from(expired), "at {} s", (w.now - start) / 1000.0);
     }
-    assert_eq!(
-        w.prop("authenticated"),
-        Some(&json!(true)),
-        "a 503 keeps the tokens"
-    );
+    assert_eq!(w.prop("authenticated"), Some(&json!(true)), "a 503 keeps the tokens");
     // An app's own updateToken still hears of each failure.
     let op = w.call("updateToken", vec![json!(5)]);
     let f = w.take_fetch("/token").unwrap();
@@ -1284,12 +891,7 @@ fn persist_session_restores_tokens_with_no_request() {
     assert!(realm.serve_token(&mut later));
     assert_eq!(ok(&later, op), json!(true));
     assert_eq!(later.requests.len(), 1);
-    assert!(later
-        .vault
-        .values()
-        .next()
-        .unwrap()
-        .contains(later.prop("refreshToken").unwrap().as_str().unwrap()));
+    assert!(later.vault.values().next().unwrap().contains(later.prop("refreshToken").unwrap().as_str().unwrap()));
 
     // clearToken wipes them; so does a logout.
     call_ok(&mut later, "clearToken", Value::Null);
@@ -1297,10 +899,7 @@ fn persist_session_restores_tokens_with_no_request() {
     let (mut again, op) = reload(&w, init.clone());
     ok(&again, op);
     again.call("logout", vec![json!({})]);
-    assert!(
-        again.vault.is_empty(),
-        "wiped before the page leaves for the realm's logout"
-    );
+    assert!(again.vault.is_empty(), "wiped before the page leaves for the realm's logout");
 }
 
 #[test]
@@ -1317,11 +916,7 @@ fn persist_session_throws_away_what_it_cannot_use() {
     assert!(page.vault.is_empty() && page.requests.is_empty());
     // Garbage in the entry.
     let mut page = app();
-    page.vault = w
-        .vault
-        .iter()
-        .map(|(k, _)| (k.clone(), "{\"a\":\"x\",\"r\":1}".to_string()))
-        .collect();
+    page.vault = w.vault.iter().map(|(k, _)| (k.clone(), "{\"a\":\"x\",\"r\":1}".to_string())).collect();
     let op = page.call("init", vec![init.clone()]);
     assert_eq!(ok(&page, op), json!(false));
     assert!(page.vault.is_empty());
@@ -1348,17 +943,8 @@ fn persist_session_throws_away_what_it_cannot_use() {
     assert!(page.live_handles().is_empty(), "{:?}", page.live_handles());
     // With verifyTokens, a kept token whose signature does not verify: wiped.
     let mut page = app();
-    page.vault = w
-        .vault
-        .iter()
-        .map(|(k, v)| (k.clone(), v.replace(".c2ln\"", ".YmFk\"")))
-        .collect();
-    let op = page.call(
-        "init",
-        vec![
-            json!({ "checkLoginIframe": false, "persistSession": "session", "verifyTokens": true }),
-        ],
-    );
+    page.vault = w.vault.iter().map(|(k, v)| (k.clone(), v.replace(".c2ln\"", ".YmFk\""))).collect();
+    let op = page.call("init", vec![json!({ "checkLoginIframe": false, "persistSession": "session", "verifyTokens": true })]);
     let f = page.take_fetch("/certs").unwrap();
     page.answer(&f, jwks());
     assert_eq!(ok(&page, op), json!(false));
@@ -1370,12 +956,7 @@ fn persist_session_throws_away_what_it_cannot_use() {
 
 fn b64json(part: &str) -> Value {
     use base64::Engine;
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
 }
 
 fn sha256_url(text: &str) -> String {
@@ -1386,12 +967,7 @@ fn sha256_url(text: &str) -> String {
 
 /// The DPoP proof a request carried: (header, claims).
 fn proof_of(f: &super::world::Fetch) -> (Value, Value) {
-    let proof = f
-        .headers
-        .iter()
-        .find(|h| h.0 == "DPoP")
-        .map(|h| h.1.clone())
-        .expect("a DPoP header");
+    let proof = f.headers.iter().find(|h| h.0 == "DPoP").map(|h| h.1.clone()).expect("a DPoP header");
     let parts: Vec<&str> = proof.split('.').collect();
     assert_eq!(parts.len(), 3);
     assert_eq!(parts[2], "c2ln", "signed by the key");
@@ -1412,17 +988,9 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     page.local = w.local.clone();
     page.href = realm.authorize(&url);
     let op = page.call("init", vec![init.clone()]);
-    let f = page
-        .fetches
-        .iter()
-        .find(|f| f.url.ends_with("/token"))
-        .cloned()
-        .expect("the code exchange");
+    let f = page.fetches.iter().find(|f| f.url.ends_with("/token")).cloned().expect("the code exchange");
     let (header, claims) = proof_of(&f);
-    assert_eq!(
-        header,
-        json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": { "crv": "P-256", "kty": "EC", "x": "WEX", "y": "WHY" } })
-    );
+    assert_eq!(header, json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": { "crv": "P-256", "kty": "EC", "x": "WEX", "y": "WHY" } }));
     assert_eq!(claims["htm"], "POST");
     assert_eq!(claims["htu"], f.url);
     assert_eq!(claims["iat"], json!((page.now / 1000.0).floor() as u64));
@@ -1434,9 +1002,7 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     let op = page.call("loadUserInfo", vec![]);
     let f = page.take_fetch("/userinfo").unwrap();
     let token = page.prop("token").unwrap().as_str().unwrap().to_string();
-    assert!(f
-        .headers
-        .contains(&("Authorization".into(), format!("DPoP {token}"))));
+    assert!(f.headers.contains(&("Authorization".into(), format!("DPoP {token}"))));
     let (_, claims) = proof_of(&f);
     assert_eq!(claims["htm"], "GET");
     assert_eq!(claims["ath"], json!(sha256_url(&token)));
@@ -1444,49 +1010,22 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     ok(&page, op);
     // A refresh carries a proof too; jtis differ.
     let op = page.call("updateToken", vec![json!(-1)]);
-    let f = page
-        .fetches
-        .iter()
-        .find(|f| f.url.ends_with("/token"))
-        .cloned()
-        .unwrap();
+    let f = page.fetches.iter().find(|f| f.url.ends_with("/token")).cloned().unwrap();
     let (_, again) = proof_of(&f);
     assert_ne!(again["jti"], claims["jti"]);
     realm.serve_token(&mut page);
     assert_eq!(ok(&page, op), json!(true));
     // The app's own proof: htu without query and fragment, ath of the token.
-    let op = page.call(
-        "createDpopProof",
-        vec![json!("PUT"), json!("https://api.example/items/7?x=1#y")],
-    );
+    let op = page.call("createDpopProof", vec![json!("PUT"), json!("https://api.example/items/7?x=1#y")]);
     let proof = ok(&page, op).as_str().unwrap().to_string();
     let c = b64json(proof.split('.').nth(1).unwrap());
-    assert_eq!(
-        (c["htm"].as_str(), c["htu"].as_str()),
-        (Some("PUT"), Some("https://api.example/items/7"))
-    );
-    assert_eq!(
-        c["ath"],
-        json!(sha256_url(page.prop("token").unwrap().as_str().unwrap()))
-    );
+    assert_eq!((c["htm"].as_str(), c["htu"].as_str()), (Some("PUT"), Some("https://api.example/items/7")));
+    assert_eq!(c["ath"], json!(sha256_url(page.prop("token").unwrap().as_str().unwrap())));
     // keycloak.fetch asks the machine for the scheme and whether to send again.
     let op = page.call("dpopAuthorization", vec![]);
-    assert_eq!(
-        ok(&page, op),
-        json!(format!(
-            "DPoP {}",
-            page.prop("token").unwrap().as_str().unwrap()
-        ))
-    );
+    assert_eq!(ok(&page, op), json!(format!("DPoP {}", page.prop("token").unwrap().as_str().unwrap())));
     let none = json!({ "$undefined": true });
-    for (status, nonce, again) in [
-        (401, json!("rs-1"), json!("rs-1")),
-        (400, json!("rs-2"), json!("rs-2")),
-        (403, json!("rs-3"), none.clone()),
-        (401, Value::Null, none.clone()),
-        (401, json!(""), none.clone()),
-        (200, json!("rs-4"), none.clone()),
-    ] {
+    for (status, nonce, again) in [(401, json!("rs-1"), json!("rs-1")), (400, json!("rs-2"), json!("rs-2")), (403, json!("rs-3"), none.clone()), (401, Value::Null, none.clone()), (401, json!(""), none.clone()), (200, json!("rs-4"), none.clone())] {
         let op = page.call("dpopRetry", vec![json!(status), nonce.clone()]);
         assert_eq!(page.result(op), Some(again), "{status} {nonce}");
     }
@@ -1498,10 +1037,7 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     let before = page.prop("token").cloned();
     let op = page.call("updateToken", vec![json!(-1)]);
     realm.serve_token(&mut page);
-    assert_eq!(
-        message(&err(&page, op)),
-        "The access token is bound to another DPoP key (cnf.jkt)."
-    );
+    assert_eq!(message(&err(&page, op)), "The access token is bound to another DPoP key (cnf.jkt).");
     assert_eq!(page.prop("token").cloned(), before);
     // A server that asks for its nonce: the request goes again once, with it, unseen by
     // updateToken; later proofs carry it. Asked again at once: the answer stands.
@@ -1510,12 +1046,7 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     let f = page.take_fetch("/token").unwrap();
     assert!(proof_of(&f).1.get("nonce").is_none());
     page.answer_nonce(&f, 400, "n-1");
-    let f2 = page
-        .fetches
-        .iter()
-        .find(|f| f.url.ends_with("/token"))
-        .cloned()
-        .expect("sent again");
+    let f2 = page.fetches.iter().find(|f| f.url.ends_with("/token")).cloned().expect("sent again");
     assert_eq!(f2.id, f.id, "the same request, for the task");
     assert_eq!(proof_of(&f2).1["nonce"], "n-1");
     realm.serve_token(&mut page);
@@ -1528,44 +1059,27 @@ fn dpop_proofs_on_token_requests_and_bound_tokens_with_the_dpop_scheme() {
     page.answer_nonce(&f, 400, "n-3");
     assert!(page.settled(op).is_some(), "not a third time");
     assert!(page.live_handles().is_empty(), "{:?}", page.live_handles());
+
 }
 
 #[test]
 fn dpop_without_webcrypto_fails_init_clearly() {
     let mut w = app();
     w.crypto = false;
-    let op = w.call(
-        "init",
-        vec![json!({ "dpop": true, "checkLoginIframe": false })],
-    );
-    assert_eq!(
-        message(&err(&w, op)),
-        "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here."
-    );
+    let op = w.call("init", vec![json!({ "dpop": true, "checkLoginIframe": false })]);
+    assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
     assert!(w.live_handles().is_empty());
     // Off: no proof anywhere, and createDpopProof says why.
     let mut w = ready(json!({ "checkLoginIframe": false }));
-    let op = w.call(
-        "createDpopProof",
-        vec![json!("GET"), json!("https://api.example/")],
-    );
-    assert_eq!(
-        message(&err(&w, op)),
-        "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here."
-    );
+    let op = w.call("createDpopProof", vec![json!("GET"), json!("https://api.example/")]);
+    assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
     // No token yet: no Authorization header for keycloak.fetch.
     let op = w.call("dpopAuthorization", vec![]);
     assert_eq!(w.result(op), Some(json!({ "$undefined": true })));
     // A token not bound to a key goes with the Bearer scheme.
     let (mut w, _realm) = logged_in(json!({ "checkLoginIframe": false }));
     let op = w.call("dpopAuthorization", vec![]);
-    assert_eq!(
-        ok(&w, op),
-        json!(format!(
-            "Bearer {}",
-            w.prop("token").unwrap().as_str().unwrap()
-        ))
-    );
+    assert_eq!(ok(&w, op), json!(format!("Bearer {}", w.prop("token").unwrap().as_str().unwrap())));
 }
 
 #[test]
@@ -1573,27 +1087,16 @@ fn init_does_not_wait_forever_for_storage_that_never_answers() {
     // dpop: the key pair never comes: init rejects after requestTimeout.
     let mut w = app();
     w.idb_silent = true;
-    let op = w.call(
-        "init",
-        vec![json!({ "dpop": true, "checkLoginIframe": false, "requestTimeout": 3000 })],
-    );
+    let op = w.call("init", vec![json!({ "dpop": true, "checkLoginIframe": false, "requestTimeout": 3000 })]);
     assert!(w.settled(op).is_none());
     let t0 = w.now;
     assert!(w.fire_timer());
     assert_eq!(w.now - t0, 3000.0);
-    assert_eq!(
-        message(&err(&w, op)),
-        "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here."
-    );
+    assert_eq!(message(&err(&w, op)), "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.");
     // persistSession: the kept tokens never come: init goes on without them.
     let mut w = app();
     w.idb_silent = true;
-    let op = w.call(
-        "init",
-        vec![
-            json!({ "persistSession": "local", "checkLoginIframe": false, "requestTimeout": 3000 }),
-        ],
-    );
+    let op = w.call("init", vec![json!({ "persistSession": "local", "checkLoginIframe": false, "requestTimeout": 3000 })]);
     assert!(w.settled(op).is_none());
     assert!(w.fire_timer());
     assert_eq!(ok(&w, op), json!(false));

@@ -22,24 +22,15 @@ fn normalize(lines: &[String]) -> String {
         let mut l = line.clone();
         // JWTs
         loop {
-            let Some(start) = l.find("eyJhbGciOiJSUzI1NiJ9.") else {
-                break;
-            };
-            let end = l[start..]
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'))
-                .map_or(l.len(), |e| start + e);
+            let Some(start) = l.find("eyJhbGciOiJSUzI1NiJ9.") else { break };
+            let end = l[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')).map_or(l.len(), |e| start + e);
             let token = l[start..end].to_string();
             let n = names.iter().position(|t| *t == token).unwrap_or_else(|| {
                 names.push(token.clone());
                 names.len() - 1
             });
             let label = match realm::payload(&token) {
-                Some(p) => format!(
-                    "<jwt{} {} gen{}>",
-                    n,
-                    p.get("typ").and_then(|t| t.as_str()).unwrap_or("access"),
-                    p.get("gen").map(|g| g.to_string()).unwrap_or_default()
-                ),
+                Some(p) => format!("<jwt{} {} gen{}>", n, p.get("typ").and_then(|t| t.as_str()).unwrap_or("access"), p.get("gen").map(|g| g.to_string()).unwrap_or_default()),
                 None => format!("<jwt{n}>"),
             };
             l.replace_range(start..end, &label);
@@ -54,11 +45,7 @@ fn normalize(lines: &[String]) -> String {
             }
             let text: String = serde_json::from_str(&body[..=i]).unwrap_or_default();
             let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            let label = format!(
-                "[4,<payload {} gen{}>]",
-                v.get("typ").and_then(|t| t.as_str()).unwrap_or("access"),
-                v.get("gen").map(|g| g.to_string()).unwrap_or_default()
-            );
+            let label = format!("[4,<payload {} gen{}>]", v.get("typ").and_then(|t| t.as_str()).unwrap_or("access"), v.get("gen").map(|g| g.to_string()).unwrap_or_default());
             l.replace_range(start..start + 3 + i + 2, &label);
         }
         out.push_str(&l);
@@ -75,34 +62,18 @@ pub fn golden(name: &str, w: &World) {
     let replay = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/machine-replay");
     std::fs::create_dir_all(&replay).unwrap();
     let lines: Vec<String> = w.replay.iter().map(world::canon).collect();
-    std::fs::write(
-        replay.join(format!("{name}.jsonl")),
-        lines.join("\n") + "\n",
-    )
-    .unwrap();
+    std::fs::write(replay.join(format!("{name}.jsonl")), lines.join("\n") + "\n").unwrap();
     let text = normalize(&w.transcript);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/machine/golden")
-        .join(format!("{name}.trace"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/machine/golden").join(format!("{name}.trace"));
     if std::env::var("BLESS").is_ok() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &text).unwrap();
         return;
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{name}: no golden trace at {} (run with BLESS=1 to create it)",
-            path.display()
-        )
-    });
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{name}: no golden trace at {} (run with BLESS=1 to create it)", path.display()));
     if want != text {
-        let (w_lines, t_lines): (Vec<&str>, Vec<&str>) =
-            (want.lines().collect(), text.lines().collect());
-        let first = w_lines
-            .iter()
-            .zip(&t_lines)
-            .position(|(a, b)| a != b)
-            .unwrap_or(w_lines.len().min(t_lines.len()));
+        let (w_lines, t_lines): (Vec<&str>, Vec<&str>) = (want.lines().collect(), text.lines().collect());
+        let first = w_lines.iter().zip(&t_lines).position(|(a, b)| a != b).unwrap_or(w_lines.len().min(t_lines.len()));
         panic!(
             "{name}: the trace differs from {} at line {}:\n  golden: {}\n  now:    {}\n(BLESS=1 rewrites it after a deliberate change)",
             path.display(),

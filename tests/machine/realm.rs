@@ -26,10 +26,7 @@ pub fn jwks() -> Value {
 }
 
 pub fn jwt(payload: &Value) -> String {
-    format!(
-        "eyJhbGciOiJSUzI1NiJ9.{}.c2ln",
-        URL_SAFE_NO_PAD.encode(crate::world::canon(&payload))
-    )
+    format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(crate::world::canon(&payload)))
 }
 
 /// The payload of one of our tokens.
@@ -57,13 +54,7 @@ pub struct Realm {
 
 impl Realm {
     pub fn new() -> Realm {
-        Realm {
-            session: false,
-            cookies_3p: true,
-            lifetime: 300,
-            sid: "sid-1".into(),
-            ..Default::default()
-        }
+        Realm { session: false, cookies_3p: true, lifetime: 300, sid: "sid-1".into(), ..Default::default() }
     }
 
     /// The callback URL the realm redirects to for an authorize URL.
@@ -72,18 +63,11 @@ impl Realm {
         let state = url_param(url, "state").unwrap_or_default();
         let sep = if redirect.contains('#') { '&' } else { '#' };
         if !self.session {
-            return format!(
-                "{redirect}{sep}error=login_required&state={state}&iss={}",
-                enc(ISSUER)
-            );
+            return format!("{redirect}{sep}error=login_required&state={state}&iss={}", enc(ISSUER));
         }
         let code = format!("code-{}", self.codes.len() + 1);
-        self.codes
-            .insert(code.clone(), (url_param(url, "nonce"), redirect.clone()));
-        format!(
-            "{redirect}{sep}state={state}&session_state=ss&iss={}&code={code}",
-            enc(ISSUER)
-        )
+        self.codes.insert(code.clone(), (url_param(url, "nonce"), redirect.clone()));
+        format!("{redirect}{sep}state={state}&session_state=ss&iss={}&code={code}", enc(ISSUER))
     }
 
     fn tokens(&mut self, now_s: u64, nonce: Option<String>) -> Value {
@@ -103,9 +87,7 @@ impl Realm {
         id["typ"] = json!("ID");
         // As Keycloak's: the ID token's audience is the client.
         id["aud"] = json!("demo-app");
-        let refresh = jwt(
-            &json!({ "typ": "Refresh", "iat": now_s, "exp": now_s + 1800, "gen": g, "sid": self.sid }),
-        );
+        let refresh = jwt(&json!({ "typ": "Refresh", "iat": now_s, "exp": now_s + 1800, "gen": g, "sid": self.sid }));
         self.refresh_tokens.insert(refresh.clone());
         json!({ "access_token": jwt(&base), "refresh_token": refresh, "id_token": jwt(&id), "token_type": "Bearer", "expires_in": self.lifetime })
     }
@@ -114,22 +96,14 @@ impl Realm {
     pub fn token(&mut self, f: &Fetch, now_ms: f64) -> (u16, Value) {
         let now_s = (now_ms / 1000.0) as u64;
         match f.form("grant_type").as_deref() {
-            Some("authorization_code") => {
-                match f.form("code").and_then(|c| self.codes.remove(&c)) {
-                    Some((nonce, _)) => (200, self.tokens(now_s, nonce)),
-                    None => (
-                        400,
-                        json!({ "error": "invalid_grant", "error_description": "Code not valid" }),
-                    ),
-                }
-            }
+            Some("authorization_code") => match f.form("code").and_then(|c| self.codes.remove(&c)) {
+                Some((nonce, _)) => (200, self.tokens(now_s, nonce)),
+                None => (400, json!({ "error": "invalid_grant", "error_description": "Code not valid" })),
+            },
             Some("refresh_token") => {
                 let rt = f.form("refresh_token").unwrap_or_default();
                 if !self.session || !self.refresh_tokens.contains(&rt) {
-                    return (
-                        400,
-                        json!({ "error": "invalid_grant", "error_description": "Session not active" }),
-                    );
+                    return (400, json!({ "error": "invalid_grant", "error_description": "Session not active" }));
                 }
                 if self.rotate {
                     self.refresh_tokens.remove(&rt);
@@ -142,9 +116,7 @@ impl Realm {
 
     /// Answers the first pending token request in the world.
     pub fn serve_token(&mut self, w: &mut World) -> bool {
-        let Some(f) = w.take_fetch("/token") else {
-            return false;
-        };
+        let Some(f) = w.take_fetch("/token") else { return false };
         match self.token(&f, w.now) {
             (200, body) => w.answer(&f, body),
             (status, body) => w.answer_status(&f, status, body),
@@ -168,13 +140,5 @@ impl Realm {
 }
 
 pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

@@ -49,16 +49,7 @@ impl Browser {
             page.events.clear();
             tabs.push(page);
         }
-        Browser {
-            tabs,
-            kv: HashMap::new(),
-            realm,
-            wire: Vec::new(),
-            deaf: Vec::new(),
-            stuck: Vec::new(),
-            refreshes: 0,
-            seed,
-        }
+        Browser { tabs, kv: HashMap::new(), realm, wire: Vec::new(), deaf: Vec::new(), stuck: Vec::new(), refreshes: 0, seed }
     }
 
     fn rand(&mut self, n: usize) -> usize {
@@ -100,11 +91,7 @@ impl Browser {
             }
             if work.is_empty() {
                 // Time: the earliest timer of any tab.
-                let next = self
-                    .tabs
-                    .iter()
-                    .filter_map(|t| t.m.deadline())
-                    .min_by(f64::total_cmp);
+                let next = self.tabs.iter().filter_map(|t| t.m.deadline()).min_by(f64::total_cmp);
                 match next {
                     Some(at) if at - start <= max_ms => {
                         for t in self.tabs.iter_mut() {
@@ -141,11 +128,7 @@ impl Browser {
     }
 
     fn refresh_token(&self, i: usize) -> String {
-        self.tabs[i]
-            .prop("refreshToken")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string()
+        self.tabs[i].prop("refreshToken").and_then(|v| v.as_str()).unwrap_or_default().to_string()
     }
 }
 
@@ -159,62 +142,31 @@ fn names(w: &World) -> Vec<String> {
 #[test]
 fn concurrent_forced_refreshes_in_three_tabs_make_one_refresh_per_round() {
     for seed in 1..=40u64 {
-        let mut b = Browser::new(
-            3,
-            json!({ "checkLoginIframe": false, "syncTabs": true }),
-            seed.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        assert!(
-            b.tabs.iter().all(|t| t.channel.is_some()),
-            "the channel is open once there are tokens"
-        );
+        let mut b = Browser::new(3, json!({ "checkLoginIframe": false, "syncTabs": true }), seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        assert!(b.tabs.iter().all(|t| t.channel.is_some()), "the channel is open once there are tokens");
         for round in 0..30 {
             let before = b.refreshes;
             b.tabs.iter_mut().for_each(|t| t.transcript.clear());
-            let ops: Vec<u64> = (0..3)
-                .map(|i| b.tabs[i].call("updateToken", vec![json!(-1)]))
-                .collect();
+            let ops: Vec<u64> = (0..3).map(|i| b.tabs[i].call("updateToken", vec![json!(-1)])).collect();
             b.run(60_000.0);
             if b.refreshes - before != 1 {
                 for t in &b.tabs {
                     eprintln!("-----\n{}", t.transcript.join("\n"));
                 }
             }
-            assert_eq!(
-                b.refreshes - before,
-                1,
-                "seed {seed} round {round}: one refresh"
-            );
+            assert_eq!(b.refreshes - before, 1, "seed {seed} round {round}: one refresh");
             for (i, op) in ops.iter().enumerate() {
-                assert_eq!(
-                    b.tabs[i].result(*op),
-                    Some(json!(true)),
-                    "seed {seed} round {round} tab {i}: {:#?}",
-                    &b.tabs[i].transcript[b.tabs[i].transcript.len().saturating_sub(8)..]
-                );
+                assert_eq!(b.tabs[i].result(*op), Some(json!(true)), "seed {seed} round {round} tab {i}: {:#?}", &b.tabs[i].transcript[b.tabs[i].transcript.len().saturating_sub(8)..]);
             }
             let r0 = b.refresh_token(0);
-            assert!(
-                (1..3).all(|i| b.refresh_token(i) == r0),
-                "seed {seed} round {round}: one set of tokens"
-            );
-            assert!(
-                b.realm.refresh_tokens.contains(&r0),
-                "the shared refresh token is the live one"
-            );
+            assert!((1..3).all(|i| b.refresh_token(i) == r0), "seed {seed} round {round}: one set of tokens");
+            assert!(b.realm.refresh_tokens.contains(&r0), "the shared refresh token is the live one");
         }
         for (i, t) in b.tabs.iter().enumerate() {
             assert!(t.violations.is_empty(), "tab {i}: {:#?}", t.violations);
             assert_eq!(t.prop("authenticated"), Some(&json!(true)));
             // Each tab heard of each round's refresh once: its own, or a sibling's.
-            assert_eq!(
-                names(t)
-                    .iter()
-                    .filter(|n| *n == "onAuthRefreshSuccess")
-                    .count(),
-                30,
-                "seed {seed} tab {i}"
-            );
+            assert_eq!(names(t).iter().filter(|n| *n == "onAuthRefreshSuccess").count(), 30, "seed {seed} tab {i}");
             assert!(!names(t).contains(&"onAuthRefreshError".to_string()));
         }
     }
@@ -226,13 +178,8 @@ fn concurrent_forced_refreshes_in_three_tabs_make_one_refresh_per_round() {
 #[test]
 fn without_sync_tabs_each_tab_refreshes_on_its_own() {
     let mut b = Browser::new(3, json!({ "checkLoginIframe": false }), 7);
-    assert!(
-        b.tabs.iter().all(|t| t.channel.is_none()),
-        "no channel without syncTabs"
-    );
-    let ops: Vec<u64> = (0..3)
-        .map(|i| b.tabs[i].call("updateToken", vec![json!(-1)]))
-        .collect();
+    assert!(b.tabs.iter().all(|t| t.channel.is_none()), "no channel without syncTabs");
+    let ops: Vec<u64> = (0..3).map(|i| b.tabs[i].call("updateToken", vec![json!(-1)])).collect();
     b.run(60_000.0);
     assert_eq!(b.refreshes, 3, "three refreshes for three tabs");
     for (i, op) in ops.iter().enumerate() {
@@ -245,20 +192,11 @@ fn without_sync_tabs_each_tab_refreshes_on_its_own() {
 /// when it refreshes, and takes them instead of spending its stale refresh token.
 #[test]
 fn a_tab_that_missed_the_tokens_asks_for_them() {
-    let mut b = Browser::new(
-        2,
-        json!({ "checkLoginIframe": false, "syncTabs": true }),
-        11,
-    );
+    let mut b = Browser::new(2, json!({ "checkLoginIframe": false, "syncTabs": true }), 11);
     // Round 1 puts both tabs on one chain.
-    let ops: Vec<u64> = (0..2)
-        .map(|i| b.tabs[i].call("updateToken", vec![json!(-1)]))
-        .collect();
+    let ops: Vec<u64> = (0..2).map(|i| b.tabs[i].call("updateToken", vec![json!(-1)])).collect();
     b.run(60_000.0);
-    assert!(ops
-        .iter()
-        .enumerate()
-        .all(|(i, op)| b.tabs[i].result(*op) == Some(json!(true))));
+    assert!(ops.iter().enumerate().all(|(i, op)| b.tabs[i].result(*op) == Some(json!(true))));
     assert_eq!(b.refresh_token(0), b.refresh_token(1));
     // Tab 1 sleeps through tab 0's refresh.
     b.deaf = vec![1];
@@ -276,10 +214,7 @@ fn a_tab_that_missed_the_tokens_asks_for_them() {
     let op = b.tabs[1].call("updateToken", vec![json!(-1)]);
     b.run(60_000.0);
     assert_eq!(b.tabs[1].result(op), Some(json!(true)));
-    assert_eq!(
-        b.refreshes, refreshes,
-        "no refresh: it asked, and took tab 0's tokens"
-    );
+    assert_eq!(b.refreshes, refreshes, "no refresh: it asked, and took tab 0's tokens");
     assert_eq!(b.refresh_token(0), b.refresh_token(1));
     golden("sync_tabs_ask", &b.tabs[1]);
 }
@@ -299,16 +234,9 @@ fn an_unanswered_ask_ends_in_a_refresh_of_its_own() {
     let t0 = b.tabs[0].now;
     let op = b.tabs[0].call("updateToken", vec![json!(-1)]);
     b.run(60_000.0);
-    assert_eq!(
-        b.tabs[0].result(op),
-        Some(json!(true)),
-        "its own chain is still good"
-    );
+    assert_eq!(b.tabs[0].result(op), Some(json!(true)), "its own chain is still good");
     let waited = b.tabs[0].now - t0;
-    assert!(
-        (1500.0..2000.0).contains(&waited),
-        "waited {waited} ms for an answer"
-    );
+    assert!((1500.0..2000.0).contains(&waited), "waited {waited} ms for an answer");
 }
 
 /// A logout, a `clearToken()` or an `invalid_grant` in one tab ends the session in all.
@@ -320,21 +248,13 @@ fn a_logout_in_one_tab_ends_the_session_in_every_tab() {
     assert_eq!(b.tabs[0].result(op), Some(json!({ "$undefined": true })));
     for t in &b.tabs {
         assert_eq!(t.prop("authenticated"), Some(&json!(false)));
-        assert_eq!(
-            names(t).iter().filter(|n| *n == "onAuthLogout").count(),
-            1,
-            "once each, no echo"
-        );
+        assert_eq!(names(t).iter().filter(|n| *n == "onAuthLogout").count(), 1, "once each, no echo");
     }
 
     let mut b = Browser::new(2, json!({ "checkLoginIframe": false, "syncTabs": true }), 4);
     b.tabs[1].call("logout", vec![]);
     b.run(1000.0);
-    assert_eq!(
-        b.tabs[1].navigations.len(),
-        1,
-        "the page goes to the realm's logout"
-    );
+    assert_eq!(b.tabs[1].navigations.len(), 1, "the page goes to the realm's logout");
     assert_eq!(b.tabs[0].prop("authenticated"), Some(&json!(false)));
     assert_eq!(names(&b.tabs[0]), vec!["onAuthLogout"]);
 
@@ -343,11 +263,7 @@ fn a_logout_in_one_tab_ends_the_session_in_every_tab() {
     let op = b.tabs[0].call("updateToken", vec![json!(-1)]);
     b.run(60_000.0);
     assert!(b.tabs[0].result(op).is_none() || b.tabs[0].result(op) != Some(json!(true)));
-    assert_eq!(
-        b.tabs[1].prop("authenticated"),
-        Some(&json!(false)),
-        "the invalid_grant ended it here too"
-    );
+    assert_eq!(b.tabs[1].prop("authenticated"), Some(&json!(false)), "the invalid_grant ended it here too");
 }
 
 /// Foreign or malformed messages change nothing: another session's tokens, an older
@@ -383,20 +299,13 @@ fn without_indexeddb_a_tab_refreshes_on_its_own() {
     b.run(60_000.0);
     assert_eq!(b.tabs[0].result(op), Some(json!(true)));
     assert_eq!(b.refreshes, 1);
-    assert!(
-        b.tabs[0].live_handles().is_empty(),
-        "the IndexedDB error was released"
-    );
+    assert!(b.tabs[0].live_handles().is_empty(), "the IndexedDB error was released");
 }
 
 /// IndexedDB that never answers: the refresh does not wait for it longer than 5 s.
 #[test]
 fn a_stuck_indexeddb_holds_a_refresh_up_5_s_at_most() {
-    let mut b = Browser::new(
-        1,
-        json!({ "checkLoginIframe": false, "syncTabs": true }),
-        12,
-    );
+    let mut b = Browser::new(1, json!({ "checkLoginIframe": false, "syncTabs": true }), 12);
     b.stuck = vec![0];
     let t0 = b.tabs[0].now;
     let op = b.tabs[0].call("updateToken", vec![json!(-1)]);

@@ -9,18 +9,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The option properties the facade sends with each input (pkg/driver.js, PROPS).
 const PROPS: [&str; 12] = [
-    "redirectUri",
-    "scope",
-    "enableLogging",
-    "logoutMethod",
-    "messageReceiveTimeout",
-    "silentCheckSsoRedirectUri",
-    "silentCheckSsoFallback",
-    "responseMode",
-    "responseType",
-    "pkceMethod",
-    "loginRequired",
-    "timeSkew",
+    "redirectUri", "scope", "enableLogging", "logoutMethod", "messageReceiveTimeout", "silentCheckSsoRedirectUri", "silentCheckSsoFallback",
+    "responseMode", "responseType", "pkceMethod", "loginRequired", "timeSkew",
 ];
 
 #[derive(Debug, Clone)]
@@ -40,9 +30,7 @@ impl Fetch {
         let body = self.body.as_deref()?;
         body.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=')?;
-            (k == key)
-                .then(|| v.replace('+', " "))
-                .map(|v| percent_decode(&v))
+            (k == key).then(|| v.replace('+', " ")).map(|v| percent_decode(&v))
         })
     }
 }
@@ -251,10 +239,7 @@ impl World {
         self.rand_counter += 1;
         let mut r = [0u8; 128];
         for (i, b) in r.iter_mut().enumerate() {
-            *b = (self.rand_counter as u8)
-                .wrapping_mul(31)
-                .wrapping_add((i as u8).wrapping_mul(7))
-                .wrapping_add(self.rand_salt.wrapping_mul(101));
+            *b = (self.rand_counter as u8).wrapping_mul(31).wrapping_add((i as u8).wrapping_mul(7)).wrapping_add(self.rand_salt.wrapping_mul(101));
         }
         Some(r)
     }
@@ -267,20 +252,12 @@ impl World {
                 props.insert(k.into(), v.clone());
             }
         }
-        let expired = self
-            .props
-            .get("onTokenExpired")
-            .is_some_and(|v| v != &Value::Null && v != &json!(false));
+        let expired = self.props.get("onTokenExpired").is_some_and(|v| v != &Value::Null && v != &json!(false));
         props.insert("onTokenExpired".into(), json!(expired));
         if self.hidden {
             props.insert("hidden".into(), json!(true));
         }
-        let mut input = vec![
-            json!(kind),
-            json!(self.now),
-            json!(self.href),
-            Value::Object(props),
-        ];
+        let mut input = vec![json!(kind), json!(self.now), json!(self.href), Value::Object(props)];
         input.extend(args);
         let text = canon(&Value::Array(input));
         let rand = self.rand();
@@ -291,8 +268,7 @@ impl World {
         let effects: Value = match serde_json::from_str(&out) {
             Ok(v) => v,
             Err(e) => {
-                self.violations
-                    .push(format!("effects are not JSON ({e}): {out}"));
+                self.violations.push(format!("effects are not JSON ({e}): {out}"));
                 return;
             }
         };
@@ -351,15 +327,13 @@ impl World {
         // other waiters settle in the same batch.)
         let emits = list.iter().filter(|e| e[0] == "emit").count();
         if emits > 1 {
-            self.violations
-                .push(format!("two emits in one batch: {effects}"));
+            self.violations.push(format!("two emits in one batch: {effects}"));
         }
         for e in &list {
             if e[0] == "fetch" {
                 let t = e[7].as_f64().unwrap_or(0.0);
                 if !(t > 0.0 && t.is_finite()) {
-                    self.violations
-                        .push(format!("a request without a bound: {e}"));
+                    self.violations.push(format!("a request without a bound: {e}"));
                 }
             }
         }
@@ -367,20 +341,13 @@ impl World {
 
     /// `val()` of pkg/driver.js, enough to check results and properties.
     pub fn val(&mut self, v: &Value, nums: &[f64]) -> Value {
-        let Some(a) = v.as_array() else {
-            return v.clone();
-        };
+        let Some(a) = v.as_array() else { return v.clone() };
         match a.first().and_then(|t| t.as_u64()) {
             Some(0) => json!({ "$undefined": true }),
-            Some(1) => self
-                .handles
-                .get(&a[1].as_i64().unwrap_or(0))
-                .cloned()
-                .unwrap_or_else(|| {
-                    self.violations
-                        .push(format!("a released handle is used: {v}"));
-                    Value::Null
-                }),
+            Some(1) => self.handles.get(&a[1].as_i64().unwrap_or(0)).cloned().unwrap_or_else(|| {
+                self.violations.push(format!("a released handle is used: {v}"));
+                Value::Null
+            }),
             Some(2) => {
                 let mut o = Map::new();
                 for pair in &a[1..] {
@@ -393,28 +360,16 @@ impl World {
                 self.violations.push(format!("not JSON: {v}"));
                 Value::Null
             }),
-            Some(5) if a.len() == 2 => self
-                .props
-                .get(a[1].as_str().unwrap_or(""))
-                .cloned()
-                .unwrap_or(json!({ "$undefined": true })),
-            Some(5) => self
-                .props
-                .get(a[1].as_str().unwrap_or(""))
-                .and_then(|p| p.get(a[2].as_str().unwrap_or("")))
-                .cloned()
-                .unwrap_or(json!({ "$undefined": true })),
+            Some(5) if a.len() == 2 => self.props.get(a[1].as_str().unwrap_or("")).cloned().unwrap_or(json!({ "$undefined": true })),
+            Some(5) => self.props.get(a[1].as_str().unwrap_or("")).and_then(|p| p.get(a[2].as_str().unwrap_or(""))).cloned().unwrap_or(json!({ "$undefined": true })),
             Some(6) => json!(nums[a[1].as_u64().unwrap() as usize]),
             Some(7) => json!({ "$fn": a[1] }),
             Some(8) => json!({ "$throws": a[1] }),
-            Some(9) => {
-                json!({ "error": a[2], "type": if a[1] == 1 { "TypeError" } else { "Error" }, "cause": a.get(3) })
-            }
+            Some(9) => json!({ "error": a[2], "type": if a[1] == 1 { "TypeError" } else { "Error" }, "cause": a.get(3) }),
             Some(10) => {
                 let r = self.handles.get(&a[2].as_i64().unwrap_or(0)).cloned();
                 if r.is_none() {
-                    self.violations
-                        .push(format!("a NetworkError without its response: {v}"));
+                    self.violations.push(format!("a NetworkError without its response: {v}"));
                 }
                 json!({ "error": a[1], "type": "NetworkError", "response": r })
             }
@@ -444,11 +399,7 @@ impl World {
                 }
             }
             "emit" => {
-                let name = if a[2].is_number() {
-                    "onTokenExpired".to_string()
-                } else {
-                    s(2)
-                };
+                let name = if a[2].is_number() { "onTokenExpired".to_string() } else { s(2) };
                 let args: Vec<Value> = a[4..].iter().map(|v| self.val(v, nums)).collect();
                 self.events.push((name.clone(), args));
                 let mut err = 0;
@@ -463,19 +414,11 @@ impl World {
             "settle" => {
                 let op = a[1].as_u64().unwrap();
                 let v = self.val(&a[3], nums);
-                let r = if a[2] == json!(true) {
-                    Settled::Ok(v)
-                } else {
-                    Settled::Err(v)
-                };
+                let r = if a[2] == json!(true) { Settled::Ok(v) } else { Settled::Err(v) };
                 match self.ops.get_mut(&op) {
                     Some((_, slot @ None)) => *slot = Some(r),
-                    Some((m, Some(prev))) => self
-                        .violations
-                        .push(format!("op {op} ({m}) settled twice: {prev:?} then {r:?}")),
-                    None => self
-                        .violations
-                        .push(format!("settle of an unknown op {op}")),
+                    Some((m, Some(prev))) => self.violations.push(format!("op {op} ({m}) settled twice: {prev:?} then {r:?}")),
+                    None => self.violations.push(format!("settle of an unknown op {op}")),
                 }
             }
             "fetch" => {
@@ -484,12 +427,7 @@ impl World {
                     url: s(2),
                     method: s(3),
                     body: a[4].as_str().map(String::from),
-                    headers: a[5]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
-                        .collect(),
+                    headers: a[5].as_array().unwrap().iter().map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into())).collect(),
                     credentials: a[6] == json!(true),
                     timeout: a[7].as_f64().unwrap_or(0.0),
                     sent: self.now,
@@ -505,19 +443,8 @@ impl World {
             "form" => self.forms.push(e.clone()),
             "frame" => {
                 let attrs = a[3].as_array().unwrap();
-                let attr = |k: &str| {
-                    attrs
-                        .iter()
-                        .find(|p| p[0] == k)
-                        .and_then(|p| p[1].as_str())
-                        .unwrap_or("")
-                        .to_string()
-                };
-                self.frames.push(Frame {
-                    id: a[2].as_u64().unwrap(),
-                    src: attr("src"),
-                    title: attr("title"),
-                });
+                let attr = |k: &str| attrs.iter().find(|p| p[0] == k).and_then(|p| p[1].as_str()).unwrap_or("").to_string();
+                self.frames.push(Frame { id: a[2].as_u64().unwrap(), src: attr("src"), title: attr("title") });
             }
             "unframe" => {
                 let id = a[1].as_u64().unwrap();
@@ -525,13 +452,10 @@ impl World {
             }
             "post" => self.posts.push((a[2].as_u64().unwrap(), s(3), s(4))),
             "log" => {
-                let text: String = a[2..]
-                    .iter()
-                    .map(|v| match self.val(v, nums) {
-                        Value::String(s) => s,
-                        other => canon(&other),
-                    })
-                    .collect();
+                let text: String = a[2..].iter().map(|v| match self.val(v, nums) {
+                    Value::String(s) => s,
+                    other => canon(&other),
+                }).collect();
                 self.logs.push(format!("{}: {text}", s(1)));
             }
             "call" => {
@@ -542,11 +466,7 @@ impl World {
                 let wait = a[6] == json!(true);
                 match self.answers.get(&(target, method)).cloned() {
                     Some(Settled::Ok(v)) => {
-                        let h = if v.is_object() || (wait && !v.is_null()) {
-                            self.keep(v.clone())
-                        } else {
-                            0
-                        };
+                        let h = if v.is_object() || (wait && !v.is_null()) { self.keep(v.clone()) } else { 0 };
                         let text = v.as_str().map(String::from).unwrap_or_else(|| canon(&v));
                         self.ret(id, true, h, Some(text));
                     }
@@ -636,10 +556,7 @@ impl World {
                     None
                 } else if self.local_broken {
                     let now = self.now;
-                    self.cookies
-                        .remove(&key)
-                        .filter(|(_, exp)| *exp > now)
-                        .map(|(v, _)| v)
+                    self.cookies.remove(&key).filter(|(_, exp)| *exp > now).map(|(v, _)| v)
                 } else {
                     self.purge(&s(2));
                     self.local.remove(&key)
@@ -679,19 +596,14 @@ impl World {
             "drop" => {
                 let h = a[1].as_i64().unwrap();
                 if h > 0 && self.handles.remove(&h).is_none() {
-                    self.violations
-                        .push(format!("handle {h} dropped twice or never given"));
+                    self.violations.push(format!("handle {h} dropped twice or never given"));
                 }
                 if h < 0 {
                     self.handles.remove(&h);
                 }
             }
             "report" => {
-                let v = self
-                    .handles
-                    .get(&a[1].as_i64().unwrap())
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                let v = self.handles.get(&a[1].as_i64().unwrap()).cloned().unwrap_or(Value::Null);
                 self.reports.push(v);
             }
             other => self.violations.push(format!("unknown effect {other}")),
@@ -715,25 +627,13 @@ impl World {
     /// A non-2xx answer (a `Response` with this status).
     pub fn answer_status(&mut self, f: &Fetch, status: u16, body: Value) {
         let h = self.keep(json!({ "status": status, "body": body }));
-        self.send(
-            "http",
-            vec![json!(f.id), json!(status), Value::Null, json!(h)],
-        );
+        self.send("http", vec![json!(f.id), json!(status), Value::Null, json!(h)]);
     }
 
     /// A non-2xx answer carrying a `DPoP-Nonce` header.
     pub fn answer_nonce(&mut self, f: &Fetch, status: u16, nonce: &str) {
         let h = self.keep(json!({ "status": status }));
-        self.send(
-            "http",
-            vec![
-                json!(f.id),
-                json!(status),
-                Value::Null,
-                json!(h),
-                json!(nonce),
-            ],
-        );
+        self.send("http", vec![json!(f.id), json!(status), Value::Null, json!(h), json!(nonce)]);
     }
 
     /// `fetch` rejected (network error, `TimeoutError`, a body that is not JSON).
@@ -811,11 +711,7 @@ impl World {
     fn purge(&mut self, prefix: &str) {
         let now = self.now;
         self.local.retain(|k, v| {
-            !k.starts_with(prefix)
-                || serde_json::from_str::<Value>(v)
-                    .ok()
-                    .and_then(|v| v.get("expires").and_then(|e| e.as_f64()))
-                    .is_some_and(|e| e >= now)
+            !k.starts_with(prefix) || serde_json::from_str::<Value>(v).ok().and_then(|v| v.get("expires").and_then(|e| e.as_f64())).is_some_and(|e| e >= now)
         });
     }
 
@@ -851,10 +747,7 @@ pub fn canon(v: &Value) -> String {
         Value::Object(o) => {
             let mut keys: Vec<&String> = o.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", Value::String((*k).clone()), canon(&o[k.as_str()])))
-                .collect();
+            let parts: Vec<String> = keys.iter().map(|k| format!("{}:{}", Value::String((*k).clone()), canon(&o[k.as_str()]))).collect();
             format!("{{{}}}", parts.join(","))
         }
         other => other.to_string(),

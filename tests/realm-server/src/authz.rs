@@ -161,10 +161,7 @@ impl ResourceServer {
     }
 
     fn scope_names(&self, ids: &[String]) -> Vec<String> {
-        ids.iter()
-            .filter_map(|i| self.scope(i))
-            .map(|s| s.name.clone())
-            .collect()
+        ids.iter().filter_map(|i| self.scope(i)).map(|s| s.name.clone()).collect()
     }
 }
 
@@ -174,10 +171,7 @@ impl ResourceServer {
 /// server (confidential clients only; service accounts forced on, `uma_protection` role for
 /// a service account the import generated), then imports `authorizationSettings`.
 pub fn import_on_realm_import(
-    realm: &mut Realm,
-    client_id: &str,
-    settings: Option<&Value>,
-    account_generated: bool,
+    realm: &mut Realm, client_id: &str, settings: Option<&Value>, account_generated: bool,
 ) -> Result<Vec<String>, String> {
     let client = realm.client(client_id).cloned().ok_or("client vanished")?;
     if client.public_client || client.bearer_only {
@@ -200,16 +194,8 @@ pub fn enable_service_account(realm: &mut Realm, client: &Client, grant_role: bo
     }
     realm.add_service_account(client);
     if grant_role {
-        realm
-            .client_roles
-            .entry(client.client_id.clone())
-            .or_default()
-            .insert("uma_protection".into());
-        if let Some(u) = realm
-            .users
-            .iter_mut()
-            .find(|u| u.service_account.as_deref() == Some(client.id.as_str()))
-        {
+        realm.client_roles.entry(client.client_id.clone()).or_default().insert("uma_protection".into());
+        if let Some(u) = realm.users.iter_mut().find(|u| u.service_account.as_deref() == Some(client.id.as_str())) {
             let roles = u.client_roles.entry(client.client_id.clone()).or_default();
             if !roles.iter().any(|r| r == "uma_protection") {
                 roles.push("uma_protection".into());
@@ -219,10 +205,7 @@ pub fn enable_service_account(realm: &mut Realm, client: &Client, grant_role: bo
 }
 
 fn opt_str(o: &Map<String, Value>, k: &str) -> Option<String> {
-    o.get(k)
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+    o.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(String::from)
 }
 
 /// A list-valued policy setting: the typed representation's top-level array, or the
@@ -244,11 +227,7 @@ fn list_setting(o: &Map<String, Value>, top: &str, key: &str) -> Result<Vec<Valu
 }
 
 fn config_str(o: &Map<String, Value>, key: &str) -> Option<String> {
-    o.get("config")
-        .and_then(|c| c.get(key))
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+    o.get("config").and_then(|c| c.get(key)).and_then(|v| v.as_str()).filter(|s| !s.is_empty()).map(String::from)
 }
 
 fn as_text(v: &Value) -> String {
@@ -263,25 +242,14 @@ fn as_text(v: &Value) -> String {
 fn resolve_role(realm: &Realm, id: &str) -> Result<Option<RoleId>, String> {
     let by_id = || {
         let realm_roles = realm.realm_roles.iter().map(|r| (None, r.clone()));
-        let client_roles = realm
-            .client_roles
-            .iter()
-            .flat_map(|(c, rs)| rs.iter().map(move |r| (Some(c.clone()), r.clone())));
-        realm_roles
-            .chain(client_roles)
-            .find(|r| crate::admin::role_id(realm, r) == id)
+        let client_roles = realm.client_roles.iter().flat_map(|(c, rs)| rs.iter().map(move |r| (Some(c.clone()), r.clone())));
+        realm_roles.chain(client_roles).find(|r| crate::admin::role_id(realm, r) == id)
     };
     if let Some((cid, name)) = id.split_once('/') {
         if realm.client(cid).is_none() {
-            return by_id()
-                .map(Some)
-                .ok_or(format!("Client with id [{cid}] not found."));
+            return by_id().map(Some).ok_or(format!("Client with id [{cid}] not found."));
         }
-        if realm
-            .client_roles
-            .get(cid)
-            .is_some_and(|s| s.contains(name))
-        {
+        if realm.client_roles.get(cid).is_some_and(|s| s.contains(name)) {
             return Ok(Some((Some(cid.to_string()), name.to_string())));
         }
         return Ok(by_id());
@@ -293,28 +261,17 @@ fn resolve_role(realm: &Realm, id: &str) -> Result<Option<RoleId>, String> {
 }
 
 fn find_user<'a>(realm: &'a Realm, id: &str) -> Option<&'a User> {
-    realm
-        .user_by_id(id)
-        .or_else(|| realm.users.iter().find(|u| u.username == id.to_lowercase()))
+    realm.user_by_id(id).or_else(|| realm.users.iter().find(|u| u.username == id.to_lowercase()))
 }
 
 /// Parse a ResourceServerRepresentation (`authorizationSettings`).
-pub fn parse(
-    v: &Value,
-    realm: &Realm,
-    client: &Client,
-) -> Result<(ResourceServer, Vec<String>), String> {
-    let o = v
-        .as_object()
-        .ok_or("authorizationSettings must be an object")?;
+pub fn parse(v: &Value, realm: &Realm, client: &Client) -> Result<(ResourceServer, Vec<String>), String> {
+    let o = v.as_object().ok_or("authorizationSettings must be an object")?;
     let mut warnings = Vec::new();
     let mut rs = ResourceServer {
         enforcement: Enforcement::parse(o.get("policyEnforcementMode"))?,
         decision: Strategy::parse(o.get("decisionStrategy"))?,
-        allow_remote: o
-            .get("allowRemoteResourceManagement")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true),
+        allow_remote: o.get("allowRemoteResourceManagement").and_then(|v| v.as_bool()).unwrap_or(true),
         resources: vec![],
         scopes: vec![],
         policies: vec![],
@@ -326,23 +283,12 @@ pub fn parse(
 /// Add the scopes, resources and policies of a representation (`.../authz/resource-server/import`
 /// and the realm import): existing names are updated, new ones created.
 pub fn import_into(
-    rs: &mut ResourceServer,
-    o: &Map<String, Value>,
-    realm: &Realm,
-    client: &Client,
-    warnings: &mut Vec<String>,
+    rs: &mut ResourceServer, o: &Map<String, Value>, realm: &Realm, client: &Client, warnings: &mut Vec<String>,
 ) -> Result<(), String> {
     let list = |k: &str| -> Result<Vec<Map<String, Value>>, String> {
         match o.get(k) {
             None | Some(Value::Null) => Ok(vec![]),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|x| {
-                    x.as_object()
-                        .cloned()
-                        .ok_or(format!("{k}: entries must be objects"))
-                })
-                .collect(),
+            Some(Value::Array(a)) => a.iter().map(|x| x.as_object().cloned().ok_or(format!("{k}: entries must be objects"))).collect(),
             Some(_) => Err(format!("{k} must be an array")),
         }
     };
@@ -367,30 +313,16 @@ pub fn import_into(
     for r in list("resources")? {
         let name = opt_str(&r, "name").ok_or("a resource has no name")?;
         let mut scope_ids = Vec::new();
-        for s in r
-            .get("scopes")
-            .and_then(|s| s.as_array())
-            .cloned()
-            .unwrap_or_default()
-        {
+        for s in r.get("scopes").and_then(|s| s.as_array()).cloned().unwrap_or_default() {
             let sname = match &s {
                 Value::String(n) => n.clone(),
-                other => other
-                    .get("name")
-                    .and_then(|n| n.as_str())
-                    .map(String::from)
-                    .ok_or("a resource scope has no name")?,
+                other => other.get("name").and_then(|n| n.as_str()).map(String::from).ok_or("a resource scope has no name")?,
             };
             let id = match rs.scope_by_name(&sname) {
                 Some(x) => x.id.clone(),
                 None => {
                     let id = new_uuid();
-                    rs.scopes.push(Scope {
-                        id: id.clone(),
-                        name: sname,
-                        display_name: None,
-                        icon_uri: None,
-                    });
+                    rs.scopes.push(Scope { id: id.clone(), name: sname, display_name: None, icon_uri: None });
                     id
                 }
             };
@@ -403,64 +335,35 @@ pub fn import_into(
             Some(v) => {
                 let key = match v {
                     Value::String(s) => s.clone(),
-                    o => o
-                        .get("id")
-                        .or_else(|| o.get("name"))
-                        .and_then(|x| x.as_str())
-                        .unwrap_or("")
-                        .to_string(),
+                    o => o.get("id").or_else(|| o.get("name")).and_then(|x| x.as_str()).unwrap_or("").to_string(),
                 };
                 if key == client.id || key == client.client_id {
                     None
                 } else {
-                    Some(
-                        find_user(realm, &key)
-                            .map(|u| u.id.clone())
-                            .ok_or(format!("Owner [{key}] of resource [{name}] not found"))?,
-                    )
+                    Some(find_user(realm, &key).map(|u| u.id.clone()).ok_or(format!("Owner [{key}] of resource [{name}] not found"))?)
                 }
             }
         };
-        let mut uris: Vec<String> = r
-            .get("uris")
-            .and_then(|u| u.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut uris: Vec<String> =
+            r.get("uris").and_then(|u| u.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
         if let Some(u) = opt_str(&r, "uri") {
             if !uris.contains(&u) {
                 uris.push(u);
             }
         }
         let resource = Resource {
-            id: opt_str(&r, "_id")
-                .or_else(|| opt_str(&r, "id"))
-                .unwrap_or_else(new_uuid),
+            id: opt_str(&r, "_id").or_else(|| opt_str(&r, "id")).unwrap_or_else(new_uuid),
             display_name: opt_str(&r, "displayName"),
             kind: opt_str(&r, "type"),
             uris,
             scopes: scope_ids,
             owner,
-            owner_managed_access: r
-                .get("ownerManagedAccess")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
-            attributes: r
-                .get("attributes")
-                .and_then(|a| a.as_object())
-                .cloned()
-                .unwrap_or_default(),
+            owner_managed_access: r.get("ownerManagedAccess").and_then(|v| v.as_bool()).unwrap_or(false),
+            attributes: r.get("attributes").and_then(|a| a.as_object()).cloned().unwrap_or_default(),
             icon_uri: opt_str(&r, "icon_uri"),
             name: name.clone(),
         };
-        match rs
-            .resources
-            .iter_mut()
-            .find(|x| x.name == name && x.owner == resource.owner)
-        {
+        match rs.resources.iter_mut().find(|x| x.name == name && x.owner == resource.owner) {
             Some(x) => {
                 let id = x.id.clone();
                 *x = Resource { id, ..resource };
@@ -490,8 +393,7 @@ pub fn import_into(
             description: opt_str(p, "description"),
             kind: kind.clone(),
             negative,
-            decision: Strategy::parse(p.get("decisionStrategy"))
-                .map_err(|e| format!("policy [{name}]: {e}"))?,
+            decision: Strategy::parse(p.get("decisionStrategy")).map_err(|e| format!("policy [{name}]: {e}"))?,
             resources: vec![],
             scopes: vec![],
             associated: vec![],
@@ -508,21 +410,13 @@ pub fn import_into(
                     let (id, required) = match &r {
                         Value::String(s) => (s.clone(), false),
                         o => (
-                            o.get("id")
-                                .map(as_text)
-                                .ok_or(format!("policy [{name}]: a role has no id"))?,
-                            o.get("required")
-                                .and_then(|v| {
-                                    v.as_bool().or_else(|| v.as_str().map(|s| s == "true"))
-                                })
-                                .unwrap_or(false),
+                            o.get("id").map(as_text).ok_or(format!("policy [{name}]: a role has no id"))?,
+                            o.get("required").and_then(|v| v.as_bool().or_else(|| v.as_str().map(|s| s == "true"))).unwrap_or(false),
                         ),
                     };
                     match resolve_role(realm, &id)? {
                         Some(role) => policy.roles.push((role, required)),
-                        None => warnings.push(format!(
-                            "policy [{name}]: role {id} does not exist (dropped)"
-                        )),
+                        None => warnings.push(format!("policy [{name}]: role {id} does not exist (dropped)")),
                     }
                 }
                 policy.fetch_roles = p
@@ -534,28 +428,21 @@ pub fn import_into(
             "user" => {
                 for u in list_setting(p, "users", "users")? {
                     let key = as_text(&u);
-                    let user = find_user(realm, &key).ok_or(format!(
-                        "Error while updating policy [{name}]. User [{key}] could not be found."
-                    ))?;
+                    let user = find_user(realm, &key)
+                        .ok_or(format!("Error while updating policy [{name}]. User [{key}] could not be found."))?;
                     policy.users.push(user.id.clone());
                 }
             }
             "client" => {
                 for c in list_setting(p, "clients", "clients")? {
                     let key = as_text(&c);
-                    let found = realm
-                        .client(&key)
-                        .or_else(|| realm.clients.iter().find(|x| x.id == key));
-                    let found = found.ok_or(format!(
-                        "Error while updating policy [{name}]. Client [{key}] could not be found."
-                    ))?;
+                    let found = realm.client(&key).or_else(|| realm.clients.iter().find(|x| x.id == key));
+                    let found = found.ok_or(format!("Error while updating policy [{name}]. Client [{key}] could not be found."))?;
                     policy.clients.push(found.id.clone());
                 }
             }
             "aggregate" | "resource" | "scope" => {}
-            other => warnings.push(format!(
-                "policy [{name}]: type {other:?} is not emulated (it never grants)"
-            )),
+            other => warnings.push(format!("policy [{name}]: type {other:?} is not emulated (it never grants)")),
         }
         if kind == "resource" || kind == "scope" {
             for r in list_setting(p, "resources", "resources")? {
@@ -564,16 +451,11 @@ pub fn import_into(
                     .resources
                     .iter()
                     .find(|x| x.id == key)
-                    .or_else(|| {
-                        rs.resources
-                            .iter()
-                            .find(|x| x.name == key && x.owner.is_none())
-                    })
+                    .or_else(|| rs.resources.iter().find(|x| x.name == key && x.owner.is_none()))
                     .ok_or(format!("Resource with id or name [{key}] does not exist"))?;
                 policy.resources.push(found.id.clone());
             }
-            policy.resource_type =
-                config_str(p, "defaultResourceType").or_else(|| opt_str(p, "resourceType"));
+            policy.resource_type = config_str(p, "defaultResourceType").or_else(|| opt_str(p, "resourceType"));
         }
         if kind == "scope" {
             for s in list_setting(p, "scopes", "scopes")? {
@@ -610,10 +492,7 @@ pub fn import_into(
                 .iter()
                 .find(|x| x.name == key)
                 .or_else(|| rs.policies.iter().find(|x| x.id == key))
-                .ok_or(format!(
-                    "Policy with name [{key}] not defined (applied by [{}])",
-                    rs.policies[idx].name
-                ))?;
+                .ok_or(format!("Policy with name [{key}] not defined (applied by [{}])", rs.policies[idx].name))?;
             ids.push(found.id.clone());
         }
         rs.policies[idx].associated = ids;
@@ -648,9 +527,7 @@ pub fn export(rs: &ResourceServer, realm: &Realm, client: &Client) -> Value {
             }
             let owner = match &r.owner {
                 None => json!({ "id": client.id, "name": client.client_id }),
-                Some(u) => {
-                    json!({ "id": u, "name": realm.user_by_id(u).map(|u| u.username.clone()) })
-                }
+                Some(u) => json!({ "id": u, "name": realm.user_by_id(u).map(|u| u.username.clone()) }),
             };
             m.insert("owner".into(), owner);
             m.insert("ownerManagedAccess".into(), r.owner_managed_access.into());
@@ -660,11 +537,7 @@ pub fn export(rs: &ResourceServer, realm: &Realm, client: &Client) -> Value {
             m.insert("attributes".into(), Value::Object(r.attributes.clone()));
             m.insert("_id".into(), r.id.clone().into());
             m.insert("uris".into(), json!(r.uris));
-            let scopes: Vec<Value> = rs
-                .scope_names(&r.scopes)
-                .into_iter()
-                .map(|n| json!({ "name": n }))
-                .collect();
+            let scopes: Vec<Value> = rs.scope_names(&r.scopes).into_iter().map(|n| json!({ "name": n })).collect();
             m.insert("scopes".into(), Value::Array(scopes));
             if let Some(i) = &r.icon_uri {
                 m.insert("icon_uri".into(), i.clone().into());
@@ -672,11 +545,7 @@ pub fn export(rs: &ResourceServer, realm: &Realm, client: &Client) -> Value {
             Value::Object(m)
         })
         .collect();
-    let policies: Vec<Value> = rs
-        .policies
-        .iter()
-        .map(|p| policy_rep(rs, realm, p))
-        .collect();
+    let policies: Vec<Value> = rs.policies.iter().map(|p| policy_rep(rs, realm, p)).collect();
     let scopes: Vec<Value> = rs
         .scopes
         .iter()
@@ -707,53 +576,25 @@ fn policy_rep(rs: &ResourceServer, realm: &Realm, p: &Policy) -> Value {
     let mut config = Map::new();
     match p.kind.as_str() {
         "role" => {
-            let roles: Vec<Value> = p
-                .roles
-                .iter()
-                .map(|(r, req)| json!({ "id": role_label(r), "required": req }))
-                .collect();
+            let roles: Vec<Value> = p.roles.iter().map(|(r, req)| json!({ "id": role_label(r), "required": req })).collect();
             config.insert("roles".into(), json_text(Value::Array(roles)));
             if p.fetch_roles {
                 config.insert("fetchRoles".into(), "true".into());
             }
         }
         "user" => {
-            let users: Vec<String> = p
-                .users
-                .iter()
-                .map(|u| {
-                    realm
-                        .user_by_id(u)
-                        .map(|x| x.username.clone())
-                        .unwrap_or_else(|| u.clone())
-                })
-                .collect();
+            let users: Vec<String> = p.users.iter().map(|u| realm.user_by_id(u).map(|x| x.username.clone()).unwrap_or_else(|| u.clone())).collect();
             config.insert("users".into(), json_text(json!(users)));
         }
         "client" => {
-            let clients: Vec<String> = p
-                .clients
-                .iter()
-                .map(|c| {
-                    realm
-                        .clients
-                        .iter()
-                        .find(|x| &x.id == c)
-                        .map(|x| x.client_id.clone())
-                        .unwrap_or_else(|| c.clone())
-                })
-                .collect();
+            let clients: Vec<String> =
+                p.clients.iter().map(|c| realm.clients.iter().find(|x| &x.id == c).map(|x| x.client_id.clone()).unwrap_or_else(|| c.clone())).collect();
             config.insert("clients".into(), json_text(json!(clients)));
         }
         _ => {}
     }
     if !p.resources.is_empty() {
-        let names: Vec<String> = p
-            .resources
-            .iter()
-            .filter_map(|r| rs.resource(r))
-            .map(|r| r.name.clone())
-            .collect();
+        let names: Vec<String> = p.resources.iter().filter_map(|r| rs.resource(r)).map(|r| r.name.clone()).collect();
         config.insert("resources".into(), json_text(json!(names)));
     }
     if let Some(t) = &p.resource_type {
@@ -763,12 +604,7 @@ fn policy_rep(rs: &ResourceServer, realm: &Realm, p: &Policy) -> Value {
         config.insert("scopes".into(), json_text(json!(rs.scope_names(&p.scopes))));
     }
     if !p.associated.is_empty() {
-        let names: Vec<String> = p
-            .associated
-            .iter()
-            .filter_map(|a| rs.policy(a))
-            .map(|a| a.name.clone())
-            .collect();
+        let names: Vec<String> = p.associated.iter().filter_map(|a| rs.policy(a)).map(|a| a.name.clone()).collect();
         config.insert("applyPolicies".into(), json_text(json!(names)));
     }
     let mut m = Map::new();
@@ -778,10 +614,7 @@ fn policy_rep(rs: &ResourceServer, realm: &Realm, p: &Policy) -> Value {
         m.insert("description".into(), d.clone().into());
     }
     m.insert("type".into(), p.kind.clone().into());
-    m.insert(
-        "logic".into(),
-        if p.negative { "NEGATIVE" } else { "POSITIVE" }.into(),
-    );
+    m.insert("logic".into(), if p.negative { "NEGATIVE" } else { "POSITIVE" }.into());
     m.insert("decisionStrategy".into(), p.decision.name().into());
     m.insert("config".into(), Value::Object(config));
     Value::Object(m)
@@ -805,22 +638,9 @@ pub struct Identity {
 
 impl Identity {
     pub fn from_token(realm: &Realm, claims: &Map<String, Value>) -> Identity {
-        let s = |k: &str| {
-            claims
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
+        let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let names = |v: Option<&Value>| -> BTreeSet<String> {
-            v.and_then(|v| v.get("roles"))
-                .and_then(|r| r.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
+            v.and_then(|v| v.get("roles")).and_then(|r| r.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
         };
         let realm_roles = names(claims.get("realm_access"));
         let client_roles = claims
@@ -834,19 +654,8 @@ impl Identity {
             .as_deref()
             .and_then(|c| realm.service_account_of(c))
             .is_some_and(|u| u.id == user_id);
-        let id = if resource_server {
-            client_uuid.unwrap_or_default()
-        } else {
-            user_id.clone()
-        };
-        Identity {
-            user_id,
-            client_id,
-            realm_roles,
-            client_roles,
-            resource_server,
-            id,
-        }
+        let id = if resource_server { client_uuid.unwrap_or_default() } else { user_id.clone() };
+        Identity { user_id, client_id, realm_roles, client_roles, resource_server, id }
     }
 }
 
@@ -945,12 +754,7 @@ impl Ctx<'_> {
     fn resolve_scopes(&self, r: &Resource, requested: &[String]) -> Vec<String> {
         let mut scopes = r.scopes.clone();
         if let (Some(t), Some(_)) = (&r.kind, &r.owner) {
-            for typed in self
-                .rs
-                .resources
-                .iter()
-                .filter(|x| x.kind.as_ref() == Some(t) && x.owner.is_none())
-            {
+            for typed in self.rs.resources.iter().filter(|x| x.kind.as_ref() == Some(t) && x.owner.is_none()) {
                 for s in &typed.scopes {
                     if !scopes.contains(s) {
                         scopes.push(s.clone());
@@ -975,11 +779,7 @@ impl Ctx<'_> {
         if !requested.is_empty() && scopes.is_empty() {
             return;
         }
-        plan.works.push(Work {
-            key: r.id.clone(),
-            resource: Some(idx),
-            scopes,
-        });
+        plan.works.push(Work { key: r.id.clone(), resource: Some(idx), scopes });
         limit.take();
     }
 }
@@ -988,21 +788,10 @@ impl Ctx<'_> {
 /// resolved name replaces `resource` in `requested`), then those of a still active RPT.
 #[allow(clippy::too_many_arguments)]
 pub fn plan_requested(
-    rs: &ResourceServer,
-    realm: &Realm,
-    rs_client: &str,
-    id: &Identity,
-    requested: &mut [Requested],
-    extra_scopes: Option<&str>,
-    rpt: Option<&[Value]>,
-    limit: Option<i64>,
+    rs: &ResourceServer, realm: &Realm, rs_client: &str, id: &Identity, requested: &mut [Requested], extra_scopes: Option<&str>,
+    rpt: Option<&[Value]>, limit: Option<i64>,
 ) -> Result<Plan, AuthzError> {
-    let cx = Ctx {
-        rs,
-        realm,
-        rs_client,
-        id,
-    };
+    let cx = Ctx { rs, realm, rs_client, id };
     let mut plan = Plan { works: vec![] };
     let mut limit = Limit(limit);
     for req in requested.iter_mut() {
@@ -1027,19 +816,11 @@ pub fn plan_requested(
             }
         }
         if !names.is_empty() && scope_ids.is_empty() {
-            return Err(AuthzError(
-                400,
-                "invalid_scope",
-                format!("One of the given scopes [{}] is invalid", names.join(", ")),
-            ));
+            return Err(AuthzError(400, "invalid_scope", format!("One of the given scopes [{}] is invalid", names.join(", "))));
         }
         match req.resource.clone() {
             Some(rid) => {
-                let by_id = if rid.contains('-') {
-                    cx.resource_idx(&rid)
-                } else {
-                    None
-                };
+                let by_id = if rid.contains('-') { cx.resource_idx(&rid) } else { None };
                 let typed = |prefix: &str| rid.strip_prefix(prefix).map(String::from);
                 if let Some(idx) = by_id {
                     cx.add(&mut plan, &mut limit, idx, &scope_ids);
@@ -1070,29 +851,17 @@ pub fn plan_requested(
                 } else {
                     // A name: the caller's own resource, then (unless the caller is this
                     // resource server) the server's.
-                    if let Some(i) = rs
-                        .resources
-                        .iter()
-                        .position(|r| r.name == rid && cx.owned_by(r, &id.id))
-                    {
+                    if let Some(i) = rs.resources.iter().position(|r| r.name == rid && cx.owned_by(r, &id.id)) {
                         req.resource = Some(rs.resources[i].id.clone());
                         cx.add(&mut plan, &mut limit, i, &scope_ids);
                     }
                     if !id.resource_server || id.id != rs_client {
-                        if let Some(i) = rs
-                            .resources
-                            .iter()
-                            .position(|r| r.name == rid && r.owner.is_none())
-                        {
+                        if let Some(i) = rs.resources.iter().position(|r| r.name == rid && r.owner.is_none()) {
                             req.resource = Some(rs.resources[i].id.clone());
                             cx.add(&mut plan, &mut limit, i, &scope_ids);
                         }
                         if plan.works.is_empty() {
-                            return Err(AuthzError(
-                                400,
-                                "invalid_resource",
-                                format!("Resource with id [{rid}] does not exist."),
-                            ));
+                            return Err(AuthzError(400, "invalid_resource", format!("Resource with id [{rid}] does not exist.")));
                         }
                     }
                 }
@@ -1115,11 +884,7 @@ pub fn plan_requested(
                         }
                         None => {
                             let scopes = cx.resolve_scopes(r, &scope_ids);
-                            plan.works.push(Work {
-                                key: r.id.clone(),
-                                resource: Some(i),
-                                scopes,
-                            });
+                            plan.works.push(Work { key: r.id.clone(), resource: Some(i), scopes });
                             limit.take();
                         }
                     }
@@ -1132,11 +897,7 @@ pub fn plan_requested(
                         }
                         limit.take();
                         if plan.index(s).is_none() {
-                            plan.works.push(Work {
-                                key: s.clone(),
-                                resource: None,
-                                scopes: vec![s.clone()],
-                            });
+                            plan.works.push(Work { key: s.clone(), resource: None, scopes: vec![s.clone()] });
                         }
                     }
                 }
@@ -1148,32 +909,17 @@ pub fn plan_requested(
         if limit.exhausted() {
             break;
         }
-        let Some(idx) = p
-            .get("rsid")
-            .and_then(|v| v.as_str())
-            .and_then(|i| cx.resource_idx(i))
-        else {
-            continue;
-        };
+        let Some(idx) = p.get("rsid").and_then(|v| v.as_str()).and_then(|i| cx.resource_idx(i)) else { continue };
         let key = rs.resources[idx].id.clone();
         let w = match plan.index(&key) {
             Some(w) => w,
             None => {
-                plan.works.push(Work {
-                    key,
-                    resource: Some(idx),
-                    scopes: vec![],
-                });
+                plan.works.push(Work { key, resource: Some(idx), scopes: vec![] });
                 limit.take();
                 plan.works.len() - 1
             }
         };
-        for name in p
-            .get("scopes")
-            .and_then(|s| s.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>())
-            .unwrap_or_default()
-        {
+        for name in p.get("scopes").and_then(|s| s.as_array()).map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>()).unwrap_or_default() {
             if let Some(s) = rs.scope_by_name(name) {
                 if !plan.works[w].scopes.contains(&s.id) {
                     plan.works[w].scopes.push(s.id.clone());
@@ -1186,19 +932,8 @@ pub fn plan_requested(
 
 /// Keycloak's `Permissions.all` (entitlement): every resource of the server, then every
 /// resource the caller owns, each with all its scopes.
-pub fn plan_all(
-    rs: &ResourceServer,
-    realm: &Realm,
-    rs_client: &str,
-    id: &Identity,
-    limit: Option<i64>,
-) -> Plan {
-    let cx = Ctx {
-        rs,
-        realm,
-        rs_client,
-        id,
-    };
+pub fn plan_all(rs: &ResourceServer, realm: &Realm, rs_client: &str, id: &Identity, limit: Option<i64>) -> Plan {
+    let cx = Ctx { rs, realm, rs_client, id };
     let mut plan = Plan { works: vec![] };
     let mut left = limit.unwrap_or(i64::MAX);
     let mut owners = vec![None];
@@ -1213,11 +948,7 @@ pub fn plan_all(
             left -= 1;
             if left >= 0 {
                 let scopes = cx.resolve_scopes(r, &[]);
-                plan.works.push(Work {
-                    key: r.id.clone(),
-                    resource: Some(i),
-                    scopes,
-                });
+                plan.works.push(Work { key: r.id.clone(), resource: Some(i), scopes });
             }
         }
     }
@@ -1231,20 +962,8 @@ enum Effect {
 }
 
 /// Evaluate a plan; the granted permissions in plan order.
-pub fn evaluate(
-    rs: &ResourceServer,
-    realm: &Realm,
-    rs_client: &str,
-    id: &Identity,
-    plan: &Plan,
-    include_names: bool,
-) -> Vec<Granted> {
-    let cx = Ctx {
-        rs,
-        realm,
-        rs_client,
-        id,
-    };
+pub fn evaluate(rs: &ResourceServer, realm: &Realm, rs_client: &str, id: &Identity, plan: &Plan, include_names: bool) -> Vec<Granted> {
+    let cx = Ctx { rs, realm, rs_client, id };
     let mut out: Vec<Granted> = Vec::new();
     for w in &plan.works {
         let resource = w.resource.map(|i| &rs.resources[i]);
@@ -1265,12 +984,7 @@ pub fn evaluate(
                         if p.associated.is_empty() || results.iter().any(|(q, _)| q.id == p.id) {
                             continue;
                         }
-                        let effects = p
-                            .associated
-                            .iter()
-                            .filter_map(|a| rs.policy(a))
-                            .map(|a| policy_effect(&cx, a, 0))
-                            .collect();
+                        let effects = p.associated.iter().filter_map(|a| rs.policy(a)).map(|a| policy_effect(&cx, a, 0)).collect();
                         results.push((p, effects));
                     }
                     if results.is_empty() {
@@ -1286,11 +1000,7 @@ pub fn evaluate(
             names.dedup();
             let g = Granted {
                 rsid: resource.map(|r| r.id.clone()),
-                rsname: if include_names {
-                    resource.map(|r| r.name.clone())
-                } else {
-                    None
-                },
+                rsname: if include_names { resource.map(|r| r.name.clone()) } else { None },
                 scopes: names,
             };
             // A set keyed by resource id.
@@ -1317,28 +1027,17 @@ fn applicable_policies<'a>(cx: &Ctx<'a>, resource: Option<&Resource>, w: &Work) 
     if let Some(r) = resource {
         out.extend(rs.policies.iter().filter(|p| p.resources.contains(&r.id)));
         if let Some(t) = &r.kind {
-            out.extend(
-                rs.policies
-                    .iter()
-                    .filter(|p| p.resource_type.as_ref() == Some(t)),
-            );
+            out.extend(rs.policies.iter().filter(|p| p.resource_type.as_ref() == Some(t)));
             if r.owner.is_some() {
                 for typed in rs.resources.iter().filter(|x| x.kind.as_ref() == Some(t)) {
-                    out.extend(
-                        rs.policies
-                            .iter()
-                            .filter(|p| p.resources.contains(&typed.id)),
-                    );
+                    out.extend(rs.policies.iter().filter(|p| p.resources.contains(&typed.id)));
                 }
             }
         }
     }
     if !w.scopes.is_empty() {
         out.extend(rs.policies.iter().filter(|p| {
-            p.kind == "scope"
-                && p.resources.is_empty()
-                && p.resource_type.is_none()
-                && p.scopes.iter().any(|s| w.scopes.contains(s))
+            p.kind == "scope" && p.resources.is_empty() && p.resource_type.is_none() && p.scopes.iter().any(|s| w.scopes.contains(s))
         }));
     }
     out
@@ -1349,17 +1048,9 @@ fn policy_effect(cx: &Ctx, p: &Policy, depth: usize) -> Effect {
     let granted = match p.kind.as_str() {
         "role" => role_granted(cx, p),
         "user" => p.users.contains(&cx.id.id),
-        "client" => cx
-            .realm
-            .client(&cx.id.client_id)
-            .is_some_and(|c| p.clients.contains(&c.id)),
+        "client" => cx.realm.client(&cx.id.client_id).is_some_and(|c| p.clients.contains(&c.id)),
         "aggregate" if depth < 16 => {
-            let effects: Vec<Effect> = p
-                .associated
-                .iter()
-                .filter_map(|a| cx.rs.policy(a))
-                .map(|a| policy_effect(cx, a, depth + 1))
-                .collect();
+            let effects: Vec<Effect> = p.associated.iter().filter_map(|a| cx.rs.policy(a)).map(|a| policy_effect(cx, a, depth + 1)).collect();
             strategy_grants(p.decision, &effects, p.associated.len())
         }
         _ => false,
@@ -1373,10 +1064,7 @@ fn policy_effect(cx: &Ctx, p: &Policy, depth: usize) -> Effect {
 /// `RolePolicyProvider`: any of the roles grants, unless a required one is missing.
 fn role_granted(cx: &Ctx, p: &Policy) -> bool {
     let user_roles = if p.fetch_roles {
-        cx.realm
-            .user_by_id(&cx.id.user_id)
-            .map(|u| cx.realm.effective_roles(u))
-            .unwrap_or_default()
+        cx.realm.user_by_id(&cx.id.user_id).map(|u| cx.realm.effective_roles(u)).unwrap_or_default()
     } else {
         Default::default()
     };
@@ -1386,11 +1074,7 @@ fn role_granted(cx: &Ctx, p: &Policy) -> bool {
         }
         match &role.0 {
             None => cx.id.realm_roles.contains(&role.1),
-            Some(c) => cx
-                .id
-                .client_roles
-                .get(c)
-                .is_some_and(|s| s.contains(&role.1)),
+            Some(c) => cx.id.client_roles.get(c).is_some_and(|s| s.contains(&role.1)),
         }
     };
     let mut granted = false;
@@ -1418,12 +1102,7 @@ fn strategy_grants(s: Strategy, effects: &[Effect], associated: usize) -> bool {
 
 /// `DecisionPermissionCollector.onComplete` for a result evaluated against permissions:
 /// the granted scope ids, or `None` when nothing is granted.
-fn collect(
-    cx: &Ctx,
-    resource: Option<&Resource>,
-    w: &Work,
-    results: &[(&Policy, Vec<Effect>)],
-) -> Option<Vec<String>> {
+fn collect(cx: &Ctx, resource: Option<&Resource>, w: &Work, results: &[(&Policy, Vec<Effect>)]) -> Option<Vec<String>> {
     let requested = &w.scopes;
     let mut granted: Vec<String> = Vec::new();
     let mut denied: BTreeSet<String> = BTreeSet::new();
@@ -1454,8 +1133,7 @@ fn collect(
             if !resource_granted {
                 // A scope permission grants the resource itself only for a resource the
                 // server does not own.
-                let grants_resource =
-                    p.kind != "scope" || resource.is_some_and(|r| !cx.owned_by(r, cx.rs_client));
+                let grants_resource = p.kind != "scope" || resource.is_some_and(|r| !cx.owned_by(r, cx.rs_client));
                 resource_granted = grants_resource && contains;
             }
         } else {

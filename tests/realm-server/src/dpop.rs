@@ -8,15 +8,11 @@ use std::collections::HashMap;
 
 /// The algorithms a proof may use, in the order Keycloak lists its asymmetric signature
 /// providers. ES512 (P-521) is left out: `ring` cannot verify it.
-pub const ALGS: &[&str] = &[
-    "PS384", "RS384", "EdDSA", "ES384", "ES256", "RS256", "PS256", "PS512", "RS512",
-];
+pub const ALGS: &[&str] = &["PS384", "RS384", "EdDSA", "ES384", "ES256", "RS256", "PS256", "PS512", "RS512"];
 
 /// The values Keycloak's JWS `Algorithm` enum knows; anything else fails to parse.
-const KNOWN_ALGS: &[&str] = &[
-    "none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512",
-    "PS256", "PS384", "PS512", "EdDSA",
-];
+const KNOWN_ALGS: &[&str] =
+    &["none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"];
 
 /// Proof lifetime and allowed clock skew, seconds (not configurable in Keycloak either).
 const LIFETIME: i64 = 10;
@@ -28,19 +24,14 @@ pub const HEADER: &str = "dpop";
 /// Whether the client requires DPoP (`dpop.bound.access.tokens`, read like Java's
 /// `Boolean.parseBoolean`).
 pub fn required(client: &crate::model::Client) -> bool {
-    client
-        .attr("dpop.bound.access.tokens")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    client.attr("dpop.bound.access.tokens").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// The `DPoP` header as JAX-RS `getHeaderString` reads it: several headers are joined
 /// with `,`; `None` when there is none.
 pub fn header(headers: &axum::http::HeaderMap) -> Option<String> {
-    let values: Vec<String> = headers
-        .get_all(HEADER)
-        .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        .collect();
+    let values: Vec<String> =
+        headers.get_all(HEADER).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
     (!values.is_empty()).then(|| values.join(","))
 }
 
@@ -100,17 +91,9 @@ pub const BAD_SIGNATURE: &str =
 
 /// Validate a proof (checks 1-10, and 11 when `target.access_token` is set). Errors are
 /// Keycloak's `error_description`s.
-pub fn validate(
-    proof: Option<&str>,
-    target: &Target,
-    replay: &mut ReplayCache,
-    now: i64,
-) -> Result<Proof, String> {
+pub fn validate(proof: Option<&str>, target: &Target, replay: &mut ReplayCache, now: i64) -> Result<Proof, String> {
     // 1. present
-    let proof = proof
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| fail("DPoP proof is missing"))?;
+    let proof = proof.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| fail("DPoP proof is missing"))?;
     // 2. parses (header and payload as JSON objects, claims of the right JSON types)
     let parsed = parse(proof).ok_or_else(|| fail("DPoP header verification failure"))?;
     let h = &parsed.header;
@@ -134,26 +117,16 @@ pub fn validate(
         _ => return Err(fail("No JWK in DPoP header")),
     };
     let key = public_key(jwk).ok_or_else(|| fail("No public key in DPoP header"))?;
-    if ["d", "p", "q", "dp", "dq", "qi"]
-        .iter()
-        .any(|k| jwk.contains_key(*k))
-    {
+    if ["d", "p", "q", "dp", "dq", "qi"].iter().any(|k| jwk.contains_key(*k)) {
         return Err(fail("Private key is present in DPoP header"));
     }
     // 6. signature
-    if !verify_signature(
-        alg,
-        &key,
-        parsed.signing_input.as_bytes(),
-        &parsed.signature,
-    ) {
+    if !verify_signature(alg, &key, parsed.signing_input.as_bytes(), &parsed.signature) {
         return Err(fail(BAD_SIGNATURE));
     }
     // 7. mandatory claims
     let c = &parsed.claims;
-    let (Some(iat), Some(jti), Some(htm), Some(htu)) =
-        (c.iat, nonblank(&c.jti), nonblank(&c.htm), nonblank(&c.htu))
-    else {
+    let (Some(iat), Some(jti), Some(htm), Some(htu)) = (c.iat, nonblank(&c.jti), nonblank(&c.htm), nonblank(&c.htu)) else {
         return Err(fail("DPoP mandatory claims are missing"));
     };
     // 8. htu, then htm
@@ -175,10 +148,7 @@ pub fn validate(
     }
     // 11. ath
     if let Some(at) = target.access_token {
-        let ath = c
-            .ath
-            .as_deref()
-            .ok_or_else(|| fail("No access token hash in DPoP proof"))?;
+        let ath = c.ath.as_deref().ok_or_else(|| fail("No access token hash in DPoP proof"))?;
         if ath != b64url(&sha256(at.as_bytes())) {
             return Err(fail("DPoP proof access token hash mismatch"));
         }
@@ -240,12 +210,7 @@ fn parse(token: &str) -> Option<Parsed> {
         htu: string_claim(payload.get("htu"))?,
         ath: string_claim(payload.get("ath"))?,
     };
-    Some(Parsed {
-        header,
-        claims,
-        signing_input: format!("{}.{}", parts[0], parts[1]),
-        signature,
-    })
+    Some(Parsed { header, claims, signing_input: format!("{}.{}", parts[0], parts[1]), signature })
 }
 
 fn json_object(part: &str) -> Option<Map<String, Value>> {
@@ -260,10 +225,7 @@ fn json_object(part: &str) -> Option<Map<String, Value>> {
 fn long_claim(v: Option<&Value>) -> Option<Option<i64>> {
     match v {
         None | Some(Value::Null) => Some(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().map(|f| f as i64))
-            .map(Some),
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(Some),
         Some(Value::String(s)) => s.trim().parse().ok().map(Some),
         _ => None,
     }
@@ -307,10 +269,7 @@ fn public_key(jwk: &Map<String, Value>) -> Option<Key> {
                 point.extend(std::iter::repeat_n(0u8, size - c.len()));
                 point.extend_from_slice(c);
             }
-            Some(Key::Ec {
-                crv: crv.to_string(),
-                point,
-            })
+            Some(Key::Ec { crv: crv.to_string(), point })
         }
         "RSA" => {
             let n = rsa::BigUint::from_bytes_be(&b64_member(jwk, "n")?);
@@ -322,10 +281,7 @@ fn public_key(jwk: &Map<String, Value>) -> Option<Key> {
             if crv != "Ed25519" && crv != "Ed448" {
                 return None;
             }
-            Some(Key::Okp {
-                crv: crv.to_string(),
-                x: b64_member(jwk, "x")?,
-            })
+            Some(Key::Okp { crv: crv.to_string(), x: b64_member(jwk, "x")? })
         }
         _ => None,
     }
@@ -337,55 +293,23 @@ fn verify_signature(alg: &str, key: &Key, input: &[u8], sig: &[u8]) -> bool {
     use sha2::{Sha256, Sha384, Sha512};
     match (alg, key) {
         ("ES256", Key::Ec { crv, point }) if crv == "P-256" => {
-            rs::UnparsedPublicKey::new(&rs::ECDSA_P256_SHA256_FIXED, point)
-                .verify(input, sig)
-                .is_ok()
+            rs::UnparsedPublicKey::new(&rs::ECDSA_P256_SHA256_FIXED, point).verify(input, sig).is_ok()
         }
         ("ES384", Key::Ec { crv, point }) if crv == "P-384" => {
-            rs::UnparsedPublicKey::new(&rs::ECDSA_P384_SHA384_FIXED, point)
-                .verify(input, sig)
-                .is_ok()
+            rs::UnparsedPublicKey::new(&rs::ECDSA_P384_SHA384_FIXED, point).verify(input, sig).is_ok()
         }
-        ("EdDSA", Key::Okp { crv, x }) if crv == "Ed25519" => {
-            rs::UnparsedPublicKey::new(&rs::ED25519, x)
-                .verify(input, sig)
-                .is_ok()
-        }
+        ("EdDSA", Key::Okp { crv, x }) if crv == "Ed25519" => rs::UnparsedPublicKey::new(&rs::ED25519, x).verify(input, sig).is_ok(),
         (rsa_alg, Key::Rsa(k)) => {
             let k = k.clone();
             let pkcs1 = |s: &[u8]| rsa::pkcs1v15::Signature::try_from(s).ok();
             let pss = |s: &[u8]| rsa::pss::Signature::try_from(s).ok();
             match rsa_alg {
-                "RS256" => pkcs1(sig).is_some_and(|s| {
-                    rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k)
-                        .verify(input, &s)
-                        .is_ok()
-                }),
-                "RS384" => pkcs1(sig).is_some_and(|s| {
-                    rsa::pkcs1v15::VerifyingKey::<Sha384>::new(k)
-                        .verify(input, &s)
-                        .is_ok()
-                }),
-                "RS512" => pkcs1(sig).is_some_and(|s| {
-                    rsa::pkcs1v15::VerifyingKey::<Sha512>::new(k)
-                        .verify(input, &s)
-                        .is_ok()
-                }),
-                "PS256" => pss(sig).is_some_and(|s| {
-                    rsa::pss::VerifyingKey::<Sha256>::new(k)
-                        .verify(input, &s)
-                        .is_ok()
-                }),
-                "PS384" => pss(sig).is_some_and(|s| {
-                    rsa::pss::VerifyingKey::<Sha384>::new(k)
-                        .verify(input, &s)
-                        .is_ok()
-                }),
-                "PS512" => pss(sig).is_some_and(|s| {
-                    rsa::pss::VerifyingKey::<Sha512>::new(k)
-                        .verify(input, &s)
-                        .is_ok()
-                }),
+                "RS256" => pkcs1(sig).is_some_and(|s| rsa::pkcs1v15::VerifyingKey::<Sha256>::new(k).verify(input, &s).is_ok()),
+                "RS384" => pkcs1(sig).is_some_and(|s| rsa::pkcs1v15::VerifyingKey::<Sha384>::new(k).verify(input, &s).is_ok()),
+                "RS512" => pkcs1(sig).is_some_and(|s| rsa::pkcs1v15::VerifyingKey::<Sha512>::new(k).verify(input, &s).is_ok()),
+                "PS256" => pss(sig).is_some_and(|s| rsa::pss::VerifyingKey::<Sha256>::new(k).verify(input, &s).is_ok()),
+                "PS384" => pss(sig).is_some_and(|s| rsa::pss::VerifyingKey::<Sha384>::new(k).verify(input, &s).is_ok()),
+                "PS512" => pss(sig).is_some_and(|s| rsa::pss::VerifyingKey::<Sha512>::new(k).verify(input, &s).is_ok()),
                 _ => false,
             }
         }
@@ -409,9 +333,7 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Option<String> {
         let v = member(jwk, n)?;
         parts.push(format!("{}:{}", Value::from(*n), Value::from(v)));
     }
-    Some(b64url(&sha256(
-        format!("{{{}}}", parts.join(",")).as_bytes(),
-    )))
+    Some(b64url(&sha256(format!("{{{}}}", parts.join(",")).as_bytes())))
 }
 
 /// `java.net.URI` comparison after dropping the query: scheme and host compare
@@ -426,19 +348,12 @@ struct NormalUri {
 }
 
 fn normalize_uri(s: &str) -> Option<NormalUri> {
-    if s.is_empty()
-        || s.chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "\"<>\\^`{|}".contains(c))
-    {
+    if s.is_empty() || s.chars().any(|c| c.is_control() || c.is_whitespace() || "\"<>\\^`{|}".contains(c)) {
         return None;
     }
     let bytes = s.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
-        if *b == b'%'
-            && !(bytes.len() > i + 2
-                && bytes[i + 1].is_ascii_hexdigit()
-                && bytes[i + 2].is_ascii_hexdigit())
-        {
+        if *b == b'%' && !(bytes.len() > i + 2 && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit()) {
             return None;
         }
     }
@@ -468,9 +383,7 @@ fn normalize_uri(s: &str) -> Option<NormalUri> {
         Some(i) if !rest[..i].contains('/') => {
             let sch = &rest[..i];
             let mut chars = sch.chars();
-            if !chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-                || !chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-            {
+            if !chars.next().is_some_and(|c| c.is_ascii_alphabetic()) || !chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
                 return None;
             }
             (Some(sch.to_ascii_lowercase()), &rest[i + 1..])
@@ -489,23 +402,11 @@ fn normalize_uri(s: &str) -> Option<NormalUri> {
                 Some(i) if !hostport[i..].contains(']') => (&hostport[..i], &hostport[i + 1..]),
                 _ => (hostport, ""),
             };
-            (
-                Some((
-                    escapes(&userinfo),
-                    host.to_ascii_lowercase(),
-                    port.to_string(),
-                )),
-                escapes(&r[end..]),
-            )
+            (Some((escapes(&userinfo), host.to_ascii_lowercase(), port.to_string())), escapes(&r[end..]))
         }
         None => (None, escapes(rest)),
     };
-    Some(NormalUri {
-        scheme,
-        authority,
-        path,
-        fragment,
-    })
+    Some(NormalUri { scheme, authority, path, fragment })
 }
 
 #[cfg(test)]
@@ -515,32 +416,15 @@ mod tests {
     #[test]
     fn uri_comparison() {
         let n = |s| normalize_uri(s);
-        assert_eq!(
-            n("HTTP://LocalHost:8080/realms/demo/x?a=1"),
-            n("http://localhost:8080/realms/demo/x")
-        );
-        assert_ne!(
-            n("http://localhost:8080/Realms/demo/x"),
-            n("http://localhost:8080/realms/demo/x")
-        );
-        assert_ne!(
-            n("http://localhost:80/x"),
-            n("http://localhost/x"),
-            "no default-port normalisation"
-        );
+        assert_eq!(n("HTTP://LocalHost:8080/realms/demo/x?a=1"), n("http://localhost:8080/realms/demo/x"));
+        assert_ne!(n("http://localhost:8080/Realms/demo/x"), n("http://localhost:8080/realms/demo/x"));
+        assert_ne!(n("http://localhost:80/x"), n("http://localhost/x"), "no default-port normalisation");
         assert_ne!(n("http://localhost/x/"), n("http://localhost/x"));
-        assert_ne!(
-            n("http://localhost/x#f"),
-            n("http://localhost/x"),
-            "a fragment stays"
-        );
+        assert_ne!(n("http://localhost/x#f"), n("http://localhost/x"), "a fragment stays");
         assert_eq!(n("http://h/a%2fb"), n("http://h/a%2Fb"));
         assert!(n("http://h/a b").is_none());
         assert!(n("http://h/%zz").is_none());
-        assert!(
-            n("not-a-url").is_some(),
-            "a relative reference parses (and then mismatches)"
-        );
+        assert!(n("not-a-url").is_some(), "a relative reference parses (and then mismatches)");
     }
 
     #[test]
@@ -553,9 +437,6 @@ mod tests {
             "alg": "RS256",
             "kid": "2011-04-29"
         });
-        assert_eq!(
-            thumbprint(jwk.as_object().unwrap()).as_deref(),
-            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
-        );
+        assert_eq!(thumbprint(jwk.as_object().unwrap()).as_deref(), Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"));
     }
 }

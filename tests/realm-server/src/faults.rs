@@ -61,24 +61,17 @@ pub static CLOCK_SKEW: AtomicI64 = AtomicI64::new(0);
 impl Mode {
     pub fn parse(s: &str) -> Result<Mode, String> {
         let (name, arg) = s.split_once(':').unwrap_or((s, ""));
-        let num = |what: &str| {
-            arg.parse::<u64>()
-                .map_err(|_| format!("fault {name} needs {what}, got {arg:?}"))
-        };
+        let num = |what: &str| arg.parse::<u64>().map_err(|_| format!("fault {name} needs {what}, got {arg:?}"));
         match name {
             "slow" => Ok(Mode::Slow(num("milliseconds")?.min(600_000))),
             "hang" if arg.is_empty() => Ok(Mode::Hang),
             "status" => match num("an HTTP status")? {
                 c @ 400..=599 => Ok(Mode::Status(c as u16)),
-                c => Err(format!(
-                    "fault status needs a code from 400 to 599, got {c}"
-                )),
+                c => Err(format!("fault status needs a code from 400 to 599, got {c}")),
             },
             "reset" if arg.is_empty() => Ok(Mode::Reset),
             "malformed" if arg.is_empty() => Ok(Mode::Malformed),
-            _ => Err(format!(
-                "unknown fault mode {s:?} (slow:MS, hang, status:CODE, reset, malformed)"
-            )),
+            _ => Err(format!("unknown fault mode {s:?} (slow:MS, hang, status:CODE, reset, malformed)")),
         }
     }
 
@@ -95,14 +88,9 @@ impl Mode {
 
 /// Parses `ENDPOINT=MODE`.
 pub fn parse_rule(s: &str) -> Result<(String, Mode), String> {
-    let (endpoint, mode) = s
-        .split_once('=')
-        .ok_or_else(|| format!("a fault is ENDPOINT=MODE, got {s:?}"))?;
+    let (endpoint, mode) = s.split_once('=').ok_or_else(|| format!("a fault is ENDPOINT=MODE, got {s:?}"))?;
     if endpoint != "*" && !ENDPOINTS.contains(&endpoint) {
-        return Err(format!(
-            "unknown endpoint {endpoint:?} (one of *, {})",
-            ENDPOINTS.join(", ")
-        ));
+        return Err(format!("unknown endpoint {endpoint:?} (one of *, {})", ENDPOINTS.join(", ")));
     }
     Ok((endpoint.to_string(), Mode::parse(mode)?))
 }
@@ -153,33 +141,24 @@ pub fn fault_for(path: &str) -> Option<Mode> {
 /// The faults as JSON (GET /__faults).
 pub fn describe() -> serde_json::Value {
     let f = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
-    let faults: serde_json::Map<String, serde_json::Value> = f
-        .iter()
-        .map(|(k, m)| (k.clone(), m.label().into()))
-        .collect();
+    let faults: serde_json::Map<String, serde_json::Value> = f.iter().map(|(k, m)| (k.clone(), m.label().into())).collect();
     serde_json::json!({ "faults": faults, "clockSkew": CLOCK_SKEW.load(Ordering::Relaxed) })
 }
 
 /// PUT /__faults body: `{"faults": {"token": "hang", ...}, "clockSkew": -300}`; both optional.
 pub fn replace_from_json(body: &[u8]) -> Result<(), String> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
     let mut rules = Vec::new();
     if let Some(map) = v.get("faults") {
         let map = map.as_object().ok_or("faults must be an object")?;
         for (endpoint, mode) in map {
-            let mode = mode
-                .as_str()
-                .ok_or_else(|| format!("the mode of {endpoint} must be a string"))?;
+            let mode = mode.as_str().ok_or_else(|| format!("the mode of {endpoint} must be a string"))?;
             rules.push(parse_rule(&format!("{endpoint}={mode}"))?);
         }
     }
     let skew = match v.get("clockSkew") {
         None | Some(serde_json::Value::Null) => 0,
-        Some(s) => s
-            .as_i64()
-            .filter(|s| s.abs() <= 86_400)
-            .ok_or("clockSkew must be whole seconds within a day")?,
+        Some(s) => s.as_i64().filter(|s| s.abs() <= 86_400).ok_or("clockSkew must be whole seconds within a day")?,
     };
     set(rules, skew);
     Ok(())
@@ -187,19 +166,11 @@ pub fn replace_from_json(body: &[u8]) -> Result<(), String> {
 
 /// Marks the connection from `peer` to be reset at its next write (the response).
 pub fn reset_connection(peer: SocketAddr) {
-    RESETS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_or_insert_with(HashSet::new)
-        .insert(peer);
+    RESETS.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(HashSet::new).insert(peer);
 }
 
 fn take_reset(peer: &SocketAddr) -> bool {
-    RESETS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .as_mut()
-        .is_some_and(|s| s.remove(peer))
+    RESETS.lock().unwrap_or_else(|e| e.into_inner()).as_mut().is_some_and(|s| s.remove(peer))
 }
 
 /// Sets SO_LINGER to zero, so that closing the socket sends RST rather than FIN.
@@ -229,21 +200,13 @@ pub struct Conn<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Conn<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
 impl<S: AsyncWrite + Linger + Unpin> AsyncWrite for Conn<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if take_reset(&self.peer) {
             self.io.linger_zero();
             return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
@@ -285,8 +248,7 @@ where
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
 
-impl<L> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Listener<L>>>
-    for Peer
+impl<L> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Listener<L>>> for Peer
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
     L::Io: Linger,
@@ -304,24 +266,10 @@ mod tests {
     fn parses_rules_and_rejects_nonsense() {
         assert_eq!(parse_rule("token=hang"), Ok(("token".into(), Mode::Hang)));
         assert_eq!(parse_rule("*=slow:250"), Ok(("*".into(), Mode::Slow(250))));
-        assert_eq!(
-            parse_rule("userinfo=status:503"),
-            Ok(("userinfo".into(), Mode::Status(503)))
-        );
+        assert_eq!(parse_rule("userinfo=status:503"), Ok(("userinfo".into(), Mode::Status(503))));
         assert_eq!(parse_rule("certs=reset").map(|r| r.1), Ok(Mode::Reset));
-        assert_eq!(
-            parse_rule("discovery=malformed").map(|r| r.1),
-            Ok(Mode::Malformed)
-        );
-        for bad in [
-            "token",
-            "tokens=hang",
-            "token=hang:1",
-            "token=status:200",
-            "token=slow",
-            "token=slow:x",
-            "token=boom",
-        ] {
+        assert_eq!(parse_rule("discovery=malformed").map(|r| r.1), Ok(Mode::Malformed));
+        for bad in ["token", "tokens=hang", "token=hang:1", "token=status:200", "token=slow", "token=slow:x", "token=boom"] {
             assert!(parse_rule(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -331,29 +279,14 @@ mod tests {
         let p = "/realms/demo/protocol/openid-connect/";
         assert_eq!(endpoint_of(&format!("{p}token")), Some("token"));
         assert_eq!(endpoint_of(&format!("{p}registrations")), Some("auth"));
-        assert_eq!(
-            endpoint_of(&format!("{p}logout/logout-confirm")),
-            Some("logout")
-        );
-        assert_eq!(
-            endpoint_of(&format!("{p}login-status-iframe.html/init")),
-            Some("status-iframe")
-        );
-        assert_eq!(
-            endpoint_of(&format!("{p}3p-cookies/step2.html")),
-            Some("3p-cookies")
-        );
+        assert_eq!(endpoint_of(&format!("{p}logout/logout-confirm")), Some("logout"));
+        assert_eq!(endpoint_of(&format!("{p}login-status-iframe.html/init")), Some("status-iframe"));
+        assert_eq!(endpoint_of(&format!("{p}3p-cookies/step2.html")), Some("3p-cookies"));
         assert_eq!(endpoint_of(&format!("{p}nothing")), None);
         assert_eq!(endpoint_of("/realms/demo"), Some("realm"));
-        assert_eq!(
-            endpoint_of("/realms/demo/.well-known/openid-configuration"),
-            Some("discovery")
-        );
+        assert_eq!(endpoint_of("/realms/demo/.well-known/openid-configuration"), Some("discovery"));
         assert_eq!(endpoint_of("/realms/demo/account"), Some("account"));
-        assert_eq!(
-            endpoint_of("/realms/demo/login-actions/authenticate"),
-            Some("login-actions")
-        );
+        assert_eq!(endpoint_of("/realms/demo/login-actions/authenticate"), Some("login-actions"));
         assert_eq!(endpoint_of("/admin/realms/demo/users"), Some("admin"));
         assert_eq!(endpoint_of("/__faults"), None);
         assert_eq!(endpoint_of("/administrator"), None);

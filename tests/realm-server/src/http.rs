@@ -46,10 +46,7 @@ impl Ctx {
                 if let Some((k, v)) = part.trim().split_once('=') {
                     if k.trim() == name {
                         let v = v.trim();
-                        let v = v
-                            .strip_prefix('"')
-                            .and_then(|x| x.strip_suffix('"'))
-                            .unwrap_or(v);
+                        let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
                         return Some(v.to_string());
                     }
                 }
@@ -59,11 +56,8 @@ impl Ctx {
     }
 
     pub fn accepts_json(&self) -> bool {
-        self.header("accept")
-            .is_some_and(|a| a.contains("application/json"))
-            || self
-                .header("content-type")
-                .is_some_and(|a| a.contains("application/json"))
+        self.header("accept").is_some_and(|a| a.contains("application/json"))
+            || self.header("content-type").is_some_and(|a| a.contains("application/json"))
     }
 
     /// Bearer token from the Authorization header (scheme case-insensitive).
@@ -102,14 +96,7 @@ impl Ctx {
     }
 
     /// `Set-Cookie` for a realm cookie with Keycloak's attributes.
-    pub fn set_cookie(
-        &self,
-        realm: &str,
-        name: &str,
-        value: &str,
-        max_age: Option<i64>,
-        http_only: bool,
-    ) -> String {
+    pub fn set_cookie(&self, realm: &str, name: &str, value: &str, max_age: Option<i64>, http_only: bool) -> String {
         let mut s = format!("{name}={value}; Version=1; Path=/realms/{realm}/");
         if self.secure_context() {
             s.push_str("; SameSite=None; Secure");
@@ -144,11 +131,7 @@ pub struct Out {
 
 impl Out {
     pub fn new(status: u16) -> Out {
-        Out {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        Out { status, headers: Vec::new(), body: Vec::new() }
     }
 
     pub fn header(mut self, k: &'static str, v: impl Into<String>) -> Out {
@@ -164,10 +147,7 @@ impl Out {
 
     /// `{"error": .., "error_description": ..}` as the OAuth endpoints send it.
     pub fn oauth_error(status: u16, error: &str, description: &str) -> Out {
-        Out::json(
-            status,
-            &serde_json::json!({ "error": error, "error_description": description }),
-        )
+        Out::json(status, &serde_json::json!({ "error": error, "error_description": description }))
     }
 
     /// A login-theme page with the realm's browser security headers.
@@ -176,10 +156,7 @@ impl Out {
             .header("content-type", "text/html;charset=utf-8")
             .header("cache-control", "no-store, must-revalidate, max-age=0")
             .header("x-frame-options", "SAMEORIGIN")
-            .header(
-                "content-security-policy",
-                "frame-src 'self'; frame-ancestors 'self'; object-src 'none';",
-            )
+            .header("content-security-policy", "frame-src 'self'; frame-ancestors 'self'; object-src 'none';")
             .header("x-content-type-options", "nosniff")
             .header("x-robots-tag", "none")
             .header("referrer-policy", "no-referrer");
@@ -201,22 +178,16 @@ impl Out {
     }
 
     pub fn no_store(self) -> Out {
-        self.header("cache-control", "no-store")
-            .header("pragma", "no-cache")
+        self.header("cache-control", "no-store").header("pragma", "no-cache")
     }
 
     /// CORS for an actual request: echo the Origin if allowed.
     pub fn cors(mut self, ctx: &Ctx, allowed: &BTreeSet<String>) -> Out {
         if let Some(origin) = ctx.origin() {
             if allowed.contains("*") || allowed.contains(origin) {
-                self.headers
-                    .push(("access-control-allow-origin", origin.to_string()));
-                self.headers
-                    .push(("access-control-allow-credentials", "true".to_string()));
-                self.headers.push((
-                    "access-control-expose-headers",
-                    "Access-Control-Allow-Methods".into(),
-                ));
+                self.headers.push(("access-control-allow-origin", origin.to_string()));
+                self.headers.push(("access-control-allow-credentials", "true".to_string()));
+                self.headers.push(("access-control-expose-headers", "Access-Control-Allow-Methods".into()));
             }
         }
         self

@@ -26,17 +26,13 @@ impl RsaKeys {
     }
 
     pub fn generate_bits(bits: usize) -> Result<RsaKeys, String> {
-        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
-            .map_err(|e| format!("RSA key generation failed: {e}"))?;
+        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).map_err(|e| format!("RSA key generation failed: {e}"))?;
         let public = key.to_public_key();
         let n = public.n().to_bytes_be();
         let e = public.e().to_bytes_be();
         let spki = {
             use rsa::pkcs8::EncodePublicKey;
-            public
-                .to_public_key_der()
-                .map(|d| crate::util::b64std(d.as_bytes()))
-                .unwrap_or_default()
+            public.to_public_key_der().map(|d| crate::util::b64std(d.as_bytes())).unwrap_or_default()
         };
         // Opaque 43-character key id derived from the public key.
         let kid = b64url(&sha256(&[n.as_slice(), e.as_slice()].concat()));
@@ -52,11 +48,7 @@ impl RsaKeys {
 
     pub fn sign(&self, claims: &Map<String, Value>) -> String {
         let header = format!(r#"{{"alg":"RS256","typ" : "JWT","kid" : "{}"}}"#, self.kid);
-        let input = format!(
-            "{}.{}",
-            b64url(header.as_bytes()),
-            b64url(&serde_json::to_vec(claims).unwrap_or_default())
-        );
+        let input = format!("{}.{}", b64url(header.as_bytes()), b64url(&serde_json::to_vec(claims).unwrap_or_default()));
         let sig = self.signing.sign(input.as_bytes());
         format!("{input}.{}", b64url(&sig.to_bytes()))
     }
@@ -77,11 +69,7 @@ type HmacSha512 = Hmac<Sha512>;
 
 pub fn sign_hs512(key: &[u8], kid: &str, claims: &Map<String, Value>) -> String {
     let header = format!(r#"{{"alg":"HS512","typ" : "JWT","kid" : "{kid}"}}"#);
-    let input = format!(
-        "{}.{}",
-        b64url(header.as_bytes()),
-        b64url(&serde_json::to_vec(claims).unwrap_or_default())
-    );
+    let input = format!("{}.{}", b64url(header.as_bytes()), b64url(&serde_json::to_vec(claims).unwrap_or_default()));
     let mut mac = HmacSha512::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(input.as_bytes());
     format!("{input}.{}", b64url(&mac.finalize().into_bytes()))

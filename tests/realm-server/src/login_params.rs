@@ -17,11 +17,7 @@ use std::collections::HashMap;
 ///   else the client attribute `default.acr.values` (`##`-separated).
 ///
 /// An unparseable `claims` parameter is ignored (Keycloak only logs it).
-pub fn requested_acr(
-    claims: Option<&str>,
-    acr_values: Option<&str>,
-    client: &Client,
-) -> (Vec<String>, bool) {
+pub fn requested_acr(claims: Option<&str>, acr_values: Option<&str>, client: &Client) -> (Vec<String>, bool) {
     let (from_claims, essential) = claims.map(acr_from_claims).unwrap_or_default();
     if !from_claims.is_empty() {
         return (from_claims, essential);
@@ -33,32 +29,17 @@ pub fn requested_acr(
         }
     }
     let defaults = client.attr("default.acr.values").unwrap_or("");
-    (
-        defaults
-            .split("##")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect(),
-        false,
-    )
+    (defaults.split("##").map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(), false)
 }
 
 fn acr_from_claims(claims: &str) -> (Vec<String>, bool) {
     let Ok(v) = serde_json::from_str::<Value>(claims) else {
         return (Vec::new(), false);
     };
-    let Some(acr) = v
-        .get("id_token")
-        .and_then(|t| t.get("acr"))
-        .filter(|a| a.is_object())
-    else {
+    let Some(acr) = v.get("id_token").and_then(|t| t.get("acr")).filter(|a| a.is_object()) else {
         return (Vec::new(), false);
     };
-    let essential = acr
-        .get("essential")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let essential = acr.get("essential").and_then(Value::as_bool).unwrap_or(false);
     let mut values: Vec<String> = Vec::new();
     if let Some(list) = acr.get("values").and_then(Value::as_array) {
         values.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
@@ -76,11 +57,7 @@ pub fn loa_map(realm: &Realm, client: &Client) -> HashMap<String, i64> {
         serde_json::from_str::<serde_json::Map<String, Value>>(s)
             .map(|m| {
                 m.into_iter()
-                    .filter_map(|(k, v)| {
-                        v.as_i64()
-                            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                            .map(|n| (k, n))
-                    })
+                    .filter_map(|(k, v)| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())).map(|n| (k, n)))
                     .collect()
             })
             .unwrap_or_default()
@@ -89,27 +66,16 @@ pub fn loa_map(realm: &Realm, client: &Client) -> HashMap<String, i64> {
     if !client_map.is_empty() {
         return client_map;
     }
-    realm
-        .attributes
-        .get("acr.loa.map")
-        .map(|s| parse(s))
-        .unwrap_or_default()
+    realm.attributes.get("acr.loa.map").map(|s| parse(s)).unwrap_or_default()
 }
 
 /// An essential requested value that is neither mapped nor a number cannot be satisfied:
 /// Keycloak rejects the request (`Invalid parameter: claims`). Returns that value.
-pub fn unsatisfiable_essential<'a>(
-    values: &'a [String],
-    essential: bool,
-    map: &HashMap<String, i64>,
-) -> Option<&'a str> {
+pub fn unsatisfiable_essential<'a>(values: &'a [String], essential: bool, map: &HashMap<String, i64>) -> Option<&'a str> {
     if !essential {
         return None;
     }
-    values
-        .iter()
-        .map(String::as_str)
-        .find(|v| !map.contains_key(*v) && v.parse::<i64>().is_err())
+    values.iter().map(String::as_str).find(|v| !map.contains_key(*v) && v.parse::<i64>().is_err())
 }
 
 /// The `acr` claim for a login that reached level `loa` (1 = login form, 0 = SSO cookie):
@@ -121,16 +87,9 @@ pub fn acr_claim(realm: &Realm, client: &Client, requested: &[String], loa: i32)
     if let Some(v) = requested.iter().find(|v| map.get(*v) == Some(&level)) {
         return v.clone();
     }
-    let mut names: Vec<&String> = map
-        .iter()
-        .filter(|(_, l)| **l == level)
-        .map(|(k, _)| k)
-        .collect();
+    let mut names: Vec<&String> = map.iter().filter(|(_, l)| **l == level).map(|(k, _)| k).collect();
     names.sort();
-    names
-        .first()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|| loa.to_string())
+    names.first().map(|n| n.to_string()).unwrap_or_else(|| loa.to_string())
 }
 
 // ------------------------------------------------------------------ locale
@@ -154,12 +113,7 @@ fn i18n(realm: &Realm) -> (bool, Vec<String>, String) {
         .extra
         .get("supportedLocales")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str())
-                .map(String::from)
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|x| x.as_str()).map(String::from).collect())
         .unwrap_or_default();
     if !supported.iter().any(|s| s.eq_ignore_ascii_case(&default)) {
         supported.push(default.clone());
@@ -177,10 +131,7 @@ fn match_tag(tag: &str, supported: &[String]) -> Option<String> {
         return Some(s.clone());
     }
     let lang = tag.split(['-', '_']).next().unwrap_or(tag);
-    supported
-        .iter()
-        .find(|s| s.eq_ignore_ascii_case(lang))
-        .cloned()
+    supported.iter().find(|s| s.eq_ignore_ascii_case(lang)).cloned()
 }
 
 /// `Accept-Language` tags, highest quality first (ties keep their order).
@@ -191,11 +142,7 @@ fn accept_language(header: &str) -> Vec<String> {
             let mut it = part.split(';');
             let tag = it.next()?.trim().to_string();
             let q = it
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .map(|q| q.trim().parse::<f32>().unwrap_or(0.0))
-                })
+                .find_map(|p| p.trim().strip_prefix("q=").map(|q| q.trim().parse::<f32>().unwrap_or(0.0)))
                 .unwrap_or(1.0);
             (!tag.is_empty() && q > 0.0).then_some((tag, q))
         })
@@ -214,22 +161,13 @@ pub fn select_locale(realm: &Realm, ctx: &Ctx, ui_locales: Option<&str>) -> (Str
     if !enabled {
         return (default, false);
     }
-    if let Some(l) =
-        ui_locales.and_then(|u| u.split_whitespace().find_map(|t| match_tag(t, &supported)))
-    {
+    if let Some(l) = ui_locales.and_then(|u| u.split_whitespace().find_map(|t| match_tag(t, &supported))) {
         return (l, true);
     }
-    if let Some(l) = ctx
-        .cookie("KEYCLOAK_LOCALE")
-        .and_then(|c| match_tag(&c, &supported))
-    {
+    if let Some(l) = ctx.cookie("KEYCLOAK_LOCALE").and_then(|c| match_tag(&c, &supported)) {
         return (l, false);
     }
-    if let Some(l) = ctx.header("accept-language").and_then(|h| {
-        accept_language(h)
-            .iter()
-            .find_map(|t| match_tag(t, &supported))
-    }) {
+    if let Some(l) = ctx.header("accept-language").and_then(|h| accept_language(h).iter().find_map(|t| match_tag(t, &supported))) {
         return (l, false);
     }
     (default, false)
@@ -241,18 +179,10 @@ pub fn localize(mut out: Out, realm: &Realm, ctx: &Ctx, ui_locales: Option<&str>
     let (lang, from_request) = select_locale(realm, ctx, ui_locales);
     let lang_attr = crate::util::html(&lang);
     if let Ok(body) = std::str::from_utf8(&out.body) {
-        let replaced = body.replacen(
-            "<html lang=\"en\">",
-            &format!("<html lang=\"{lang_attr}\">"),
-            1,
-        );
+        let replaced = body.replacen("<html lang=\"en\">", &format!("<html lang=\"{lang_attr}\">"), 1);
         out.body = replaced.into_bytes();
     }
-    if from_request
-        && lang
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    if from_request && lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         let secure = if ctx.secure_context() { "; Secure" } else { "" };
         out.headers.push((
             "set-cookie",

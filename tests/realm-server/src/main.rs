@@ -88,15 +88,7 @@ fn usage_error(msg: &str) -> ! {
 }
 
 fn parse_args() -> Options {
-    let mut o = Options {
-        port: 8080,
-        imports: Vec::new(),
-        tls: false,
-        verbose: false,
-        watch_stdin: false,
-        faults: Vec::new(),
-        clock_skew: 0,
-    };
+    let mut o = Options { port: 8080, imports: Vec::new(), tls: false, verbose: false, watch_stdin: false, faults: Vec::new(), clock_skew: 0 };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -104,10 +96,7 @@ fn parse_args() -> Options {
             _ => (a.clone(), None),
         };
         let mut value = |name: &str| -> String {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .unwrap_or_else(|| usage_error(&format!("{name} needs a value")))
+            inline.clone().or_else(|| args.next()).unwrap_or_else(|| usage_error(&format!("{name} needs a value")))
         };
         match flag.as_str() {
             "--help" | "-h" => {
@@ -118,26 +107,16 @@ fn parse_args() -> Options {
             }
             "--port" => {
                 let v = value("--port");
-                o.port = v
-                    .parse()
-                    .unwrap_or_else(|_| usage_error(&format!("invalid port {v:?}")));
+                o.port = v.parse().unwrap_or_else(|_| usage_error(&format!("invalid port {v:?}")));
             }
             "--import" => o.imports.push(value("--import")),
             "--tls" if inline.is_none() => o.tls = true,
             "--verbose" if inline.is_none() => o.verbose = true,
             "--watch-stdin" if inline.is_none() => o.watch_stdin = true,
-            "--fault" => o
-                .faults
-                .push(faults::parse_rule(&value("--fault")).unwrap_or_else(|e| usage_error(&e))),
+            "--fault" => o.faults.push(faults::parse_rule(&value("--fault")).unwrap_or_else(|e| usage_error(&e))),
             "--clock-skew" => {
                 let v = value("--clock-skew");
-                o.clock_skew = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &i64| s.abs() <= 86_400)
-                    .unwrap_or_else(|| {
-                        usage_error(&format!("invalid clock skew {v:?} (seconds within a day)"))
-                    });
+                o.clock_skew = v.parse().ok().filter(|s: &i64| s.abs() <= 86_400).unwrap_or_else(|| usage_error(&format!("invalid clock skew {v:?} (seconds within a day)")));
             }
             _ => usage_error(&format!("unknown argument {a:?}")),
         }
@@ -148,14 +127,11 @@ fn parse_args() -> Options {
     o
 }
 
-fn load_realms(
-    files: &[String],
-) -> Result<std::collections::HashMap<String, model::Realm>, String> {
+fn load_realms(files: &[String]) -> Result<std::collections::HashMap<String, model::Realm>, String> {
     let mut realms = std::collections::HashMap::new();
     for f in files {
         let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?;
-        let rep: model::RealmRep =
-            serde_json::from_str(&text).map_err(|e| format!("{f}: invalid realm JSON: {e}"))?;
+        let rep: model::RealmRep = serde_json::from_str(&text).map_err(|e| format!("{f}: invalid realm JSON: {e}"))?;
         let (realm, warnings) = model::Realm::from_rep(rep).map_err(|e| format!("{f}: {e}"))?;
         for w in warnings {
             elog!("keycloak-realm-server: warning: {w}");
@@ -169,10 +145,7 @@ fn load_realms(
 }
 
 fn valid_host(h: &str) -> bool {
-    !h.is_empty()
-        && h.len() <= 255
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+    !h.is_empty() && h.len() <= 255 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
 }
 
 async fn handle(
@@ -185,23 +158,15 @@ async fn handle(
     }
     // CORS preflights are answered as usual: the fault hits the request itself (a 503
     // from the endpoint reaches the app as a 503, not as a failed preflight).
-    let fault = if req.method() == axum::http::Method::OPTIONS {
-        None
-    } else {
-        faults::fault_for(req.uri().path())
-    };
+    let fault = if req.method() == axum::http::Method::OPTIONS { None } else { faults::fault_for(req.uri().path()) };
     match fault {
-        Some(faults::Mode::Slow(ms)) => {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await
-        }
+        Some(faults::Mode::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(faults::Mode::Hang) => std::future::pending::<()>().await,
         Some(faults::Mode::Reset) => {
             faults::reset_connection(peer);
             return plain(StatusCode::INTERNAL_SERVER_ERROR, "reset");
         }
-        Some(faults::Mode::Status(code)) => {
-            return fault_status(code, req.headers().get("origin").cloned())
-        }
+        Some(faults::Mode::Status(code)) => return fault_status(code, req.headers().get("origin").cloned()),
         _ => {}
     }
     let malformed = fault == Some(faults::Mode::Malformed);
@@ -233,8 +198,7 @@ async fn handle(
     let app2 = app.clone();
     // Handlers do CPU work (RSA signing) under a std mutex: keep it off the async workers.
     let result = tokio::task::spawn_blocking(move || {
-        let out =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| oidc::route(&app2, &ctx)));
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| oidc::route(&app2, &ctx)));
         (out, ctx)
     })
     .await;
@@ -245,20 +209,12 @@ async fn handle(
     let out = match out {
         Ok(o) => o,
         Err(_) => {
-            elog!(
-                "keycloak-realm-server: internal error on {} {}",
-                ctx.method,
-                ctx.path
-            );
+            elog!("keycloak-realm-server: internal error on {} {}", ctx.method, ctx.path);
             http::Out::json(500, &serde_json::json!({"error": "unknown_error"}))
         }
     };
     if app.verbose {
-        let q = if ctx.query.is_empty() {
-            String::new()
-        } else {
-            format!("?{}", ctx.query)
-        };
+        let q = if ctx.query.is_empty() { String::new() } else { format!("?{}", ctx.query) };
         elog!("{} {}{} -> {}", ctx.method, ctx.path, q, out.status);
     }
     let mut out = out;
@@ -272,10 +228,7 @@ async fn handle(
 /// `/__faults`: GET shows the faults, PUT replaces them, DELETE lifts them all.
 async fn fault_control(req: Request) -> Response {
     let method = req.method().clone();
-    let body = axum::body::to_bytes(req.into_body(), 1 << 16)
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(req.into_body(), 1 << 16).await.map(|b| b.to_vec()).unwrap_or_default();
     let result = match method.as_str() {
         "GET" => Ok(()),
         "PUT" => faults::replace_from_json(&body),
@@ -296,9 +249,7 @@ async fn fault_control(req: Request) -> Response {
 fn fault_status(code: u16, origin: Option<HeaderValue>) -> Response {
     let mut out = http::Out::json(code, &serde_json::json!({ "error": "unknown_error" }));
     if let Some(o) = origin.and_then(|o| o.to_str().ok().map(String::from)) {
-        out = out
-            .header("access-control-allow-origin", o)
-            .header("access-control-allow-credentials", "true");
+        out = out.header("access-control-allow-origin", o).header("access-control-allow-credentials", "true");
     }
     to_response(out)
 }
@@ -306,10 +257,7 @@ fn fault_status(code: u16, origin: Option<HeaderValue>) -> Response {
 fn plain(status: StatusCode, text: &'static str) -> Response {
     let mut r = Response::new(Body::from(text));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static("text/plain;charset=utf-8"),
-    );
+    r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain;charset=utf-8"));
     r
 }
 
@@ -329,8 +277,7 @@ fn to_response(out: http::Out) -> Response {
 }
 
 fn bind(port: u16) -> Result<(Vec<std::net::TcpListener>, u16), String> {
-    let v4 = std::net::TcpListener::bind(("127.0.0.1", port))
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let v4 = std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let port = v4.local_addr().map_err(|e| e.to_string())?.port();
     let mut listeners = vec![v4];
     match std::net::TcpListener::bind(("::1", port)) {
@@ -380,22 +327,11 @@ fn main() {
         None
     };
     faults::set(opts.faults.clone(), opts.clock_skew);
-    let app = state::App {
-        state: Default::default(),
-        keys,
-        tls: opts.tls,
-        verbose: opts.verbose,
-    };
+    let app = state::App { state: Default::default(), keys, tls: opts.tls, verbose: opts.verbose };
     for realm in realms.values_mut() {
         app.attach_default_key(realm);
     }
-    let app = Arc::new(state::App {
-        state: std::sync::Mutex::new(state::State {
-            realms,
-            store: Default::default(),
-        }),
-        ..app
-    });
+    let app = Arc::new(state::App { state: std::sync::Mutex::new(state::State { realms, store: Default::default() }), ..app });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -423,20 +359,12 @@ fn main() {
                 Some(cfg) => {
                     let tls_listener = tls::TlsListener::new(listener, cfg.clone());
                     tokio::spawn(async move {
-                        let _ = axum::serve(
-                            faults::Listener(tls_listener),
-                            router.into_make_service_with_connect_info::<faults::Peer>(),
-                        )
-                        .await;
+                        let _ = axum::serve(faults::Listener(tls_listener), router.into_make_service_with_connect_info::<faults::Peer>()).await;
                     });
                 }
                 None => {
                     tokio::spawn(async move {
-                        let _ = axum::serve(
-                            faults::Listener(listener),
-                            router.into_make_service_with_connect_info::<faults::Peer>(),
-                        )
-                        .await;
+                        let _ = axum::serve(faults::Listener(listener), router.into_make_service_with_connect_info::<faults::Peer>()).await;
                     });
                 }
             }

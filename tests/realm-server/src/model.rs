@@ -227,25 +227,10 @@ pub const REALM_MANAGEMENT: &str = "realm-management";
 /// The roles of `realm-management` (Keycloak 26.2's `AdminRoles`, less the organization
 /// roles of later releases). `realm-admin` is the composite of all the others.
 pub const ADMIN_ROLES: &[&str] = &[
-    "realm-admin",
-    "create-client",
-    "view-realm",
-    "view-users",
-    "view-clients",
-    "view-events",
-    "view-identity-providers",
-    "view-authorization",
-    "manage-realm",
-    "manage-users",
-    "manage-clients",
-    "manage-events",
-    "manage-identity-providers",
-    "manage-authorization",
-    "query-users",
-    "query-clients",
-    "query-realms",
-    "query-groups",
-    "impersonation",
+    "realm-admin", "create-client", "view-realm", "view-users", "view-clients", "view-events",
+    "view-identity-providers", "view-authorization", "manage-realm", "manage-users", "manage-clients",
+    "manage-events", "manage-identity-providers", "manage-authorization", "query-users", "query-clients",
+    "query-realms", "query-groups", "impersonation",
 ];
 
 impl User {
@@ -283,13 +268,7 @@ pub fn new_uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn builtin_client(
-    client_id: &str,
-    public: bool,
-    standard: bool,
-    direct: bool,
-    redirect: Vec<String>,
-) -> Client {
+fn builtin_client(client_id: &str, public: bool, standard: bool, direct: bool, redirect: Vec<String>) -> Client {
     Client {
         id: new_uuid(),
         client_id: client_id.to_string(),
@@ -313,25 +292,18 @@ impl Realm {
     /// Build the runtime realm from an import. Returns warnings (printed by the caller).
     pub fn from_rep(rep: RealmRep) -> Result<(Realm, Vec<String>), String> {
         let mut warnings = Vec::new();
-        let name = rep
-            .realm
-            .filter(|n| !n.is_empty())
-            .ok_or("the \"realm\" field is missing or empty")?;
+        let name = rep.realm.filter(|n| !n.is_empty()).ok_or("the \"realm\" field is missing or empty")?;
         if name.contains('/') {
             return Err(format!("invalid realm name {name:?}"));
         }
         if rep.enabled.is_none() {
-            warnings.push(format!(
-                "realm {name}: \"enabled\" is not set; Keycloak imports such a realm as disabled"
-            ));
+            warnings.push(format!("realm {name}: \"enabled\" is not set; Keycloak imports such a realm as disabled"));
         }
         let mut realm = Realm {
             display_name: rep.display_name,
             enabled: rep.enabled.unwrap_or(false),
             access_token_lifespan: rep.access_token_lifespan.unwrap_or(300),
-            access_token_lifespan_implicit: rep
-                .access_token_lifespan_for_implicit_flow
-                .unwrap_or(900),
+            access_token_lifespan_implicit: rep.access_token_lifespan_for_implicit_flow.unwrap_or(900),
             sso_idle: rep.sso_session_idle_timeout.unwrap_or(1800),
             sso_max: rep.sso_session_max_lifespan.unwrap_or(36000),
             revoke_refresh_token: rep.revoke_refresh_token.unwrap_or(false),
@@ -366,17 +338,10 @@ impl Realm {
 
         // Attributes (e.g. `acr.loa.map`) and the login locale settings.
         if let Some(Value::Object(a)) = &rep.attributes {
-            realm.attributes = a
-                .iter()
-                .map(|(k, v)| (k.clone(), attr_string(v)))
-                .filter(|(_, v)| !v.is_empty())
-                .collect();
+            realm.attributes = a.iter().map(|(k, v)| (k.clone(), attr_string(v))).filter(|(_, v)| !v.is_empty()).collect();
         }
         for (key, v) in [
-            (
-                "internationalizationEnabled",
-                rep.internationalization_enabled,
-            ),
+            ("internationalizationEnabled", rep.internationalization_enabled),
             ("supportedLocales", rep.supported_locales),
             ("defaultLocale", rep.default_locale),
         ] {
@@ -407,13 +372,7 @@ impl Realm {
             builtin_client("admin-cli", true, false, true, vec![]),
             builtin_client("broker", false, true, false, vec![]),
             builtin_client("realm-management", false, true, false, vec![]),
-            builtin_client(
-                "security-admin-console",
-                true,
-                true,
-                false,
-                vec![format!("/admin/{name}/console/*")],
-            ),
+            builtin_client("security-admin-console", true, true, false, vec![format!("/admin/{name}/console/*")]),
         ];
         for b in builtins {
             if !realm.clients.iter().any(|x| x.client_id == b.client_id) {
@@ -427,20 +386,10 @@ impl Realm {
             realm.realm_roles.insert(r.into());
         }
         for r in [
-            "manage-account",
-            "view-profile",
-            "manage-account-links",
-            "view-applications",
-            "view-consent",
-            "manage-consent",
-            "delete-account",
-            "view-groups",
+            "manage-account", "view-profile", "manage-account-links", "view-applications",
+            "view-consent", "manage-consent", "delete-account", "view-groups",
         ] {
-            realm
-                .client_roles
-                .entry("account".into())
-                .or_default()
-                .insert(r.into());
+            realm.client_roles.entry("account".into()).or_default().insert(r.into());
         }
         realm.composites.insert(
             (account.clone(), "manage-account".into()),
@@ -492,11 +441,7 @@ impl Realm {
                     if r.name.is_empty() {
                         continue;
                     }
-                    realm
-                        .client_roles
-                        .entry(cid.clone())
-                        .or_default()
-                        .insert(r.name.clone());
+                    realm.client_roles.entry(cid.clone()).or_default().insert(r.name.clone());
                     add_composites(&mut realm, (Some(cid.clone()), r.name), r.composites);
                 }
             }
@@ -516,17 +461,13 @@ impl Realm {
             }
             for r in &u.realm_roles {
                 if !realm.realm_roles.contains(r) {
-                    warnings.push(format!(
-                        "realm {name}: user {username} has undeclared realm role {r} (created)"
-                    ));
+                    warnings.push(format!("realm {name}: user {username} has undeclared realm role {r} (created)"));
                     realm.realm_roles.insert(r.clone());
                 }
             }
             for cid in u.client_roles.keys() {
                 if realm.client(cid).is_none() {
-                    return Err(format!(
-                        "realm {name}: Unable to find client role mappings for client: {cid}"
-                    ));
+                    return Err(format!("realm {name}: Unable to find client role mappings for client: {cid}"));
                 }
             }
             let service_account = match &u.service_account_client_id {
@@ -542,18 +483,12 @@ impl Realm {
                 for r in roles {
                     let set = realm.client_roles.entry(cid.clone()).or_default();
                     if !set.contains(r) {
-                        warnings.push(format!(
-                            "realm {name}: user {username} has undeclared role {cid}/{r} (created)"
-                        ));
+                        warnings.push(format!("realm {name}: user {username} has undeclared role {cid}/{r} (created)"));
                         set.insert(r.clone());
                     }
                 }
             }
-            let password = u
-                .credentials
-                .iter()
-                .find(|c| c.kind == "password")
-                .and_then(|c| c.value.clone());
+            let password = u.credentials.iter().find(|c| c.kind == "password").and_then(|c| c.value.clone());
             realm.users.push(User {
                 id: u.id.unwrap_or_else(new_uuid),
                 username,
@@ -572,59 +507,33 @@ impl Realm {
         }
         // Clients with service accounts whose account the import did not declare get one
         // with default roles (`RealmManager.setupClientServiceAccountsAndAuthorizationOnImport`).
-        let missing: Vec<Client> = realm
-            .clients
-            .iter()
-            .filter(|c| c.service_accounts && realm.service_account_of(&c.id).is_none())
-            .cloned()
-            .collect();
+        let missing: Vec<Client> =
+            realm.clients.iter().filter(|c| c.service_accounts && realm.service_account_of(&c.id).is_none()).cloned().collect();
         let generated: Vec<String> = missing.iter().map(|c| c.client_id.clone()).collect();
         for c in missing {
             realm.add_service_account(&c);
         }
         // Then the authorization settings (`setupClientServiceAccountsAndAuthorizationOnImport`).
         for (client_id, settings) in authz_settings {
-            let w = crate::authz::import_on_realm_import(
-                &mut realm,
-                &client_id,
-                settings.as_ref(),
-                generated.contains(&client_id),
-            )
-            .map_err(|e| format!("realm {name}: client {client_id}: {e}"))?;
-            warnings.extend(
-                w.into_iter()
-                    .map(|w| format!("realm {name}: client {client_id}: {w}")),
-            );
+            let w = crate::authz::import_on_realm_import(&mut realm, &client_id, settings.as_ref(), generated.contains(&client_id))
+                .map_err(|e| format!("realm {name}: client {client_id}: {e}"))?;
+            warnings.extend(w.into_iter().map(|w| format!("realm {name}: client {client_id}: {w}")));
         }
         Ok((realm, warnings))
     }
 
     /// The key provider that signs: highest priority, then newest.
     pub fn active_key(&self) -> Option<&crate::jwt::RsaKeys> {
-        self.rsa_keys
-            .iter()
-            .max_by_key(|k| (k.priority, k.seq))
-            .map(|k| &*k.key)
+        self.rsa_keys.iter().max_by_key(|k| (k.priority, k.seq)).map(|k| &*k.key)
     }
 
     /// Add an `rsa-generated` key provider; returns its component id.
     pub fn add_key(
-        &mut self,
-        name: &str,
-        priority: i64,
-        key: std::sync::Arc<crate::jwt::RsaKeys>,
-        config: serde_json::Map<String, Value>,
+        &mut self, name: &str, priority: i64, key: std::sync::Arc<crate::jwt::RsaKeys>, config: serde_json::Map<String, Value>,
     ) -> String {
         let seq = self.rsa_keys.iter().map(|k| k.seq + 1).max().unwrap_or(0);
         let component_id = new_uuid();
-        self.rsa_keys.push(RealmKey {
-            component_id: component_id.clone(),
-            name: name.to_string(),
-            priority,
-            seq,
-            key,
-            config,
-        });
+        self.rsa_keys.push(RealmKey { component_id: component_id.clone(), name: name.to_string(), priority, seq, key, config });
         component_id
     }
 
@@ -638,9 +547,7 @@ impl Realm {
 
     /// The service-account user of the client with internal id `client_uuid`.
     pub fn service_account_of(&self, client_uuid: &str) -> Option<&User> {
-        self.users
-            .iter()
-            .find(|u| u.service_account.as_deref() == Some(client_uuid))
+        self.users.iter().find(|u| u.service_account.as_deref() == Some(client_uuid))
     }
 
     /// Give a client its service account unless it has one (Keycloak's `enableServiceAccount`).
@@ -661,18 +568,12 @@ impl Realm {
     /// `view-clients` includes `query-clients`.
     pub fn add_admin_roles(&mut self) {
         let rm = Some(REALM_MANAGEMENT.to_string());
-        let set = self
-            .client_roles
-            .entry(REALM_MANAGEMENT.to_string())
-            .or_default();
+        let set = self.client_roles.entry(REALM_MANAGEMENT.to_string()).or_default();
         for r in ADMIN_ROLES {
             set.insert(r.to_string());
         }
         let mut add = |role: &str, parts: &[&str]| {
-            let entry = self
-                .composites
-                .entry((rm.clone(), role.to_string()))
-                .or_default();
+            let entry = self.composites.entry((rm.clone(), role.to_string())).or_default();
             for p in parts {
                 let id = (rm.clone(), p.to_string());
                 if !entry.contains(&id) {
@@ -682,11 +583,7 @@ impl Realm {
         };
         add("view-users", &["query-users", "query-groups"]);
         add("view-clients", &["query-clients"]);
-        let others: Vec<&str> = ADMIN_ROLES
-            .iter()
-            .copied()
-            .filter(|r| *r != "realm-admin")
-            .collect();
+        let others: Vec<&str> = ADMIN_ROLES.iter().copied().filter(|r| *r != "realm-admin").collect();
         add("realm-admin", &others);
     }
 
@@ -696,15 +593,16 @@ impl Realm {
         if n.is_empty() {
             return None;
         }
-        self.users.iter().find(|u| u.username == n).or_else(|| {
-            if self.login_with_email_allowed {
-                self.users
-                    .iter()
-                    .find(|u| u.email.as_deref() == Some(n.as_str()))
-            } else {
-                None
-            }
-        })
+        self.users
+            .iter()
+            .find(|u| u.username == n)
+            .or_else(|| {
+                if self.login_with_email_allowed {
+                    self.users.iter().find(|u| u.email.as_deref() == Some(n.as_str()))
+                } else {
+                    None
+                }
+            })
     }
 
     /// All roles of a user, composites expanded, including `default-roles-<realm>`.
@@ -744,11 +642,7 @@ impl Client {
             redirect_uris: c.redirect_uris,
             web_origins: c.web_origins,
             root_url: c.root_url.filter(|s| !s.is_empty()),
-            attributes: c
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), attr_string(v)))
-                .collect(),
+            attributes: c.attributes.iter().map(|(k, v)| (k.clone(), attr_string(v))).collect(),
             extra: Default::default(),
         }
     }
@@ -796,10 +690,7 @@ impl Client {
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .get(name)
-            .map(|s| s.as_str())
-            .filter(|s| !s.is_empty())
+        self.attributes.get(name).map(|s| s.as_str()).filter(|s| !s.is_empty())
     }
 
     pub fn attr_true(&self, name: &str) -> bool {
@@ -811,11 +702,7 @@ fn resolve_relative(list: &[String], root: Option<&str>, server_origin: &str) ->
     list.iter()
         .map(|u| {
             if u.starts_with('/') {
-                format!(
-                    "{}{}",
-                    root.unwrap_or(server_origin).trim_end_matches('/'),
-                    u
-                )
+                format!("{}{}", root.unwrap_or(server_origin).trim_end_matches('/'), u)
             } else {
                 u.clone()
             }

@@ -1,14 +1,11 @@
 //! Routing and the OIDC / login endpoints under `/realms/{realm}/`.
 
 use crate::http::{preflight, Ctx, Out};
-use crate::login_params;
 use crate::model::{Client, Realm, User};
+use crate::login_params;
 use crate::pages;
 use crate::required_action;
-use crate::state::{
-    App, AuthRequest, AuthSession, AuthTab, ClientSession, CodeEntry, LogoutRequest, Mode, Store,
-    UserSession,
-};
+use crate::state::{App, AuthRequest, AuthTab, AuthSession, ClientSession, CodeEntry, LogoutRequest, Mode, Store, UserSession};
 use crate::tokens::{self, IssueParams};
 use crate::util::{self, enc, now, pkce_s256, pkce_syntax_ok, uuid, verify_redirect_uri, Params};
 use axum::http::Method;
@@ -18,36 +15,15 @@ const OIDC: &str = "protocol/openid-connect/";
 
 /// Parameters of the authorization request checked for duplicates.
 const AUTH_PARAMS: &[&str] = &[
-    "client_id",
-    "redirect_uri",
-    "response_type",
-    "response_mode",
-    "state",
-    "nonce",
-    "scope",
-    "prompt",
-    "max_age",
-    "login_hint",
-    "code_challenge",
-    "code_challenge_method",
-    "ui_locales",
-    "claims",
-    "acr_values",
-    "kc_idp_hint",
-    "kc_action",
+    "client_id", "redirect_uri", "response_type", "response_mode", "state", "nonce", "scope", "prompt",
+    "max_age", "login_hint", "code_challenge", "code_challenge_method", "ui_locales", "claims", "acr_values",
+    "kc_idp_hint", "kc_action",
 ];
 
 pub fn route(app: &App, ctx: &Ctx) -> Out {
     let path = ctx.path.as_str();
     if path == "/" || path.is_empty() {
-        return Out::page(
-            200,
-            pages::info(
-                "Keycloak",
-                "Keycloak test realm server",
-                "Realms live under /realms/{realm}/.",
-            ),
-        );
+        return Out::page(200, pages::info("Keycloak", "Keycloak test realm server", "Realms live under /realms/{realm}/."));
     }
     if crate::admin::is_admin_path(path) {
         return crate::admin::route(app, ctx);
@@ -56,9 +32,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
         return not_found();
     };
     let (realm_raw, sub) = rest.split_once('/').unwrap_or((rest, ""));
-    let realm_name = percent_encoding::percent_decode_str(realm_raw)
-        .decode_utf8_lossy()
-        .into_owned();
+    let realm_name = percent_encoding::percent_decode_str(realm_raw).decode_utf8_lossy().into_owned();
 
     let mut guard = app.state.lock().unwrap_or_else(|e| e.into_inner());
     let st = &mut *guard;
@@ -79,9 +53,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
 
     if let Some(oidc) = sub.strip_prefix(OIDC) {
         return match oidc {
-            "auth" | "registrations" if get || post => {
-                authorization(app, realm, store, ctx, oidc == "registrations")
-            }
+            "auth" | "registrations" if get || post => authorization(app, realm, store, ctx, oidc == "registrations"),
             "token" if post => token(app, realm, store, ctx),
             "token" if options => preflight(ctx, "POST, OPTIONS"),
             "userinfo" if get || post => userinfo(app, realm, store, ctx),
@@ -97,17 +69,8 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             "login-status-iframe.html/init" if get => iframe_init(realm, ctx),
             "3p-cookies/step1.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP1),
             "3p-cookies/step2.html" if get => Out::iframe_page(pages::THIRD_PARTY_STEP2),
-            "auth"
-            | "registrations"
-            | "token"
-            | "userinfo"
-            | "logout"
-            | "logout/logout-confirm"
-            | "certs"
-            | "revoke"
-            | "login-status-iframe.html"
-            | "login-status-iframe.html/init"
-            | "3p-cookies/step1.html"
+            "auth" | "registrations" | "token" | "userinfo" | "logout" | "logout/logout-confirm" | "certs" | "revoke"
+            | "login-status-iframe.html" | "login-status-iframe.html/init" | "3p-cookies/step1.html"
             | "3p-cookies/step2.html" => method_not_allowed(),
             _ => not_found(),
         };
@@ -116,20 +79,12 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
         "" if get => realm_info(app, realm, ctx),
         ".well-known/openid-configuration" if get => discovery(realm, ctx),
         ".well-known/openid-configuration" if options => preflight(ctx, "GET, OPTIONS"),
-        ".well-known/uma2-configuration" if get => {
-            crate::uma::configuration(discovery(realm, ctx), realm, ctx)
-        }
+        ".well-known/uma2-configuration" if get => crate::uma::configuration(discovery(realm, ctx), realm, ctx),
         ".well-known/uma2-configuration" if options => preflight(ctx, "GET, OPTIONS"),
-        "authz/protection/permission" if post => {
-            crate::uma::protection_permission(app, realm, store, ctx)
-        }
+        "authz/protection/permission" if post => crate::uma::protection_permission(app, realm, store, ctx),
         "login-actions/authenticate" if get || post => authenticate(app, realm, store, ctx),
-        "login-actions/registration" if get || post => {
-            crate::register::registration_action(app, realm, store, ctx)
-        }
-        "login-actions/required-action" if get || post => {
-            required_action::action(app, realm, store, ctx)
-        }
+        "login-actions/registration" if get || post => crate::register::registration_action(app, realm, store, ctx),
+        "login-actions/required-action" if get || post => required_action::action(app, realm, store, ctx),
         "account" | "account/" if options => preflight(ctx, "GET, PUT, POST, DELETE"),
         "account" | "account/" if get && ctx.accepts_json() => account(app, realm, store, ctx),
         "account" | "account/" if get => {
@@ -137,15 +92,9 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
             o.headers.retain(|(k, _)| *k != "x-frame-options");
             o
         }
-        ""
-        | ".well-known/openid-configuration"
-        | ".well-known/uma2-configuration"
-        | "authz/protection/permission"
-        | "login-actions/authenticate"
-        | "login-actions/registration"
-        | "login-actions/required-action"
-        | "account"
-        | "account/" => method_not_allowed(),
+        "" | ".well-known/openid-configuration" | ".well-known/uma2-configuration" | "authz/protection/permission"
+        | "login-actions/authenticate" | "login-actions/registration"
+        | "login-actions/required-action" | "account" | "account/" => method_not_allowed(),
         _ => not_found(),
     }
 }
@@ -162,13 +111,7 @@ fn method_not_allowed() -> Out {
 }
 
 pub fn error_page(realm: &Realm, status: u16, message: &str) -> Out {
-    Out::page(
-        status,
-        pages::error(
-            &pages::realm_title(&realm.name, realm.display_name.as_deref()),
-            message,
-        ),
-    )
+    Out::page(status, pages::error(&pages::realm_title(&realm.name, realm.display_name.as_deref()), message))
 }
 
 fn realm_title(realm: &Realm) -> String {
@@ -195,10 +138,7 @@ fn realm_info(app: &App, realm: &Realm, ctx: &Ctx) -> Out {
 fn discovery(realm: &Realm, ctx: &Ctx) -> Out {
     let iss = ctx.issuer(&realm.name);
     let o = format!("{iss}/protocol/openid-connect");
-    let algs = json!([
-        "PS384", "RS384", "EdDSA", "ES384", "HS256", "HS512", "ES256", "RS256", "HS384", "ES512",
-        "PS256", "PS512", "RS512"
-    ]);
+    let algs = json!(["PS384", "RS384", "EdDSA", "ES384", "HS256", "HS512", "ES256", "RS256", "HS384", "ES512", "PS256", "PS512", "RS512"]);
     let v = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{o}/auth"),
@@ -260,9 +200,7 @@ fn discovery(realm: &Realm, ctx: &Ctx) -> Out {
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": crate::dpop::ALGS,
     });
-    Out::json(200, &v)
-        .header("cache-control", "no-cache")
-        .cors_any(ctx)
+    Out::json(200, &v).header("cache-control", "no-cache").cors_any(ctx)
 }
 
 fn certs(app: &App, realm: &Realm, ctx: &Ctx) -> Out {
@@ -272,13 +210,8 @@ fn certs(app: &App, realm: &Realm, ctx: &Ctx) -> Out {
         .map(|k| json!({ "kid": k.kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": k.n, "e": k.e }))
         .collect();
     let v = json!({ "keys": keys });
-    let mut o = Out::json(200, &v)
-        .header("cache-control", "no-cache")
-        .cors_any(ctx);
-    if ctx
-        .header("accept")
-        .is_some_and(|a| a.contains("application/jwk-set+json"))
-    {
+    let mut o = Out::json(200, &v).header("cache-control", "no-cache").cors_any(ctx);
+    if ctx.header("accept").is_some_and(|a| a.contains("application/jwk-set+json")) {
         for h in o.headers.iter_mut() {
             if h.0 == "content-type" {
                 h.1 = "application/jwk-set+json".into();
@@ -299,10 +232,7 @@ pub fn sso_session(realm: &Realm, store: &Store, ctx: &Ctx) -> Option<String> {
     }
     let sid = claims.get("sid")?.as_str()?;
     let s = store.sessions.get(sid)?;
-    if s.realm != realm.name
-        || claims.get("sub")?.as_str()? != s.user_id
-        || !s.active(realm.sso_idle, realm.sso_max, now())
-    {
+    if s.realm != realm.name || claims.get("sub")?.as_str()? != s.user_id || !s.active(realm.sso_idle, realm.sso_max, now()) {
         return None;
     }
     if !realm.user_by_id(&s.user_id)?.enabled {
@@ -313,31 +243,20 @@ pub fn sso_session(realm: &Realm, store: &Store, ctx: &Ctx) -> Option<String> {
 
 fn session_cookies(ctx: &Ctx, realm: &Realm, session: &UserSession, out: &mut Out) {
     let identity = tokens::identity_token(realm, &ctx.issuer(&realm.name), session);
-    out.headers.push((
-        "set-cookie",
-        ctx.set_cookie(&realm.name, "KEYCLOAK_IDENTITY", &identity, None, true),
-    ));
+    out.headers.push(("set-cookie", ctx.set_cookie(&realm.name, "KEYCLOAK_IDENTITY", &identity, None, true)));
     let hash = util::b64url(&util::sha256(session.id.as_bytes()));
     let max_age = (session.started + realm.sso_max - now()).max(0);
-    out.headers.push((
-        "set-cookie",
-        ctx.set_cookie(&realm.name, "KEYCLOAK_SESSION", &hash, Some(max_age), false),
-    ));
+    out.headers.push(("set-cookie", ctx.set_cookie(&realm.name, "KEYCLOAK_SESSION", &hash, Some(max_age), false)));
 }
 
 /// Build the redirect carrying `params` in the given response mode.
 pub fn deliver(redirect_uri: &str, mode: Mode, params: &[(&str, String)]) -> Out {
-    let encoded: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect();
+    let encoded: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
     match mode {
         Mode::FormPost => Out::page(200, pages::form_post(redirect_uri, params)),
         Mode::Fragment => {
             let loc = match redirect_uri.split_once('#') {
-                Some((_, frag)) if !frag.is_empty() => {
-                    format!("{redirect_uri}&{}", encoded.join("&"))
-                }
+                Some((_, frag)) if !frag.is_empty() => format!("{redirect_uri}&{}", encoded.join("&")),
                 Some((base, _)) => format!("{base}#{}", encoded.join("&")),
                 None => format!("{redirect_uri}#{}", encoded.join("&")),
             };
@@ -348,15 +267,7 @@ pub fn deliver(redirect_uri: &str, mode: Mode, params: &[(&str, String)]) -> Out
                 Some((b, f)) => (b, Some(f)),
                 None => (redirect_uri, None),
             };
-            let sep = if base.contains('?') {
-                if base.ends_with('?') || base.ends_with('&') {
-                    ""
-                } else {
-                    "&"
-                }
-            } else {
-                "?"
-            };
+            let sep = if base.contains('?') { if base.ends_with('?') || base.ends_with('&') { "" } else { "&" } } else { "?" };
             let mut loc = format!("{base}{sep}{}", encoded.join("&"));
             if let Some(f) = frag {
                 loc.push('#');
@@ -391,18 +302,8 @@ impl ErrorTarget<'_> {
 
 // ------------------------------------------------------------------ authorization endpoint
 
-fn authorization(
-    app: &App,
-    realm: &mut Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    register: bool,
-) -> Out {
-    let params = if ctx.method == Method::POST {
-        Params::parse_bytes(&ctx.body)
-    } else {
-        Params::parse(&ctx.query)
-    };
+fn authorization(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx, register: bool) -> Out {
+    let params = if ctx.method == Method::POST { Params::parse_bytes(&ctx.body) } else { Params::parse(&ctx.query) };
 
     // 1. Client.
     let Some(client_id) = params.get("client_id") else {
@@ -415,11 +316,7 @@ fn authorization(
         return error_page(realm, 400, "Client disabled.");
     }
     if client.bearer_only {
-        return error_page(
-            realm,
-            403,
-            "Bearer-only applications are not allowed to initiate browser login",
-        );
+        return error_page(realm, 403, "Bearer-only applications are not allowed to initiate browser login");
     }
     // 2. redirect_uri.
     let patterns = client.resolved_redirect_uris(&ctx.base());
@@ -429,8 +326,7 @@ fn authorization(
     let target = ErrorTarget {
         redirect_uri: &redirect_uri,
         state: params.get("state"),
-        iss: (!client.attr_true("exclude.issuer.from.auth.response"))
-            .then(|| ctx.issuer(&realm.name)),
+        iss: (!client.attr_true("exclude.issuer.from.auth.response")).then(|| ctx.issuer(&realm.name)),
     };
     if params.duplicated(AUTH_PARAMS) {
         return target.send(Mode::Query, "invalid_request", Some("duplicated parameter"));
@@ -438,23 +334,13 @@ fn authorization(
 
     // 3. response_type.
     let Some(rt) = params.get("response_type") else {
-        return target.send(
-            Mode::Query,
-            "invalid_request",
-            Some("Missing parameter: response_type"),
-        );
+        return target.send(Mode::Query, "invalid_request", Some("Missing parameter: response_type"));
     };
     let mut types: Vec<&str> = rt.split_whitespace().collect();
     types.sort_unstable();
     let known = [
-        vec!["code"],
-        vec!["none"],
-        vec!["id_token"],
-        vec!["token"],
-        vec!["id_token", "token"],
-        vec!["code", "id_token"],
-        vec!["code", "token"],
-        vec!["code", "id_token", "token"],
+        vec!["code"], vec!["none"], vec!["id_token"], vec!["token"], vec!["id_token", "token"],
+        vec!["code", "id_token"], vec!["code", "token"], vec!["code", "id_token", "token"],
     ];
     if !known.contains(&types) {
         return target.send(Mode::Query, "unsupported_response_type", None);
@@ -466,23 +352,11 @@ fn authorization(
 
     // 4. response_mode.
     let mode = match params.get("response_mode") {
-        None => {
-            if implicit_or_hybrid {
-                Mode::Fragment
-            } else {
-                Mode::Query
-            }
-        }
+        None => if implicit_or_hybrid { Mode::Fragment } else { Mode::Query },
         Some("query") => Mode::Query,
         Some("fragment") => Mode::Fragment,
         Some("form_post") => Mode::FormPost,
-        Some(_) => {
-            return target.send(
-                Mode::Query,
-                "invalid_request",
-                Some("Invalid parameter: response_mode"),
-            )
-        }
+        Some(_) => return target.send(Mode::Query, "invalid_request", Some("Invalid parameter: response_mode")),
     };
     if implicit_or_hybrid && mode == Mode::Query {
         return target.send(
@@ -501,11 +375,7 @@ fn authorization(
     // 6. scope.
     let scope = params.get("scope");
     if tokens::unknown_scope(scope) {
-        return target.send(
-            mode,
-            "invalid_scope",
-            Some(&format!("Invalid scopes: {}", scope.unwrap_or(""))),
-        );
+        return target.send(mode, "invalid_scope", Some(&format!("Invalid scopes: {}", scope.unwrap_or(""))));
     }
     // 7. nonce.
     let nonce = params.get("nonce");
@@ -518,52 +388,28 @@ fn authorization(
     let challenge = match client.attr("pkce.code.challenge.method") {
         Some(configured) => {
             let Some(method) = method else {
-                return target.send(
-                    mode,
-                    "invalid_request",
-                    Some("Missing parameter: code_challenge_method"),
-                );
+                return target.send(mode, "invalid_request", Some("Missing parameter: code_challenge_method"));
             };
             if method != configured {
-                return target.send(
-                    mode,
-                    "invalid_request",
-                    Some("Invalid parameter: code challenge method is not configured one"),
-                );
+                return target.send(mode, "invalid_request", Some("Invalid parameter: code challenge method is not configured one"));
             }
             let Some(ch) = challenge else {
-                return target.send(
-                    mode,
-                    "invalid_request",
-                    Some("Missing parameter: code_challenge"),
-                );
+                return target.send(mode, "invalid_request", Some("Missing parameter: code_challenge"));
             };
             if !pkce_syntax_ok(ch) {
-                return target.send(
-                    mode,
-                    "invalid_request",
-                    Some("Invalid parameter: code_challenge"),
-                );
+                return target.send(mode, "invalid_request", Some("Invalid parameter: code_challenge"));
             }
             Some((ch.to_string(), method.to_string()))
         }
         None => {
             if let Some(m) = method {
                 if m != "plain" && m != "S256" {
-                    return target.send(
-                        mode,
-                        "invalid_request",
-                        Some("Invalid parameter: code_challenge_method"),
-                    );
+                    return target.send(mode, "invalid_request", Some("Invalid parameter: code_challenge_method"));
                 }
             }
             match challenge {
                 Some(ch) if !pkce_syntax_ok(ch) => {
-                    return target.send(
-                        mode,
-                        "invalid_request",
-                        Some("Invalid parameter: code_challenge"),
-                    );
+                    return target.send(mode, "invalid_request", Some("Invalid parameter: code_challenge"));
                 }
                 Some(ch) => Some((ch.to_string(), method.unwrap_or("plain").to_string())),
                 None => None,
@@ -573,15 +419,8 @@ fn authorization(
 
     // Requested ACR: an essential value that is neither mapped to a level nor a number
     // cannot be met (error page, as Keycloak).
-    let (acr_values, acr_essential) =
-        login_params::requested_acr(params.get("claims"), params.get("acr_values"), &client);
-    if login_params::unsatisfiable_essential(
-        &acr_values,
-        acr_essential,
-        &login_params::loa_map(realm, &client),
-    )
-    .is_some()
-    {
+    let (acr_values, acr_essential) = login_params::requested_acr(params.get("claims"), params.get("acr_values"), &client);
+    if login_params::unsatisfiable_essential(&acr_values, acr_essential, &login_params::loa_map(realm, &client)).is_some() {
         return error_page(realm, 400, "Invalid parameter: claims");
     }
 
@@ -597,27 +436,17 @@ fn authorization(
         scope: scope.map(String::from),
         challenge,
         login_hint: params.get("login_hint").map(String::from),
-        action: params
-            .get("kc_action")
-            .map(|a| a.split_once(':').map_or(a, |(alias, _)| alias).to_string()),
+        action: params.get("kc_action").map(|a| a.split_once(':').map_or(a, |(alias, _)| alias).to_string()),
         action_status: None,
         ui_locales: params.get("ui_locales").map(String::from),
         acr_values,
     };
 
     // 9. Authentication.
-    let prompts: Vec<&str> = params
-        .get("prompt")
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
+    let prompts: Vec<&str> = params.get("prompt").unwrap_or("").split_whitespace().collect();
     let max_age: Option<i64> = params.get("max_age").and_then(|m| m.trim().parse().ok());
     let sso = sso_session(realm, store, ctx);
-    let auth_time = sso
-        .as_ref()
-        .and_then(|sid| store.sessions.get(sid))
-        .map(|s| s.auth_time)
-        .unwrap_or(0);
+    let auth_time = sso.as_ref().and_then(|sid| store.sessions.get(sid)).map(|s| s.auth_time).unwrap_or(0);
     // prompt=login, an expired max_age, or an application-initiated action whose
     // re-authentication window (KC_ACTION_MAX_AGE) has passed: the login form again.
     let needs_reauth = sso.is_some()
@@ -644,13 +473,7 @@ fn authorization(
         return target.send(mode, "login_required", None);
     }
     let prefill = if needs_reauth {
-        sso.and_then(|sid| {
-            store
-                .sessions
-                .get(&sid)
-                .and_then(|s| realm.user_by_id(&s.user_id))
-                .map(|u| u.username.clone())
-        })
+        sso.and_then(|sid| store.sessions.get(&sid).and_then(|s| realm.user_by_id(&s.user_id)).map(|u| u.username.clone()))
     } else {
         None
     };
@@ -660,22 +483,11 @@ fn authorization(
 /// The browser's root authentication session (`AUTH_SESSION_ID`), created if missing;
 /// the second value is the cookie to set then.
 pub fn auth_root(realm: &Realm, store: &mut Store, ctx: &Ctx) -> (String, Option<String>) {
-    match ctx.cookie("AUTH_SESSION_ID").filter(|c| {
-        store
-            .auth_sessions
-            .get(c)
-            .is_some_and(|a| a.realm == realm.name)
-    }) {
+    match ctx.cookie("AUTH_SESSION_ID").filter(|c| store.auth_sessions.get(c).is_some_and(|a| a.realm == realm.name)) {
         Some(id) => (id, None),
         None => {
             let id = uuid();
-            store.auth_sessions.insert(
-                id.clone(),
-                AuthSession {
-                    realm: realm.name.clone(),
-                    tabs: Default::default(),
-                },
-            );
+            store.auth_sessions.insert(id.clone(), AuthSession { realm: realm.name.clone(), tabs: Default::default() });
             let cookie = ctx.set_cookie(&realm.name, "AUTH_SESSION_ID", &id, None, true);
             (id, Some(cookie))
         }
@@ -684,32 +496,15 @@ pub fn auth_root(realm: &Realm, store: &mut Store, ctx: &Ctx) -> (String, Option
 
 /// Store the request in the browser's authentication session and show the login
 /// (or registration) page. `prefill` (re-authentication) names the session's user.
-fn new_auth_tab(
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    req: AuthRequest,
-    registration: bool,
-    prefill: Option<String>,
-) -> Out {
+fn new_auth_tab(realm: &Realm, store: &mut Store, ctx: &Ctx, req: AuthRequest, registration: bool, prefill: Option<String>) -> Out {
     let (root_id, set_cookie) = auth_root(realm, store, ctx);
     let tab_id = util::random_token(8);
     let reauth = prefill.is_some();
-    let username = prefill
-        .or_else(|| req.login_hint.clone())
-        .unwrap_or_default();
+    let username = prefill.or_else(|| req.login_hint.clone()).unwrap_or_default();
     let client_id = req.client_id.clone();
     let ui_locales = req.ui_locales.clone();
     if let Some(a) = store.auth_sessions.get_mut(&root_id) {
-        a.tabs.insert(
-            tab_id.clone(),
-            AuthTab {
-                req,
-                created: now(),
-                completed: false,
-                pending: None,
-            },
-        );
+        a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: false, pending: None });
     }
     let out = if registration {
         crate::register::registration_page(realm, ctx, &client_id, &tab_id, [""; 4], None, 200)
@@ -724,25 +519,12 @@ fn new_auth_tab(
     out
 }
 
-pub fn login_action_url(
-    realm: &Realm,
-    ctx: &Ctx,
-    action: &str,
-    client_id: &str,
-    tab_id: &str,
-) -> String {
+pub fn login_action_url(realm: &Realm, ctx: &Ctx, action: &str, client_id: &str, tab_id: &str) -> String {
     login_action_url_for(realm, ctx, action, &uuid(), client_id, tab_id)
 }
 
 /// A login-actions URL with a given `execution` (a required action's alias, or an id).
-pub fn login_action_url_for(
-    realm: &Realm,
-    ctx: &Ctx,
-    action: &str,
-    execution: &str,
-    client_id: &str,
-    tab_id: &str,
-) -> String {
+pub fn login_action_url_for(realm: &Realm, ctx: &Ctx, action: &str, execution: &str, client_id: &str, tab_id: &str) -> String {
     format!(
         "{}/login-actions/{action}?session_code={}&execution={}&client_id={}&tab_id={}",
         ctx.issuer(&realm.name),
@@ -754,29 +536,15 @@ pub fn login_action_url_for(
 }
 
 pub fn registration_link(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str) -> String {
-    format!(
-        "{}/login-actions/registration?client_id={}&tab_id={}",
-        ctx.issuer(&realm.name),
-        enc(client_id),
-        enc(tab_id)
-    )
+    format!("{}/login-actions/registration?client_id={}&tab_id={}", ctx.issuer(&realm.name), enc(client_id), enc(tab_id))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn login_page(
-    realm: &Realm,
-    ctx: &Ctx,
-    client_id: &str,
-    tab_id: &str,
-    username: &str,
-    error: Option<&str>,
-    info: Option<&str>,
-    status: u16,
+    realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, username: &str, error: Option<&str>, info: Option<&str>, status: u16,
 ) -> Out {
     let action = login_action_url(realm, ctx, "authenticate", client_id, tab_id);
-    let reg = realm
-        .registration_allowed
-        .then(|| registration_link(realm, ctx, client_id, tab_id));
+    let reg = realm.registration_allowed.then(|| registration_link(realm, ctx, client_id, tab_id));
     let title = realm_title(realm);
     Out::page(
         status,
@@ -792,34 +560,16 @@ fn login_page(
 }
 
 /// Resolve the auth tab of a login-actions request, or the error response.
-pub fn find_tab<'a>(
-    realm: &Realm,
-    store: &'a mut Store,
-    ctx: &Ctx,
-) -> Result<(String, &'a mut AuthTab), Out> {
+pub fn find_tab<'a>(realm: &Realm, store: &'a mut Store, ctx: &Ctx) -> Result<(String, &'a mut AuthTab), Out> {
     let q = Params::parse(&ctx.query);
     let Some(root) = ctx.cookie("AUTH_SESSION_ID") else {
-        return Err(error_page(
-            realm,
-            400,
-            "Cookie not found. Please make sure cookies are enabled in your browser.",
-        ));
+        return Err(error_page(realm, 400, "Cookie not found. Please make sure cookies are enabled in your browser."));
     };
-    let timed_out = || {
-        error_page(
-            realm,
-            400,
-            "Your login attempt timed out. Login will start from the beginning.",
-        )
-    };
+    let timed_out = || error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
     let Some(tab_id) = q.get("tab_id") else {
         return Err(timed_out());
     };
-    let Some(auth) = store
-        .auth_sessions
-        .get_mut(&root)
-        .filter(|a| a.realm == realm.name)
-    else {
+    let Some(auth) = store.auth_sessions.get_mut(&root).filter(|a| a.realm == realm.name) else {
         return Err(timed_out());
     };
     match auth.tabs.get_mut(tab_id) {
@@ -833,22 +583,10 @@ pub fn find_tab<'a>(
 /// then logs in again); otherwise the "timed out" page.
 pub fn tab_finished(realm: &Realm, ctx: &Ctx, req: &AuthRequest, sso: bool) -> Out {
     if sso {
-        let target = ErrorTarget {
-            redirect_uri: &req.redirect_uri,
-            state: req.state.as_deref(),
-            iss: Some(ctx.issuer(&realm.name)),
-        };
-        return target.send(
-            req.mode,
-            "temporarily_unavailable",
-            Some("authentication_expired"),
-        );
+        let target = ErrorTarget { redirect_uri: &req.redirect_uri, state: req.state.as_deref(), iss: Some(ctx.issuer(&realm.name)) };
+        return target.send(req.mode, "temporarily_unavailable", Some("authentication_expired"));
     }
-    error_page(
-        realm,
-        400,
-        "Your login attempt timed out. Login will start from the beginning.",
-    )
+    error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.")
 }
 
 fn authenticate(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> Out {
@@ -864,48 +602,17 @@ fn authenticate(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> O
     let locale = |out: Out| login_params::localize(out, realm, ctx, req.ui_locales.as_deref());
     if ctx.method != Method::POST {
         let hint = req.login_hint.clone().unwrap_or_default();
-        return locale(login_page(
-            realm,
-            ctx,
-            &req.client_id,
-            &tab_id,
-            &hint,
-            None,
-            None,
-            200,
-        ));
+        return locale(login_page(realm, ctx, &req.client_id, &tab_id, &hint, None, None, 200));
     }
     let form = Params::parse_bytes(&ctx.body);
     let username = form.get("username").unwrap_or("");
     let password = form.get("password").unwrap_or("");
     let user = match realm.user_for_login(username) {
-        Some(u) if u.password.as_deref().is_some_and(|p| p == password) && !password.is_empty() => {
-            u.clone()
-        }
-        _ => {
-            return locale(login_page(
-                realm,
-                ctx,
-                &req.client_id,
-                &tab_id,
-                username,
-                Some("Invalid username or password."),
-                None,
-                200,
-            ))
-        }
+        Some(u) if u.password.as_deref().is_some_and(|p| p == password) && !password.is_empty() => u.clone(),
+        _ => return locale(login_page(realm, ctx, &req.client_id, &tab_id, username, Some("Invalid username or password."), None, 200)),
     };
     if !user.enabled {
-        return locale(login_page(
-            realm,
-            ctx,
-            &req.client_id,
-            &tab_id,
-            username,
-            Some("Account is disabled, contact your administrator."),
-            None,
-            200,
-        ));
+        return locale(login_page(realm, ctx, &req.client_id, &tab_id, username, Some("Account is disabled, contact your administrator."), None, 200));
     }
     tab.completed = true;
     let sid = login_user(realm, store, sso, &user);
@@ -948,18 +655,9 @@ pub fn login_user(realm: &Realm, store: &mut Store, sso: Option<String>, user: &
 /// SSO cookies.
 /// `loa` is the level of authentication reached (1 = the login form, 0 = SSO cookie);
 /// the `acr` claim follows from it and the requested ACR values.
-pub fn complete_login(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    req: &AuthRequest,
-    sid: &str,
-    loa: i32,
-) -> Out {
+pub fn complete_login(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, req: &AuthRequest, sid: &str, loa: i32) -> Out {
     let issuer = ctx.issuer(&realm.name);
-    let (Some(client), Some(session)) = (realm.client(&req.client_id), store.sessions.get_mut(sid))
-    else {
+    let (Some(client), Some(session)) = (realm.client(&req.client_id), store.sessions.get_mut(sid)) else {
         return error_page(realm, 400, "Invalid parameter: client_id");
     };
     let acr = login_params::acr_claim(realm, client, &req.acr_values, loa);
@@ -1059,31 +757,15 @@ fn err(status: u16, error: &'static str, desc: &str) -> OAuthErr {
     (status, error, desc.to_string())
 }
 
-pub(crate) fn authenticate_client<'a>(
-    realm: &'a Realm,
-    ctx: &Ctx,
-    form: &Params,
-) -> Result<&'a Client, OAuthErr> {
-    let invalid = || {
-        err(
-            401,
-            "invalid_client",
-            "Invalid client or Invalid client credentials",
-        )
-    };
+pub(crate) fn authenticate_client<'a>(realm: &'a Realm, ctx: &Ctx, form: &Params) -> Result<&'a Client, OAuthErr> {
+    let invalid = || err(401, "invalid_client", "Invalid client or Invalid client credentials");
     let mut basic: Option<(String, String)> = None;
     if let Some(h) = ctx.header("authorization") {
         if let Some((scheme, value)) = h.trim().split_once(' ') {
             if scheme.eq_ignore_ascii_case("basic") {
-                let decoded = util::b64std_decode(value)
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(invalid)?;
+                let decoded = util::b64std_decode(value).and_then(|b| String::from_utf8(b).ok()).ok_or_else(invalid)?;
                 let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
-                let dec = |s: &str| {
-                    percent_encoding::percent_decode_str(&s.replace('+', " "))
-                        .decode_utf8_lossy()
-                        .into_owned()
-                };
+                let dec = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
                 basic = Some((dec(id), dec(secret)));
             }
         }
@@ -1093,10 +775,7 @@ pub(crate) fn authenticate_client<'a>(
         None => (form.get("client_id"), form.get("client_secret")),
     };
     let client_id = client_id.ok_or_else(invalid)?;
-    let client = realm
-        .client(client_id)
-        .filter(|c| c.enabled)
-        .ok_or_else(invalid)?;
+    let client = realm.client(client_id).filter(|c| c.enabled).ok_or_else(invalid)?;
     if client.bearer_only {
         return Err(err(400, "invalid_client", "Bearer-only not allowed"));
     }
@@ -1120,20 +799,9 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
         return fail(err(400, "invalid_request", "duplicated parameter"));
     }
     let Some(grant) = form.get("grant_type") else {
-        return fail(err(
-            400,
-            "invalid_request",
-            "Missing form parameter: grant_type",
-        ));
+        return fail(err(400, "invalid_request", "Missing form parameter: grant_type"));
     };
-    if ![
-        "authorization_code",
-        "refresh_token",
-        "password",
-        "client_credentials",
-    ]
-    .contains(&grant)
-    {
+    if !["authorization_code", "refresh_token", "password", "client_credentials"].contains(&grant) {
         return fail(err(400, "unsupported_grant_type", "Unsupported grant_type"));
     }
     let client = match authenticate_client(realm, ctx, &form) {
@@ -1146,17 +814,8 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let dpop_header = crate::dpop::header(&ctx.headers);
     let proof = if crate::dpop::required(client) || dpop_header.is_some() {
         let url = ctx.url();
-        let target = crate::dpop::Target {
-            method: ctx.method.as_str(),
-            url: &url,
-            access_token: None,
-        };
-        match crate::dpop::validate(
-            dpop_header.as_deref(),
-            &target,
-            &mut store.dpop_replay,
-            now(),
-        ) {
+        let target = crate::dpop::Target { method: ctx.method.as_str(), url: &url, access_token: None };
+        match crate::dpop::validate(dpop_header.as_deref(), &target, &mut store.dpop_replay, now()) {
             Ok(p) => Some(p),
             Err(desc) => return fail(err(400, "invalid_request", &desc)).cors(ctx, &origins),
         }
@@ -1178,29 +837,12 @@ fn token(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
 
 #[allow(clippy::too_many_arguments)]
 fn issue_for(
-    app: &App,
-    realm: &Realm,
-    store: &Store,
-    ctx: &Ctx,
-    client: &Client,
-    sid: &str,
-    scope: Option<&str>,
-    acr: &str,
-    grant: &str,
-    reuse_id: Option<&str>,
-    dpop_jkt: Option<&str>,
+    app: &App, realm: &Realm, store: &Store, ctx: &Ctx, client: &Client, sid: &str, scope: Option<&str>, acr: &str, grant: &str,
+    reuse_id: Option<&str>, dpop_jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
-    let session = store
-        .sessions
-        .get(sid)
-        .ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
-    let user = realm
-        .user_by_id(&session.user_id)
-        .ok_or_else(|| err(400, "invalid_grant", "User not found"))?;
-    let nonce = session
-        .clients
-        .get(&client.client_id)
-        .and_then(|c| c.nonce.clone());
+    let session = store.sessions.get(sid).ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
+    let user = realm.user_by_id(&session.user_id).ok_or_else(|| err(400, "invalid_grant", "User not found"))?;
+    let nonce = session.clients.get(&client.client_id).and_then(|c| c.nonce.clone());
     let issuer = ctx.issuer(&realm.name);
     let base = ctx.base();
     let lifespan = client
@@ -1221,9 +863,7 @@ fn issue_for(
             nonce: nonce.as_deref(),
             acr,
             lifespan,
-            refresh: client
-                .attr("use.refresh.tokens")
-                .is_none_or(|v| v != "false"),
+            refresh: client.attr("use.refresh.tokens").is_none_or(|v| v != "false"),
             id_token: openid,
             code: None,
             grant,
@@ -1237,30 +877,14 @@ fn issue_for(
 }
 
 fn code_grant(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    client: &Client,
-    form: &Params,
-    jkt: Option<&str>,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     if !client.standard_flow {
-        return Err(err(
-            400,
-            "unauthorized_client",
-            "Client not allowed to exchange code",
-        ));
+        return Err(err(400, "unauthorized_client", "Client not allowed to exchange code"));
     }
-    let code = form
-        .get("code")
-        .ok_or_else(|| err(400, "invalid_request", "Missing parameter: code"))?;
+    let code = form.get("code").ok_or_else(|| err(400, "invalid_request", "Missing parameter: code"))?;
     let not_valid = || err(400, "invalid_grant", "Code not valid");
-    let entry = store
-        .codes
-        .get_mut(code)
-        .filter(|c| c.realm == realm.name)
-        .ok_or_else(not_valid)?;
+    let entry = store.codes.get_mut(code).filter(|c| c.realm == realm.name).ok_or_else(not_valid)?;
     if entry.used {
         // Replay: revoke what was issued from this code.
         let (sid, cid) = (entry.session_id.clone(), entry.client_id.clone());
@@ -1281,39 +905,17 @@ fn code_grant(
     }
     let verifier = form.get("code_verifier");
     match (&entry.challenge, verifier) {
-        (Some(_), None) => {
-            return Err(err(
-                400,
-                "invalid_grant",
-                "PKCE code verifier not specified",
-            ))
-        }
+        (Some(_), None) => return Err(err(400, "invalid_grant", "PKCE code verifier not specified")),
         (None, Some(_)) => {
-            return Err(err(
-                400,
-                "invalid_grant",
-                "PKCE code verifier specified but challenge not present in authorization",
-            ))
+            return Err(err(400, "invalid_grant", "PKCE code verifier specified but challenge not present in authorization"))
         }
         (Some((challenge, method)), Some(v)) => {
             if !pkce_syntax_ok(v) {
-                return Err(err(
-                    400,
-                    "invalid_grant",
-                    "PKCE verification failed: Invalid code verifier",
-                ));
+                return Err(err(400, "invalid_grant", "PKCE verification failed: Invalid code verifier"));
             }
-            let computed = if method == "S256" {
-                pkce_s256(v)
-            } else {
-                v.to_string()
-            };
+            let computed = if method == "S256" { pkce_s256(v) } else { v.to_string() };
             if &computed != challenge {
-                return Err(err(
-                    400,
-                    "invalid_grant",
-                    "PKCE verification failed: Code mismatch",
-                ));
+                return Err(err(400, "invalid_grant", "PKCE verification failed: Code mismatch"));
             }
         }
         (None, None) => {}
@@ -1321,10 +923,7 @@ fn code_grant(
     let sid = entry.session_id.clone();
     let scope = entry.scope.clone();
     let acr = entry.acr.clone();
-    let session = store
-        .sessions
-        .get(&sid)
-        .ok_or_else(|| err(400, "invalid_grant", "User session not found"))?;
+    let session = store.sessions.get(&sid).ok_or_else(|| err(400, "invalid_grant", "User session not found"))?;
     if !session.active(realm.sso_idle, realm.sso_max, now()) {
         return Err(err(400, "invalid_grant", "Session not active"));
     }
@@ -1335,19 +934,7 @@ fn code_grant(
         Some(u) if u.enabled => {}
         _ => return Err(err(400, "invalid_grant", "User disabled")),
     }
-    issue_for(
-        app,
-        realm,
-        store,
-        ctx,
-        client,
-        &sid,
-        scope.as_deref(),
-        &acr,
-        "onrtac",
-        new_chain(realm).as_deref(),
-        jkt,
-    )
+    issue_for(app, realm, store, ctx, client, &sid, scope.as_deref(), &acr, "onrtac", new_chain(realm).as_deref(), jkt)
 }
 
 /// With rotation on, each refresh token a non-refresh grant issues starts a reuse chain.
@@ -1356,75 +943,40 @@ fn new_chain(realm: &Realm) -> Option<String> {
 }
 
 fn refresh_grant(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    client: &Client,
-    form: &Params,
-    jkt: Option<&str>,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
-    let token = form
-        .get("refresh_token")
-        .ok_or_else(|| err(400, "invalid_request", "No refresh token"))?;
+    let token = form.get("refresh_token").ok_or_else(|| err(400, "invalid_request", "No refresh token"))?;
     let invalid = || err(400, "invalid_grant", "Invalid refresh token");
     let claims = crate::jwt::verify_hs512(&realm.hmac_key, token).ok_or_else(invalid)?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(String::from);
     if !matches!(s("typ").as_deref(), Some("Refresh")) {
         return Err(invalid());
     }
-    if claims
-        .get("exp")
-        .and_then(|v| v.as_i64())
-        .is_none_or(|e| e <= now())
-    {
+    if claims.get("exp").and_then(|v| v.as_i64()).is_none_or(|e| e <= now()) {
         return Err(err(400, "invalid_grant", "Token is not active"));
     }
     if s("iss").as_deref() != Some(ctx.issuer(&realm.name).as_str()) {
         return Err(err(400, "invalid_grant", "Invalid token issuer"));
     }
     if s("azp").as_deref() != Some(client.client_id.as_str()) {
-        return Err(err(
-            400,
-            "invalid_grant",
-            "Invalid refresh token. Token client and authorized client don't match",
-        ));
+        return Err(err(400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match"));
     }
     // A DPoP-bound refresh token (public clients) needs a proof with the same key.
-    if let Some(bound) = claims
-        .get("cnf")
-        .and_then(|c| c.get("jkt"))
-        .and_then(|v| v.as_str())
-    {
+    if let Some(bound) = claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|v| v.as_str()) {
         match jkt {
             None => return Err(err(400, "invalid_grant", "DPoP proof is missing")),
-            Some(j) if j != bound => {
-                return Err(err(
-                    400,
-                    "invalid_grant",
-                    "DPoP confirmation doesn't match DPoP proof",
-                ))
-            }
+            Some(j) if j != bound => return Err(err(400, "invalid_grant", "DPoP confirmation doesn't match DPoP proof")),
             Some(_) => {}
         }
     }
     let sid = s("sid").ok_or_else(invalid)?;
-    let session = store
-        .sessions
-        .get_mut(&sid)
-        .ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
+    let session = store.sessions.get_mut(&sid).ok_or_else(|| err(400, "invalid_grant", "Session not active"))?;
     let now = now();
-    if !session.active(realm.sso_idle, realm.sso_max, now)
-        || Some(&session.user_id) != s("sub").as_ref()
-    {
+    if !session.active(realm.sso_idle, realm.sso_max, now) || Some(&session.user_id) != s("sub").as_ref() {
         return Err(err(400, "invalid_grant", "Session not active"));
     }
     if !session.clients.contains_key(&client.client_id) {
-        return Err(err(
-            400,
-            "invalid_grant",
-            "Session doesn't have required client",
-        ));
+        return Err(err(400, "invalid_grant", "Session doesn't have required client"));
     }
     match realm.user_by_id(&session.user_id) {
         Some(u) if u.enabled => {}
@@ -1447,13 +999,7 @@ fn refresh_grant(
     if realm.revoke_refresh_token {
         let jti = s("jti").unwrap_or_default();
         let iat = claims.get("iat").and_then(|v| v.as_i64()).unwrap_or(0);
-        if let Err(why) = check_reuse(
-            session.clients.get_mut(&client.client_id),
-            &chain,
-            &jti,
-            iat,
-            realm.refresh_token_max_reuse,
-        ) {
+        if let Err(why) = check_reuse(session.clients.get_mut(&client.client_id), &chain, &jti, iat, realm.refresh_token_max_reuse) {
             // Keycloak detaches the client session: every refresh token of this client in
             // this session is dead; the user session (and SSO) stays.
             session.clients.remove(&client.client_id);
@@ -1462,32 +1008,11 @@ fn refresh_grant(
     }
     session.last_refresh = now;
     // The client session keeps the acr of its login.
-    let acr = session
-        .clients
-        .get(&client.client_id)
-        .map(|c| c.acr.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "1".into());
-    let answer = issue_for(
-        app,
-        realm,
-        store,
-        ctx,
-        client,
-        &sid,
-        Some(&scope),
-        &acr,
-        "onrtrt",
-        reuse_id.as_deref(),
-        jkt,
-    )?;
+    let acr = session.clients.get(&client.client_id).map(|c| c.acr.clone()).filter(|a| !a.is_empty()).unwrap_or_else(|| "1".into());
+    let answer = issue_for(app, realm, store, ctx, client, &sid, Some(&scope), &acr, "onrtrt", reuse_id.as_deref(), jkt)?;
     if realm.revoke_refresh_token {
         // The chain's last refresh: the new refresh token's iat.
-        if let Some(c) = store
-            .sessions
-            .get_mut(&sid)
-            .and_then(|s| s.clients.get_mut(&client.client_id))
-        {
+        if let Some(c) = store.sessions.get_mut(&sid).and_then(|s| s.clients.get_mut(&client.client_id)) {
             c.reuse.entry(chain).or_default().2 = now;
         }
     }
@@ -1497,16 +1022,8 @@ fn refresh_grant(
 /// Keycloak's refresh-token reuse check (`TokenManager.validateTokenReuse`) for the
 /// chain `chain` of a client session: an older token of the chain after a successor was
 /// used is stale; a token used more than `1 + max_reuse` times is refused.
-fn check_reuse(
-    cs: Option<&mut ClientSession>,
-    chain: &str,
-    jti: &str,
-    iat: i64,
-    max_reuse: i64,
-) -> Result<(), &'static str> {
-    let Some(cs) = cs else {
-        return Err("Session doesn't have required client");
-    };
+fn check_reuse(cs: Option<&mut ClientSession>, chain: &str, jti: &str, iat: i64, max_reuse: i64) -> Result<(), &'static str> {
+    let Some(cs) = cs else { return Err("Session doesn't have required client") };
     let (current, uses, last_refresh) = cs.reuse.entry(chain.to_string()).or_default();
     if !current.is_empty() && current != jti && iat < *last_refresh {
         return Err("Stale token");
@@ -1523,32 +1040,16 @@ fn check_reuse(
 }
 
 fn password_grant(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    client: &Client,
-    form: &Params,
-    jkt: Option<&str>,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     if !client.direct_access {
-        return Err(err(
-            400,
-            "unauthorized_client",
-            "Client not allowed for direct access grants",
-        ));
+        return Err(err(400, "unauthorized_client", "Client not allowed for direct access grants"));
     }
     let scope = form.get("scope");
     if tokens::unknown_scope(scope) {
-        return Err(err(
-            400,
-            "invalid_scope",
-            &format!("Invalid scopes: {}", scope.unwrap_or("")),
-        ));
+        return Err(err(400, "invalid_scope", &format!("Invalid scopes: {}", scope.unwrap_or(""))));
     }
-    let username = form
-        .get("username")
-        .ok_or_else(|| err(401, "invalid_grant", "Invalid user credentials"))?;
+    let username = form.get("username").ok_or_else(|| err(401, "invalid_grant", "Invalid user credentials"))?;
     let password = form.get("password").unwrap_or("");
     let user = match realm.user_for_login(username) {
         Some(u) if u.password.as_deref() == Some(password) && !password.is_empty() => u.clone(),
@@ -1559,76 +1060,35 @@ fn password_grant(
     }
     let sid = login_user(realm, store, None, &user);
     if let Some(s) = store.sessions.get_mut(&sid) {
-        s.clients.insert(
-            client.client_id.clone(),
-            ClientSession {
-                nonce: None,
-                acr: "1".into(),
-                ..Default::default()
-            },
-        );
+        s.clients.insert(client.client_id.clone(), ClientSession { nonce: None, acr: "1".into(), ..Default::default() });
     }
-    issue_for(
-        app,
-        realm,
-        store,
-        ctx,
-        client,
-        &sid,
-        scope,
-        "1",
-        "onrtro",
-        new_chain(realm).as_deref(),
-        jkt,
-    )
+    issue_for(app, realm, store, ctx, client, &sid, scope, "1", "onrtro", new_chain(realm).as_deref(), jkt)
 }
 
 pub(crate) fn client_credentials_grant(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    client: &Client,
-    form: &Params,
-    jkt: Option<&str>,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, client: &Client, form: &Params, jkt: Option<&str>,
 ) -> Result<Value, OAuthErr> {
     let _ = store; // the session is transient: nothing is stored
-                   // Keycloak's ClientCredentialsGrantType: 401 for each of these.
+    // Keycloak's ClientCredentialsGrantType: 401 for each of these.
     let refuse = |msg: &str| err(401, "unauthorized_client", msg);
     if client.bearer_only {
-        return Err(refuse(
-            "Bearer-only client not allowed to retrieve service account",
-        ));
+        return Err(refuse("Bearer-only client not allowed to retrieve service account"));
     }
     if client.public_client {
-        return Err(refuse(
-            "Public client not allowed to retrieve service account",
-        ));
+        return Err(refuse("Public client not allowed to retrieve service account"));
     }
     if !client.service_accounts {
         return Err(refuse("Client not enabled to retrieve service account"));
     }
-    let user = realm.service_account_of(&client.id).ok_or_else(|| {
-        err(
-            401,
-            "invalid_request",
-            "The associated service account for the client does not exist",
-        )
-    })?;
+    let user = realm
+        .service_account_of(&client.id)
+        .ok_or_else(|| err(401, "invalid_request", "The associated service account for the client does not exist"))?;
     if !user.enabled {
-        return Err(err(
-            401,
-            "invalid_request",
-            &format!("User '{}' disabled", user.username),
-        ));
+        return Err(err(401, "invalid_request", &format!("User '{}' disabled", user.username)));
     }
     let scope = form.get("scope");
     if tokens::unknown_scope(scope) {
-        return Err(err(
-            400,
-            "invalid_scope",
-            &format!("Invalid scopes: {}", scope.unwrap_or("")),
-        ));
+        return Err(err(400, "invalid_scope", &format!("Invalid scopes: {}", scope.unwrap_or(""))));
     }
     let now = now();
     let session = UserSession {
@@ -1644,11 +1104,7 @@ pub(crate) fn client_credentials_grant(
     let base = ctx.base();
     // The claims of the `service_account` client scope's mappers.
     let host = Value::from("127.0.0.1");
-    let extra = [
-        ("client_id", Value::from(client.client_id.as_str())),
-        ("clientHost", host.clone()),
-        ("clientAddress", host),
-    ];
+    let extra = [("client_id", Value::from(client.client_id.as_str())), ("clientHost", host.clone()), ("clientAddress", host)];
     let issued = tokens::issue(
         app,
         realm,
@@ -1661,10 +1117,7 @@ pub(crate) fn client_credentials_grant(
             scope,
             nonce: None,
             acr: "1",
-            lifespan: client
-                .attr("access.token.lifespan")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(realm.access_token_lifespan),
+            lifespan: client.attr("access.token.lifespan").and_then(|l| l.parse().ok()).unwrap_or(realm.access_token_lifespan),
             refresh: false,
             id_token: scope.is_some_and(|s| s.split_whitespace().any(|x| x == "openid")),
             code: None,
@@ -1720,32 +1173,16 @@ enum BearerError {
 /// scheme and vice versa, a client that requires DPoP the `DPoP` scheme, and with that
 /// scheme a proof for this request (`ath` included) whose key is the token's `cnf.jkt`.
 fn verify_access_token(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    token: &str,
-    need_client: bool,
-    dpop_scheme: bool,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, token: &str, need_client: bool, dpop_scheme: bool,
 ) -> Result<TokenInfo, BearerError> {
     const INVALID: BearerError = BearerError::Invalid("Token verification failed");
     let claims = app.verify(realm, token).ok_or(INVALID)?;
-    let s = |k: &str| {
-        claims
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
+    let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
     let typ = s("typ");
     if !(typ == "Bearer" || typ == "DPoP") || s("iss") != ctx.issuer(&realm.name) {
         return Err(INVALID);
     }
-    if claims
-        .get("exp")
-        .and_then(|v| v.as_i64())
-        .is_none_or(|e| e <= now())
-    {
+    if claims.get("exp").and_then(|v| v.as_i64()).is_none_or(|e| e <= now()) {
         return Err(INVALID);
     }
     if (typ == "DPoP") != dpop_scheme {
@@ -1757,24 +1194,10 @@ fn verify_access_token(
     }
     if dpop_scheme {
         let url = ctx.url();
-        let target = crate::dpop::Target {
-            method: ctx.method.as_str(),
-            url: &url,
-            access_token: Some(token),
-        };
-        let proof = crate::dpop::validate(
-            crate::dpop::header(&ctx.headers).as_deref(),
-            &target,
-            &mut store.dpop_replay,
-            now(),
-        )
-        .map_err(|_| INVALID)?;
-        if claims
-            .get("cnf")
-            .and_then(|c| c.get("jkt"))
-            .and_then(|v| v.as_str())
-            != Some(proof.jkt.as_str())
-        {
+        let target = crate::dpop::Target { method: ctx.method.as_str(), url: &url, access_token: Some(token) };
+        let proof = crate::dpop::validate(crate::dpop::header(&ctx.headers).as_deref(), &target, &mut store.dpop_replay, now())
+            .map_err(|_| INVALID)?;
+        if claims.get("cnf").and_then(|c| c.get("jkt")).and_then(|v| v.as_str()) != Some(proof.jkt.as_str()) {
             return Err(INVALID);
         }
     }
@@ -1785,62 +1208,36 @@ fn verify_access_token(
     if need_client && !session.clients.contains_key(&s("azp")) {
         return Err(BearerError::Session);
     }
-    let user = realm
-        .user_by_id(&session.user_id)
-        .filter(|u| u.enabled)
-        .ok_or(BearerError::Session)?
-        .clone();
+    let user = realm.user_by_id(&session.user_id).filter(|u| u.enabled).ok_or(BearerError::Session)?.clone();
     Ok(TokenInfo { claims, user })
 }
 
 fn userinfo(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
-    let form = if ctx.method == Method::POST {
-        Params::parse_bytes(&ctx.body)
-    } else {
-        Params::default()
-    };
-    let token = ctx
-        .access_token()
-        .or_else(|| form.get("access_token").map(|t| (t.to_string(), false)));
+    let form = if ctx.method == Method::POST { Params::parse_bytes(&ctx.body) } else { Params::default() };
+    let token = ctx.access_token().or_else(|| form.get("access_token").map(|t| (t.to_string(), false)));
     let Some((token, dpop_scheme)) = token else {
         return Out::oauth_error(400, "invalid_request", "Token not provided").cors_any(ctx);
     };
     // Both forms let scripts read `WWW-Authenticate` (Keycloak's OAuth2Error adds it to the
     // exposed headers). With the DPoP scheme the body is empty, as in Keycloak 26.
     let unauthorized = |desc: &str| {
-        let challenge = format!(
-            "realm=\"{}\", error=\"invalid_token\", error_description=\"{desc}\"",
-            realm.name
-        );
+        let challenge = format!("realm=\"{}\", error=\"invalid_token\", error_description=\"{desc}\"", realm.name);
         let out = if dpop_scheme {
             Out::new(401)
                 .header("content-type", "text/plain;charset=utf-8")
-                .header(
-                    "www-authenticate",
-                    format!("DPoP algs=\"{}\", {challenge}", crate::dpop::ALGS.join(" ")),
-                )
+                .header("www-authenticate", format!("DPoP algs=\"{}\", {challenge}", crate::dpop::ALGS.join(" ")))
         } else {
-            Out::oauth_error(401, "invalid_token", desc)
-                .header("www-authenticate", format!("Bearer {challenge}"))
+            Out::oauth_error(401, "invalid_token", desc).header("www-authenticate", format!("Bearer {challenge}"))
         };
         out.cors_any(ctx).expose("WWW-Authenticate")
     };
     let info = match verify_access_token(app, realm, store, ctx, &token, true, dpop_scheme) {
         Ok(i) => i,
         Err(BearerError::Invalid(d)) => return unauthorized(d),
-        Err(BearerError::Session) => {
-            return unauthorized("User session not found or doesn't have client attached on it")
-        }
+        Err(BearerError::Session) => return unauthorized("User session not found or doesn't have client attached on it"),
     };
-    let azp = info
-        .claims
-        .get("azp")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
-    let origins = realm
-        .client(azp)
-        .map(|c| c.web_origins(&ctx.base()))
-        .unwrap_or_default();
+    let azp = info.claims.get("azp").and_then(|v| v.as_str()).unwrap_or("");
+    let origins = realm.client(azp).map(|c| c.web_origins(&ctx.base())).unwrap_or_default();
     let u = &info.user;
     let mut m = serde_json::Map::new();
     m.insert("sub".into(), u.id.clone().into());
@@ -1858,18 +1255,12 @@ fn userinfo(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     if let Some(e) = &u.email {
         m.insert("email".into(), e.clone().into());
     }
-    Out::json(200, &Value::Object(m))
-        .no_store()
-        .cors(ctx, &origins)
+    Out::json(200, &Value::Object(m)).no_store().cors(ctx, &origins)
 }
 
 fn account(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let unauthorized = |desc: &str| {
-        Out::json(
-            401,
-            &json!({"error": "HTTP 401 Unauthorized", "error_description": desc}),
-        )
-        .header("www-authenticate", "Bearer")
+        Out::json(401, &json!({"error": "HTTP 401 Unauthorized", "error_description": desc})).header("www-authenticate", "Bearer")
     };
     let Some((token, dpop_scheme)) = ctx.access_token() else {
         return unauthorized("Bearer token required");
@@ -1883,11 +1274,7 @@ fn account(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
         .claims
         .get("allowed-origins")
         .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
         .unwrap_or_default();
     let aud_ok = match info.claims.get("aud") {
         Some(Value::String(s)) => s == "account",
@@ -1953,10 +1340,8 @@ fn logout(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     let id_token = match params.get("id_token_hint") {
         Some(h) => match app.verify(realm, h) {
             Some(c)
-                if matches!(
-                    c.get("typ").and_then(|v| v.as_str()),
-                    Some("ID") | Some("Bearer")
-                ) && c.get("iss").and_then(|v| v.as_str()) == Some(issuer.as_str()) =>
+                if matches!(c.get("typ").and_then(|v| v.as_str()), Some("ID") | Some("Bearer"))
+                    && c.get("iss").and_then(|v| v.as_str()) == Some(issuer.as_str()) =>
             {
                 Some(c)
             }
@@ -1969,10 +1354,7 @@ fn logout(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     if redirect.is_some() && id_token.is_none() && client_id.is_none() {
         return error_page(realm, 400, "Missing parameters: id_token_hint");
     }
-    let hint_client = id_token
-        .as_ref()
-        .and_then(|c| c.get("azp"))
-        .and_then(|v| v.as_str());
+    let hint_client = id_token.as_ref().and_then(|c| c.get("azp")).and_then(|v| v.as_str());
     if let (Some(a), Some(b)) = (client_id, hint_client) {
         if a != b {
             return error_page(realm, 400, "Invalid parameter: client_id");
@@ -1988,9 +1370,7 @@ fn logout(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     };
     let validated = match redirect {
         Some(r) => {
-            let patterns = client
-                .map(|c| c.post_logout_redirect_uris(&ctx.base()))
-                .unwrap_or_default();
+            let patterns = client.map(|c| c.post_logout_redirect_uris(&ctx.base())).unwrap_or_default();
             match verify_redirect_uri(Some(r), &patterns) {
                 Some(v) => Some(v),
                 None => return error_page(realm, 400, "Invalid redirect uri"),
@@ -2000,47 +1380,23 @@ fn logout(app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
     };
     let state = params.get("state").map(String::from);
     let cookie_sid = sso_session(realm, store, ctx);
-    let hint_sid = id_token
-        .as_ref()
-        .and_then(|c| c.get("sid"))
-        .and_then(|v| v.as_str())
-        .map(String::from);
+    let hint_sid = id_token.as_ref().and_then(|c| c.get("sid")).and_then(|v| v.as_str()).map(String::from);
     let confirm = id_token.is_none() || (cookie_sid.is_some() && cookie_sid != hint_sid);
     if confirm {
         let code = util::random_token(24);
         store.logout_requests.insert(
             code.clone(),
-            LogoutRequest {
-                realm: realm.name.clone(),
-                redirect: validated,
-                state,
-                extra_sid: None,
-                created: now(),
-            },
+            LogoutRequest { realm: realm.name.clone(), redirect: validated, state, extra_sid: None, created: now() },
         );
         let action = format!("{issuer}/protocol/openid-connect/logout/logout-confirm");
-        return Out::page(
-            200,
-            pages::logout_confirm(&realm_title(realm), &action, &code),
-        );
+        return Out::page(200, pages::logout_confirm(&realm_title(realm), &action, &code));
     }
     finish_logout(realm, store, ctx, [cookie_sid, hint_sid], validated, state)
 }
 
-fn finish_logout(
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    sids: [Option<String>; 2],
-    redirect: Option<String>,
-    state: Option<String>,
-) -> Out {
+fn finish_logout(realm: &Realm, store: &mut Store, ctx: &Ctx, sids: [Option<String>; 2], redirect: Option<String>, state: Option<String>) -> Out {
     for sid in sids.into_iter().flatten() {
-        if store
-            .sessions
-            .get(&sid)
-            .is_some_and(|s| s.realm == realm.name)
-        {
+        if store.sessions.get(&sid).is_some_and(|s| s.realm == realm.name) {
             store.sessions.remove(&sid);
         }
     }
@@ -2059,14 +1415,7 @@ fn finish_logout(
             };
             Out::redirect(&loc)
         }
-        None => Out::page(
-            200,
-            pages::info(
-                &realm_title(realm),
-                "You are logged out",
-                "You are logged out",
-            ),
-        ),
+        None => Out::page(200, pages::info(&realm_title(realm), "You are logged out", "You are logged out")),
     };
     ctx.expire_cookie(&realm.name, "KEYCLOAK_IDENTITY", &mut out);
     ctx.expire_cookie(&realm.name, "KEYCLOAK_SESSION", &mut out);
@@ -2083,14 +1432,7 @@ fn logout_confirm(realm: &Realm, store: &mut Store, ctx: &Ctx) -> Out {
         return error_page(realm, 400, "Logout failed");
     };
     let cookie_sid = sso_session(realm, store, ctx);
-    finish_logout(
-        realm,
-        store,
-        ctx,
-        [cookie_sid, req.extra_sid],
-        req.redirect,
-        req.state,
-    )
+    finish_logout(realm, store, ctx, [cookie_sid, req.extra_sid], req.redirect, req.state)
 }
 
 // ------------------------------------------------------------------ iframe support

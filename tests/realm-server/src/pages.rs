@@ -9,10 +9,7 @@ label{display:block;margin-top:12px}input[type=text],input[type=password],input[
 input[type=submit]{margin-top:18px;padding:8px 16px}.error{color:#c00}#kc-header{color:#555;text-align:center;margin-top:30px}";
 
 pub fn realm_title(realm: &str, display: Option<&str>) -> String {
-    display
-        .filter(|d| !d.is_empty())
-        .unwrap_or(realm)
-        .to_string()
+    display.filter(|d| !d.is_empty()).unwrap_or(realm).to_string()
 }
 
 fn layout(realm_title: &str, page_title: &str, body: &str) -> String {
@@ -35,28 +32,14 @@ pub struct LoginPage<'a> {
 }
 
 pub fn login(p: &LoginPage) -> String {
-    let err_attr = if p.error.is_some() {
-        " aria-invalid=\"true\""
-    } else {
-        ""
-    };
+    let err_attr = if p.error.is_some() { " aria-invalid=\"true\"" } else { "" };
     let error = p
         .error
-        .map(|e| {
-            format!(
-                "<span id=\"input-error\" class=\"error\" aria-live=\"polite\">{}</span>\n",
-                html(e)
-            )
-        })
+        .map(|e| format!("<span id=\"input-error\" class=\"error\" aria-live=\"polite\">{}</span>\n", html(e)))
         .unwrap_or_default();
     let info = p
         .info
-        .map(|i| {
-            format!(
-                "<div class=\"alert-info\"><span class=\"kc-feedback-text\">{}</span></div>\n",
-                html(i)
-            )
-        })
+        .map(|i| format!("<div class=\"alert-info\"><span class=\"kc-feedback-text\">{}</span></div>\n", html(i)))
         .unwrap_or_default();
     let reg = p
         .registration_url
@@ -88,19 +71,12 @@ pub struct RegisterPage<'a> {
 pub fn register(p: &RegisterPage) -> String {
     let field_error = |field: &str| -> String {
         match p.error {
-            Some((f, m)) if f == field => format!(
-                "<span id=\"input-error-{}\" class=\"error\" aria-live=\"polite\">{}</span>\n",
-                html(f),
-                html(m)
-            ),
+            Some((f, m)) if f == field => format!("<span id=\"input-error-{}\" class=\"error\" aria-live=\"polite\">{}</span>\n", html(f), html(m)),
             _ => String::new(),
         }
     };
     let general = match p.error {
-        Some(("", m)) => format!(
-            "<div class=\"alert-error\"><span class=\"kc-feedback-text\">{}</span></div>\n",
-            html(m)
-        ),
+        Some(("", m)) => format!("<div class=\"alert-error\"><span class=\"kc-feedback-text\">{}</span></div>\n", html(m)),
         _ => String::new(),
     };
     let input = |id: &str, label: &str, kind: &str, value: &str| {
@@ -110,11 +86,7 @@ pub fn register(p: &RegisterPage) -> String {
             field_error(id)
         )
     };
-    let username = if p.email_as_username {
-        String::new()
-    } else {
-        input("username", "Username", "text", p.values[3])
-    };
+    let username = if p.email_as_username { String::new() } else { input("username", "Username", "text", p.values[3]) };
     let body = format!(
         "{general}<form id=\"kc-register-form\" action=\"{action}\" method=\"post\">\n{}{}{}{}\
 <label for=\"password\">Password</label>\n<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\">\n{}\
@@ -138,30 +110,16 @@ pub fn register(p: &RegisterPage) -> String {
 /// `logout-sessions` (checked), a submit button and, for an application-initiated action,
 /// a cancel button `name="cancel-aia" value="true"`. `error` is (field, message) with the
 /// field `password` or `password-confirm`.
-pub fn update_password(
-    realm_title: &str,
-    action: &str,
-    error: Option<(&str, &str)>,
-    cancel: bool,
-) -> String {
+pub fn update_password(realm_title: &str, action: &str, error: Option<(&str, &str)>, cancel: bool) -> String {
     let field_error = |field: &str| -> String {
         match error {
             Some((f, m)) if f == field => {
-                format!(
-                    "<span id=\"input-error-{f}\" class=\"error\" aria-live=\"polite\">{}</span>\n",
-                    html(m)
-                )
+                format!("<span id=\"input-error-{f}\" class=\"error\" aria-live=\"polite\">{}</span>\n", html(m))
             }
             _ => String::new(),
         }
     };
-    let invalid = |fields: &[&str]| {
-        if error.is_some_and(|(f, _)| fields.contains(&f)) {
-            " aria-invalid=\"true\""
-        } else {
-            ""
-        }
-    };
+    let invalid = |fields: &[&str]| if error.is_some_and(|(f, _)| fields.contains(&f)) { " aria-invalid=\"true\"" } else { "" };
     let cancel = if cancel {
         "<button type=\"submit\" name=\"cancel-aia\" value=\"true\" formnovalidate>Cancel</button>\n"
     } else {
@@ -193,10 +151,7 @@ pub fn error(realm_title: &str, message: &str) -> String {
 }
 
 pub fn info(realm_title: &str, title: &str, message: &str) -> String {
-    let body = format!(
-        "<div id=\"kc-info-message\">\n<p class=\"instruction\">{}</p>\n</div>\n",
-        html(message)
-    );
+    let body = format!("<div id=\"kc-info-message\">\n<p class=\"instruction\">{}</p>\n</div>\n", html(message));
     layout(realm_title, title, &body)
 }
 
@@ -223,13 +178,7 @@ pub fn account_console(realm: &str) -> String {
 pub fn form_post(action: &str, params: &[(&str, String)]) -> String {
     let inputs: String = params
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                html(k),
-                html(v)
-            )
-        })
+        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", html(k), html(v)))
         .collect();
     format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Submit This Form</title></head>\n\

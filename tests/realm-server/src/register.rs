@@ -9,13 +9,7 @@ use crate::util::{uuid, Params};
 use axum::http::Method;
 
 pub fn registration_page(
-    realm: &Realm,
-    ctx: &Ctx,
-    client_id: &str,
-    tab_id: &str,
-    values: [&str; 4],
-    error: Option<(&str, &str)>,
-    status: u16,
+    realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, values: [&str; 4], error: Option<(&str, &str)>, status: u16,
 ) -> Out {
     let action = login_action_url(realm, ctx, "registration", client_id, tab_id);
     let login_url = format!(
@@ -40,13 +34,7 @@ pub fn registration_page(
 
 fn valid_email(e: &str) -> bool {
     match e.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.starts_with('.')
-                && !e.contains(char::is_whitespace)
-                && !domain.contains('@')
-        }
+        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.starts_with('.') && !e.contains(char::is_whitespace) && !domain.contains('@'),
         None => false,
     }
 }
@@ -62,11 +50,7 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
     };
     let req = tab.req.clone();
     if tab.completed {
-        return error_page(
-            realm,
-            400,
-            "Your login attempt timed out. Login will start from the beginning.",
-        );
+        return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
     }
     if ctx.method != Method::POST {
         let out = registration_page(realm, ctx, &req.client_id, &tab_id, [""; 4], None, 200);
@@ -82,38 +66,28 @@ pub fn registration_action(app: &App, realm: &mut Realm, store: &mut Store, ctx:
     }
     let password = f.get("password").unwrap_or("");
     let confirm = f.get("password-confirm").unwrap_or("");
-    let values = [
-        first.as_str(),
-        last.as_str(),
-        email.as_str(),
-        username.as_str(),
-    ];
-    let problem: Option<(&str, &str)> =
-        if username.is_empty() && !realm.registration_email_as_username {
-            Some(("username", "Please specify username."))
-        } else if email.is_empty() {
-            Some(("email", "Please specify email."))
-        } else if !valid_email(&email) {
-            Some(("email", "Invalid email address."))
-        } else if first.is_empty() {
-            Some(("firstName", "Please specify first name."))
-        } else if last.is_empty() {
-            Some(("lastName", "Please specify last name."))
-        } else if password.is_empty() {
-            Some(("password", "Please specify password."))
-        } else if password != confirm {
-            Some(("password-confirm", "Password confirmation doesn't match."))
-        } else if realm.users.iter().any(|u| u.username == username) {
-            Some(("username", "Username already exists."))
-        } else if realm
-            .users
-            .iter()
-            .any(|u| u.email.as_deref() == Some(email.as_str()))
-        {
-            Some(("email", "Email already exists."))
-        } else {
-            None
-        };
+    let values = [first.as_str(), last.as_str(), email.as_str(), username.as_str()];
+    let problem: Option<(&str, &str)> = if username.is_empty() && !realm.registration_email_as_username {
+        Some(("username", "Please specify username."))
+    } else if email.is_empty() {
+        Some(("email", "Please specify email."))
+    } else if !valid_email(&email) {
+        Some(("email", "Invalid email address."))
+    } else if first.is_empty() {
+        Some(("firstName", "Please specify first name."))
+    } else if last.is_empty() {
+        Some(("lastName", "Please specify last name."))
+    } else if password.is_empty() {
+        Some(("password", "Please specify password."))
+    } else if password != confirm {
+        Some(("password-confirm", "Password confirmation doesn't match."))
+    } else if realm.users.iter().any(|u| u.username == username) {
+        Some(("username", "Username already exists."))
+    } else if realm.users.iter().any(|u| u.email.as_deref() == Some(email.as_str())) {
+        Some(("email", "Email already exists."))
+    } else {
+        None
+    };
     if let Some(p) = problem {
         let out = registration_page(realm, ctx, &req.client_id, &tab_id, values, Some(p), 200);
         return crate::login_params::localize(out, realm, ctx, req.ui_locales.as_deref());

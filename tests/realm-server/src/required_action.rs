@@ -8,10 +8,7 @@
 use crate::http::{Ctx, Out};
 use crate::login_params;
 use crate::model::Realm;
-use crate::oidc::{
-    auth_root, complete_login, error_page, find_tab, login_action_url_for, sso_session,
-    tab_finished,
-};
+use crate::oidc::{auth_root, complete_login, error_page, find_tab, login_action_url_for, sso_session, tab_finished};
 use crate::pages;
 use crate::state::{App, AuthRequest, AuthTab, PendingAction, Store};
 use crate::util::{self, now, now_ms, Params};
@@ -38,14 +35,7 @@ pub fn needs_reauth(action: Option<&str>, auth_time: i64) -> bool {
 /// is the tab that showed the login form (none after SSO: a tab is created).
 #[allow(clippy::too_many_arguments)]
 pub fn start(
-    app: &App,
-    realm: &Realm,
-    store: &mut Store,
-    ctx: &Ctx,
-    mut req: AuthRequest,
-    sid: String,
-    loa: i32,
-    tab_id: Option<String>,
+    app: &App, realm: &Realm, store: &mut Store, ctx: &Ctx, mut req: AuthRequest, sid: String, loa: i32, tab_id: Option<String>,
 ) -> Out {
     if !supported(req.action.as_deref()) {
         req.action_status = Some("error");
@@ -55,10 +45,7 @@ pub fn start(
     let tab_id = tab_id.unwrap_or_else(|| util::random_token(8));
     let client_id = req.client_id.clone();
     let ui_locales = req.ui_locales.clone();
-    let pending = PendingAction {
-        session_id: sid,
-        loa,
-    };
+    let pending = PendingAction { session_id: sid, loa };
     if let Some(a) = store.auth_sessions.get_mut(&root_id) {
         match a.tabs.get_mut(&tab_id) {
             Some(tab) => {
@@ -66,15 +53,7 @@ pub fn start(
                 tab.pending = Some(pending);
             }
             None => {
-                a.tabs.insert(
-                    tab_id.clone(),
-                    AuthTab {
-                        req,
-                        created: now(),
-                        completed: true,
-                        pending: Some(pending),
-                    },
-                );
+                a.tabs.insert(tab_id.clone(), AuthTab { req, created: now(), completed: true, pending: Some(pending) });
             }
         }
     }
@@ -85,22 +64,8 @@ pub fn start(
     out
 }
 
-fn page(
-    realm: &Realm,
-    ctx: &Ctx,
-    client_id: &str,
-    tab_id: &str,
-    ui_locales: Option<&str>,
-    error: Option<(&str, &str)>,
-) -> Out {
-    let action = login_action_url_for(
-        realm,
-        ctx,
-        "required-action",
-        UPDATE_PASSWORD,
-        client_id,
-        tab_id,
-    );
+fn page(realm: &Realm, ctx: &Ctx, client_id: &str, tab_id: &str, ui_locales: Option<&str>, error: Option<(&str, &str)>) -> Out {
+    let action = login_action_url_for(realm, ctx, "required-action", UPDATE_PASSWORD, client_id, tab_id);
     let title = pages::realm_title(&realm.name, realm.display_name.as_deref());
     let out = Out::page(200, pages::update_password(&title, &action, error, true));
     login_params::localize(out, realm, ctx, ui_locales)
@@ -122,25 +87,14 @@ pub fn action(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> Out
     };
     let ui_locales = req.ui_locales.clone();
     if ctx.method != Method::POST {
-        return page(
-            realm,
-            ctx,
-            &req.client_id,
-            &tab_id,
-            ui_locales.as_deref(),
-            None,
-        );
+        return page(realm, ctx, &req.client_id, &tab_id, ui_locales.as_deref(), None);
     }
     let sid = pending.session_id.clone();
     let user_id = match store.sessions.get(&sid) {
         Some(s) if s.active(realm.sso_idle, realm.sso_max, now()) => s.user_id.clone(),
         _ => {
             clear_pending(realm, store, ctx);
-            return error_page(
-                realm,
-                400,
-                "Your login attempt timed out. Login will start from the beginning.",
-            );
+            return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
         }
     };
     let form = Params::parse_bytes(&ctx.body);
@@ -150,40 +104,20 @@ pub fn action(app: &App, realm: &mut Realm, store: &mut Store, ctx: &Ctx) -> Out
         let new = form.get("password-new").unwrap_or("");
         let confirm = form.get("password-confirm").unwrap_or("");
         if new.trim().is_empty() {
-            return page(
-                realm,
-                ctx,
-                &req.client_id,
-                &tab_id,
-                ui_locales.as_deref(),
-                Some(("password", "Please specify password.")),
-            );
+            return page(realm, ctx, &req.client_id, &tab_id, ui_locales.as_deref(), Some(("password", "Please specify password.")));
         }
         if new != confirm {
-            return page(
-                realm,
-                ctx,
-                &req.client_id,
-                &tab_id,
-                ui_locales.as_deref(),
-                Some(("password-confirm", "Passwords don't match.")),
-            );
+            return page(realm, ctx, &req.client_id, &tab_id, ui_locales.as_deref(), Some(("password-confirm", "Passwords don't match.")));
         }
         let Some(user) = realm.users.iter_mut().find(|u| u.id == user_id) else {
             clear_pending(realm, store, ctx);
-            return error_page(
-                realm,
-                400,
-                "Your login attempt timed out. Login will start from the beginning.",
-            );
+            return error_page(realm, 400, "Your login attempt timed out. Login will start from the beginning.");
         };
         user.password = Some(new.to_string());
         user.password_created = now_ms();
         if form.get("logout-sessions") == Some("on") {
             let name = realm.name.clone();
-            store
-                .sessions
-                .retain(|id, s| !(s.realm == name && s.user_id == user_id && *id != sid));
+            store.sessions.retain(|id, s| !(s.realm == name && s.user_id == user_id && *id != sid));
         }
         req.action_status = Some("success");
     }

@@ -30,14 +30,8 @@ impl App {
     }
 
     /// Verify an RS256 token against the realm's keys; returns its claims.
-    pub fn verify(
-        &self,
-        realm: &Realm,
-        token: &str,
-    ) -> Option<serde_json::Map<String, serde_json::Value>> {
-        self.published_keys(realm)
-            .into_iter()
-            .find_map(|k| k.verify(token))
+    pub fn verify(&self, realm: &Realm, token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.published_keys(realm).into_iter().find_map(|k| k.verify(token))
     }
 
     /// Give a new realm its `rsa-generated` provider backed by the server-wide key.
@@ -204,11 +198,7 @@ impl Store {
                 t.req.client_id = new.to_string();
             }
         }
-        for c in self
-            .codes
-            .values_mut()
-            .filter(|c| c.realm == realm && c.client_id == old)
-        {
+        for c in self.codes.values_mut().filter(|c| c.realm == realm && c.client_id == old) {
             c.client_id = new.to_string();
         }
     }
@@ -216,8 +206,7 @@ impl Store {
     /// End every session of a user (admin logout, user deleted). Returns how many.
     pub fn end_user_sessions(&mut self, realm: &str, user_id: &str) -> usize {
         let before = self.sessions.len();
-        self.sessions
-            .retain(|_, s| !(s.realm == realm && s.user_id == user_id));
+        self.sessions.retain(|_, s| !(s.realm == realm && s.user_id == user_id));
         before - self.sessions.len()
     }
 

@@ -8,14 +8,8 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 pub fn server_config() -> Result<Arc<rustls::ServerConfig>, String> {
-    let names = vec![
-        "localhost".to_string(),
-        "*.localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ];
-    let cert = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| format!("cannot create certificate: {e}"))?;
+    let names = vec!["localhost".to_string(), "*.localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let cert = rcgen::generate_simple_self_signed(names).map_err(|e| format!("cannot create certificate: {e}"))?;
     let cert_der = cert.cert.der().clone();
     let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -38,9 +32,7 @@ pub struct TlsListener {
 
 impl TlsListener {
     pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> TlsListener {
-        let local = listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let local = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let (tx, rx) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
         tokio::spawn(async move {
@@ -55,11 +47,7 @@ impl TlsListener {
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    let hs = tokio::time::timeout(
-                        std::time::Duration::from_secs(10),
-                        acceptor.accept(tcp),
-                    )
-                    .await;
+                    let hs = tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await;
                     if let Ok(Ok(stream)) = hs {
                         let _ = tx.send((stream, addr)).await;
                     }

@@ -8,26 +8,10 @@ use std::collections::BTreeMap;
 
 /// Client scopes a request may name (default + optional scopes of a new Keycloak realm).
 pub const KNOWN_SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "roles",
-    "web-origins",
-    "acr",
-    "basic",
-    "address",
-    "phone",
-    "offline_access",
-    "microprofile-jwt",
-    "organization",
+    "openid", "profile", "email", "roles", "web-origins", "acr", "basic", "address", "phone",
+    "offline_access", "microprofile-jwt", "organization",
 ];
-const OPTIONAL_IN_TOKEN: &[&str] = &[
-    "address",
-    "phone",
-    "offline_access",
-    "microprofile-jwt",
-    "organization",
-];
+const OPTIONAL_IN_TOKEN: &[&str] = &["address", "phone", "offline_access", "microprofile-jwt", "organization"];
 
 pub fn unknown_scope(scope: Option<&str>) -> bool {
     scope.is_some_and(|s| s.split_whitespace().any(|x| !KNOWN_SCOPES.contains(&x)))
@@ -107,37 +91,21 @@ fn profile_claims(m: &mut Map<String, Value>, user: &User) {
     }
 }
 
-pub fn issue(
-    app: &App,
-    realm: &Realm,
-    client: &Client,
-    user: &User,
-    session: &UserSession,
-    p: &IssueParams,
-) -> Issued {
+pub fn issue(app: &App, realm: &Realm, client: &Client, user: &User, session: &UserSession, p: &IssueParams) -> Issued {
     let now = now();
-    let exp = (now + p.lifespan)
-        .min(session.started + realm.sso_max)
-        .max(now);
+    let exp = (now + p.lifespan).min(session.started + realm.sso_max).max(now);
     let scope = granted_scope(p.scope);
 
     // Roles.
     let roles = realm.effective_roles(user);
-    let realm_roles: Vec<String> = roles
-        .iter()
-        .filter(|(c, _)| c.is_none())
-        .map(|(_, r)| r.clone())
-        .collect();
+    let realm_roles: Vec<String> = roles.iter().filter(|(c, _)| c.is_none()).map(|(_, r)| r.clone()).collect();
     let mut client_roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (c, r) in &roles {
         if let Some(c) = c {
             client_roles.entry(c.clone()).or_default().push(r.clone());
         }
     }
-    let audience: Vec<&String> = client_roles
-        .keys()
-        .filter(|c| **c != client.client_id)
-        .collect();
+    let audience: Vec<&String> = client_roles.keys().filter(|c| **c != client.client_id).collect();
 
     let mut at = Map::new();
     put(&mut at, "exp", exp);
@@ -148,20 +116,10 @@ pub fn issue(
     match audience.as_slice() {
         [] => {}
         [one] => put(&mut at, "aud", (*one).clone()),
-        many => put(
-            &mut at,
-            "aud",
-            many.iter()
-                .map(|s| Value::from(s.as_str()))
-                .collect::<Vec<_>>(),
-        ),
+        many => put(&mut at, "aud", many.iter().map(|s| Value::from(s.as_str())).collect::<Vec<_>>()),
     }
     put(&mut at, "sub", user.id.clone());
-    let typ = if p.dpop_jkt.is_some() {
-        "DPoP"
-    } else {
-        "Bearer"
-    };
+    let typ = if p.dpop_jkt.is_some() { "DPoP" } else { "Bearer" };
     put(&mut at, "typ", typ);
     put(&mut at, "azp", client.client_id.clone());
     if !p.transient {
@@ -170,11 +128,7 @@ pub fn issue(
     put(&mut at, "acr", p.acr);
     let origins = client.web_origins(p.base);
     if !origins.is_empty() {
-        put(
-            &mut at,
-            "allowed-origins",
-            origins.into_iter().collect::<Vec<_>>(),
-        );
+        put(&mut at, "allowed-origins", origins.into_iter().collect::<Vec<_>>());
     }
     put(&mut at, "realm_access", json!({ "roles": realm_roles }));
     if !client_roles.is_empty() {
@@ -238,31 +192,15 @@ pub fn issue(
         if let Some(jkt) = p.dpop_jkt.filter(|_| client.public_client) {
             put(&mut rt, "cnf", json!({ "jkt": jkt }));
         }
-        put(
-            &mut rt,
-            "scope",
-            format!("{scope} web-origins acr roles basic"),
-        );
+        put(&mut rt, "scope", format!("{scope} web-origins acr roles basic"));
         if let Some(r) = p.reuse_id {
             put(&mut rt, "reuse_id", r);
         }
         crate::jwt::sign_hs512(&realm.hmac_key, &realm.hmac_kid, &rt)
     });
 
-    let token_type = if client.attr_true("token.response.type.bearer.lower-case") {
-        typ.to_lowercase()
-    } else {
-        typ.to_string()
-    };
-    Issued {
-        access_token,
-        id_token,
-        refresh_token,
-        expires_in: exp - now,
-        refresh_expires_in,
-        scope,
-        token_type,
-    }
+    let token_type = if client.attr_true("token.response.type.bearer.lower-case") { typ.to_lowercase() } else { typ.to_string() };
+    Issued { access_token, id_token, refresh_token, expires_in: exp - now, refresh_expires_in, scope, token_type }
 }
 
 pub fn token_response(i: &Issued, session_id: &str, not_before: i64) -> Value {

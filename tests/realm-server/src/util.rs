@@ -55,11 +55,7 @@ pub fn random_token(bytes: usize) -> String {
 
 /// Everything except unreserved characters is percent-encoded (like encodeQueryParamAsIs
 /// for the values we produce).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 pub fn enc(s: &str) -> String {
     percent_encode(s.as_bytes(), QUERY_VALUE).to_string()
@@ -86,28 +82,16 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     pub fn parse(s: &str) -> Params {
-        Params(
-            form_urlencoded::parse(s.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Params(form_urlencoded::parse(s.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
     pub fn parse_bytes(b: &[u8]) -> Params {
-        Params(
-            form_urlencoded::parse(b)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Params(form_urlencoded::parse(b).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
     }
 
     /// First value; an empty value counts as absent (as Keycloak treats blank params).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     pub fn count(&self, name: &str) -> usize {
@@ -128,18 +112,11 @@ pub struct UrlParts<'a> {
 /// Split `scheme://authority/...`.
 pub fn url_parts(u: &str) -> Option<UrlParts<'_>> {
     let (scheme, rest) = u.split_once("://")?;
-    if scheme.is_empty()
-        || !scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    {
+    if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
         return None;
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    Some(UrlParts {
-        scheme,
-        authority: &rest[..end],
-    })
+    Some(UrlParts { scheme, authority: &rest[..end] })
 }
 
 /// `scheme://host[:port]` of an absolute URL (wildcards in the authority are not allowed).
@@ -149,11 +126,7 @@ pub fn origin_of(u: &str) -> Option<String> {
         return None;
     }
     let auth = p.authority.rsplit('@').next().unwrap_or(p.authority);
-    Some(format!(
-        "{}://{}",
-        p.scheme.to_ascii_lowercase(),
-        auth.to_ascii_lowercase()
-    ))
+    Some(format!("{}://{}", p.scheme.to_ascii_lowercase(), auth.to_ascii_lowercase()))
 }
 
 /// Host part of a `Host` header / authority, without port, lower-case.
@@ -175,9 +148,7 @@ pub fn is_loopback_or_localhost(host: &str) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "[::1]"
-        || host.strip_prefix("127.").is_some_and(|r| {
-            r.split('.').count() == 3 && r.split('.').all(|p| p.parse::<u8>().is_ok())
-        })
+        || host.strip_prefix("127.").is_some_and(|r| r.split('.').count() == 3 && r.split('.').all(|p| p.parse::<u8>().is_ok()))
 }
 
 /// Keycloak's redirect URI validation (RedirectUtils), the parts that matter for browser
@@ -199,10 +170,7 @@ pub fn verify_redirect_uri(candidate: Option<&str>, patterns: &[String]) -> Opti
     // Loopback candidate with an explicit port: retry without it (native-app rule).
     if let Some(p) = url_parts(candidate) {
         let host = host_without_port(p.authority);
-        if p.scheme == "http"
-            && (host == "127.0.0.1" || host == "localhost" || host == "[::1]")
-            && p.authority.len() > host.len()
-        {
+        if p.scheme == "http" && (host == "127.0.0.1" || host == "localhost" || host == "[::1]") && p.authority.len() > host.len() {
             let stripped = candidate.replacen(p.authority, &host, 1);
             if matches_any(&stripped, patterns) {
                 return Some(candidate.to_string());
@@ -218,10 +186,7 @@ fn matches_any(candidate: &str, patterns: &[String]) -> bool {
         Some(p) => {
             let path_etc = &candidate[p.scheme.len() + 3 + p.authority.len()..];
             let path = path_etc.split(['?', '#']).next().unwrap_or("");
-            p.authority.contains('@')
-                || path.contains("/../")
-                || path.ends_with("/..")
-                || path.contains("/./")
+            p.authority.contains('@') || path.contains("/../") || path.ends_with("/..") || path.contains("/./")
         }
         None => false,
     };
@@ -251,8 +216,7 @@ fn matches_any(candidate: &str, patterns: &[String]) -> bool {
             // Same scheme, host and port when the pattern has a full authority.
             if let (Some(pp), Some(cp)) = (url_parts(prefix), cand_parts.as_ref()) {
                 if !pp.authority.is_empty()
-                    && (!pp.scheme.eq_ignore_ascii_case(cp.scheme)
-                        || !pp.authority.eq_ignore_ascii_case(cp.authority))
+                    && (!pp.scheme.eq_ignore_ascii_case(cp.scheme) || !pp.authority.eq_ignore_ascii_case(cp.authority))
                 {
                     continue;
                 }
@@ -265,9 +229,7 @@ fn matches_any(candidate: &str, patterns: &[String]) -> bool {
 
 /// PKCE: code_challenge / code_verifier syntax (RFC 7636).
 pub fn pkce_syntax_ok(s: &str) -> bool {
-    (43..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 pub fn pkce_s256(verifier: &str) -> String {
@@ -314,19 +276,11 @@ mod tests {
             assert!(verify_redirect_uri(Some(bad), &p).is_none(), "{bad}");
         }
         let q = pats(&["http://kjs-redirect.localhost:3000/*"]);
-        assert!(verify_redirect_uri(
-            Some("http://kjs-redirect.localhost:3000/?origin=http%3A%2F%2Flocalhost%3A3000"),
-            &q
-        )
-        .is_some());
+        assert!(verify_redirect_uri(Some("http://kjs-redirect.localhost:3000/?origin=http%3A%2F%2Flocalhost%3A3000"), &q).is_some());
         assert!(verify_redirect_uri(None, &pats(&["http://a/cb"])).is_some());
         assert!(verify_redirect_uri(None, &p).is_none());
         assert!(verify_redirect_uri(Some("myapp://cb"), &pats(&["*"])).is_some());
-        assert!(verify_redirect_uri(
-            Some("http://127.0.0.1:5555/cb"),
-            &pats(&["http://127.0.0.1/cb"])
-        )
-        .is_some());
+        assert!(verify_redirect_uri(Some("http://127.0.0.1:5555/cb"), &pats(&["http://127.0.0.1/cb"])).is_some());
     }
 
     #[test]
@@ -339,9 +293,6 @@ mod tests {
         assert!(!is_loopback_or_localhost("127.0.0.1.evil"));
         assert_eq!(host_without_port("LocalHost:8080"), "localhost");
         assert_eq!(host_without_port("[::1]:8080"), "[::1]");
-        assert_eq!(
-            origin_of("http://localhost:3000/*").as_deref(),
-            Some("http://localhost:3000")
-        );
+        assert_eq!(origin_of("http://localhost:3000/*").as_deref(), Some("http://localhost:3000"));
     }
 }

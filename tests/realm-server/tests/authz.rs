@@ -15,13 +15,9 @@ const UMA: &str = "urn:ietf:params:oauth:grant-type:uma-ticket";
 /// The demo realm with exactly what an e2e test adds to it (`realms/photoz-authz.json`):
 /// its `clients` appended, its `roles.client` merged.
 fn demo_with_photoz() -> Value {
-    let mut demo: Value =
-        serde_json::from_str(&std::fs::read_to_string(DEMO_REALM).unwrap()).unwrap();
+    let mut demo: Value = serde_json::from_str(&std::fs::read_to_string(DEMO_REALM).unwrap()).unwrap();
     let add: Value = serde_json::from_str(&std::fs::read_to_string(PHOTOZ).unwrap()).unwrap();
-    demo["clients"]
-        .as_array_mut()
-        .unwrap()
-        .extend(add["clients"].as_array().unwrap().iter().cloned());
+    demo["clients"].as_array_mut().unwrap().extend(add["clients"].as_array().unwrap().iter().cloned());
     for (k, v) in add["roles"]["client"].as_object().unwrap() {
         demo["roles"]["client"][k] = v.clone();
     }
@@ -36,12 +32,7 @@ fn lab_server(client_id: &str, strategy: &str, enforcement: &str, attributes: Va
                 "scopes": scopes.iter().map(|s| json!({"name": s})).collect::<Vec<_>>() })
     };
     let role = |name: &str, roles: &str| json!({ "name": name, "type": "role", "config": { "roles": roles } });
-    let perm = |name: &str,
-                kind: &str,
-                resource: &str,
-                scopes: &[&str],
-                apply: &[&str],
-                strategy: &str| {
+    let perm = |name: &str, kind: &str, resource: &str, scopes: &[&str], apply: &[&str], strategy: &str| {
         let mut config = json!({ "resources": json!([resource]).to_string(), "applyPolicies": json!(apply).to_string() });
         if !scopes.is_empty() {
             config["scopes"] = json!(scopes).to_string().into();
@@ -122,10 +113,7 @@ fn write(name: &str, v: &Value) -> String {
 fn srv() -> &'static Server {
     static S: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
     S.get_or_init(|| {
-        let (demo, lab) = (
-            write("demo.json", &demo_with_photoz()),
-            write("lab.json", &lab_realm()),
-        );
+        let (demo, lab) = (write("demo.json", &demo_with_photoz()), write("lab.json", &lab_realm()));
         Server::with_args(&["--import", &demo, "--import", &lab])
     })
 }
@@ -140,12 +128,7 @@ fn user_token(realm: &str, user: &str) -> String {
     let r = srv().post_form(
         &token_path(realm),
         &[],
-        &[
-            ("grant_type", "password"),
-            ("client_id", client),
-            ("username", user),
-            ("password", user),
-        ],
+        &[("grant_type", "password"), ("client_id", client), ("username", user), ("password", user)],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["access_token"].as_str().unwrap().to_string()
@@ -157,11 +140,7 @@ fn pat(realm: &str, client: &str) -> String {
     let r = srv().post_form(
         &token_path(realm),
         &[],
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", client),
-            ("client_secret", &secret),
-        ],
+        &[("grant_type", "client_credentials"), ("client_id", client), ("client_secret", &secret)],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["access_token"].as_str().unwrap().to_string()
@@ -173,11 +152,7 @@ fn uma(realm: &str, token: &str, form: &[(&str, &str)]) -> Resp {
     let auth = format!("Bearer {token}");
     let mut f = vec![("grant_type", UMA)];
     f.extend_from_slice(form);
-    srv().post_form(
-        &token_path(realm),
-        &[("Authorization", &auth), ("Origin", APP)],
-        &f,
-    )
+    srv().post_form(&token_path(realm), &[("Authorization", &auth), ("Origin", APP)], &f)
 }
 
 fn permissions(rpt: &str) -> Value {
@@ -193,10 +168,7 @@ fn granted(r: &Resp) -> std::collections::BTreeMap<String, Vec<String>> {
         .unwrap()
         .iter()
         .map(|p| {
-            let mut s: Vec<String> = p["scopes"]
-                .as_array()
-                .map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect())
-                .unwrap_or_default();
+            let mut s: Vec<String> = p["scopes"].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap().to_string()).collect()).unwrap_or_default();
             s.sort();
             (p["rsname"].as_str().unwrap().to_string(), s)
         })
@@ -205,18 +177,11 @@ fn granted(r: &Resp) -> std::collections::BTreeMap<String, Vec<String>> {
 
 fn assert_error(r: &Resp, status: u16, error: &str, description: &str) {
     assert_eq!(r.status, status, "{}", r.body);
-    assert_eq!(
-        r.json(),
-        json!({ "error": error, "error_description": description }),
-        "{}",
-        r.body
-    );
+    assert_eq!(r.json(), json!({ "error": error, "error_description": description }), "{}", r.body);
 }
 
 fn names(list: &[(&str, &[&str])]) -> std::collections::BTreeMap<String, Vec<String>> {
-    list.iter()
-        .map(|(n, s)| (n.to_string(), s.iter().map(|x| x.to_string()).collect()))
-        .collect()
+    list.iter().map(|(n, s)| (n.to_string(), s.iter().map(|x| x.to_string()).collect())).collect()
 }
 
 // ------------------------------------------------------------------ discovery
@@ -224,63 +189,25 @@ fn names(list: &[(&str, &[&str])]) -> std::collections::BTreeMap<String, Vec<Str
 #[test]
 fn uma2_configuration() {
     let srv = srv();
-    let r = srv.get(
-        "/realms/demo/.well-known/uma2-configuration",
-        &[("Origin", APP)],
-    );
+    let r = srv.get("/realms/demo/.well-known/uma2-configuration", &[("Origin", APP)]);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("access-control-allow-origin"), Some(APP));
     let v = r.json();
     let iss = format!("{}/realms/demo", srv.base());
     assert_eq!(v["issuer"], iss.as_str());
-    assert_eq!(
-        v["token_endpoint"],
-        format!("{iss}/protocol/openid-connect/token").as_str()
-    );
-    assert_eq!(
-        v["authorization_endpoint"],
-        format!("{iss}/protocol/openid-connect/auth").as_str()
-    );
-    assert_eq!(
-        v["jwks_uri"],
-        format!("{iss}/protocol/openid-connect/certs").as_str()
-    );
-    assert_eq!(
-        v["end_session_endpoint"],
-        format!("{iss}/protocol/openid-connect/logout").as_str()
-    );
-    assert_eq!(
-        v["introspection_endpoint"],
-        format!("{iss}/protocol/openid-connect/token/introspect").as_str()
-    );
-    assert_eq!(
-        v["permission_endpoint"],
-        format!("{iss}/authz/protection/permission").as_str()
-    );
-    assert_eq!(
-        v["resource_registration_endpoint"],
-        format!("{iss}/authz/protection/resource_set").as_str()
-    );
-    assert_eq!(
-        v["policy_endpoint"],
-        format!("{iss}/authz/protection/uma-policy").as_str()
-    );
-    assert!(v["grant_types_supported"]
-        .as_array()
-        .unwrap()
-        .contains(&json!(UMA)));
-    for k in [
-        "scopes_supported",
-        "response_types_supported",
-        "response_modes_supported",
-        "token_endpoint_auth_methods_supported",
-    ] {
+    assert_eq!(v["token_endpoint"], format!("{iss}/protocol/openid-connect/token").as_str());
+    assert_eq!(v["authorization_endpoint"], format!("{iss}/protocol/openid-connect/auth").as_str());
+    assert_eq!(v["jwks_uri"], format!("{iss}/protocol/openid-connect/certs").as_str());
+    assert_eq!(v["end_session_endpoint"], format!("{iss}/protocol/openid-connect/logout").as_str());
+    assert_eq!(v["introspection_endpoint"], format!("{iss}/protocol/openid-connect/token/introspect").as_str());
+    assert_eq!(v["permission_endpoint"], format!("{iss}/authz/protection/permission").as_str());
+    assert_eq!(v["resource_registration_endpoint"], format!("{iss}/authz/protection/resource_set").as_str());
+    assert_eq!(v["policy_endpoint"], format!("{iss}/authz/protection/uma-policy").as_str());
+    assert!(v["grant_types_supported"].as_array().unwrap().contains(&json!(UMA)));
+    for k in ["scopes_supported", "response_types_supported", "response_modes_supported", "token_endpoint_auth_methods_supported"] {
         assert!(v[k].is_array(), "{k}");
     }
-    assert!(
-        v.get("userinfo_endpoint").is_none(),
-        "not in the UMA document"
-    );
+    assert!(v.get("userinfo_endpoint").is_none(), "not in the UMA document");
     let pre = request(
         srv.port,
         "OPTIONS",
@@ -295,20 +222,10 @@ fn uma2_configuration() {
         srv.port,
         "OPTIONS",
         "/realms/demo/protocol/openid-connect/token",
-        &[
-            ("Origin", APP),
-            ("Access-Control-Request-Method", "POST"),
-            (
-                "Access-Control-Request-Headers",
-                "authorization,content-type",
-            ),
-        ],
+        &[("Origin", APP), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "authorization,content-type")],
         None,
     );
-    assert!(pre
-        .header("access-control-allow-headers")
-        .unwrap()
-        .contains("Authorization"));
+    assert!(pre.header("access-control-allow-headers").unwrap().contains("Authorization"));
 }
 
 // ------------------------------------------------------------------ entitlement
@@ -322,154 +239,62 @@ fn entitlement_for_all_permissions_of_a_resource_server() {
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let v = r.json();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(
-        keys,
-        [
-            "access_token",
-            "expires_in",
-            "refresh_expires_in",
-            "refresh_token",
-            "token_type",
-            "not-before-policy",
-            "upgraded"
-        ]
-    );
+    assert_eq!(keys, ["access_token", "expires_in", "refresh_expires_in", "refresh_token", "token_type", "not-before-policy", "upgraded"]);
     assert_eq!(v["token_type"], "Bearer");
     assert_eq!(v["upgraded"], false);
     let rpt = v["access_token"].as_str().unwrap();
-    assert_eq!(
-        permissions(rpt),
-        json!([{ "rsid": ALBUM, "rsname": "album", "scopes": ["album:view"] }])
-    );
+    assert_eq!(permissions(rpt), json!([{ "rsid": ALBUM, "rsname": "album", "scopes": ["album:view"] }]));
     let claims = jwt_part(rpt, 1);
     let user = jwt_part(&alice, 1);
     assert_eq!(claims["azp"], "demo-app");
     assert_eq!(claims["typ"], "Bearer");
     assert_eq!(claims["sub"], user["sub"]);
     assert_eq!(claims["sid"], user["sid"]);
-    let aud: Vec<&str> = claims["aud"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
-    assert!(
-        aud.contains(&"photoz-api") && aud.contains(&"account"),
-        "{aud:?}"
-    );
-    assert!(claims["realm_access"]["roles"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("user")));
+    let aud: Vec<&str> = claims["aud"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(aud.contains(&"photoz-api") && aud.contains(&"account"), "{aud:?}");
+    assert!(claims["realm_access"]["roles"].as_array().unwrap().contains(&json!("user")));
     // The RPT is a normal access token: userinfo takes it.
     let auth = format!("Bearer {rpt}");
-    let info = srv().get(
-        "/realms/demo/protocol/openid-connect/userinfo",
-        &[("Authorization", &auth)],
-    );
+    let info = srv().get("/realms/demo/protocol/openid-connect/userinfo", &[("Authorization", &auth)]);
     assert_eq!(info.status, 200, "{}", info.body);
 
     // bob may do nothing.
     let bob = user_token("demo", "bob");
     let r = uma("demo", &bob, &[("audience", "photoz-api")]);
     assert_error(&r, 403, "access_denied", "not_authorized");
-    assert_eq!(
-        r.header("access-control-allow-origin"),
-        Some(APP),
-        "errors carry CORS too"
-    );
+    assert_eq!(r.header("access-control-allow-origin"), Some(APP), "errors carry CORS too");
 }
 
 #[test]
 fn one_resource_and_scope() {
     let alice = user_token("demo", "alice");
     for p in ["album#album:view", &format!("{ALBUM}#album:view"), "album"] {
-        let r = uma(
-            "demo",
-            &alice,
-            &[("audience", "photoz-api"), ("permission", p)],
-        );
+        let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", p)]);
         assert_eq!(granted(&r), names(&[("album", &["album:view"])]), "{p}");
     }
     // Nobody may delete.
     for p in ["album#album:delete", &format!("{ALBUM}#album:delete")] {
-        let r = uma(
-            "demo",
-            &alice,
-            &[("audience", "photoz-api"), ("permission", p)],
-        );
+        let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", p)]);
         assert_error(&r, 403, "access_denied", "not_authorized");
     }
     // Both asked: view only.
-    let r = uma(
-        "demo",
-        &alice,
-        &[
-            ("audience", "photoz-api"),
-            ("permission", "album#album:view,album:delete"),
-        ],
-    );
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", "album#album:view,album:delete")]);
     assert_eq!(granted(&r), names(&[("album", &["album:view"])]));
     // A scope alone (`#scope`): the resources having it.
-    let r = uma(
-        "demo",
-        &alice,
-        &[("audience", "photoz-api"), ("permission", "#album:view")],
-    );
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", "#album:view")]);
     assert_eq!(granted(&r), names(&[("album", &["album:view"])]));
     // response_include_resource_name=false: no rsname.
-    let r = uma(
-        "demo",
-        &alice,
-        &[
-            ("audience", "photoz-api"),
-            ("permission", "album"),
-            ("response_include_resource_name", "false"),
-        ],
-    );
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", "album"), ("response_include_resource_name", "false")]);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        permissions(r.json()["access_token"].as_str().unwrap()),
-        json!([{ "rsid": ALBUM, "scopes": ["album:view"] }])
-    );
+    assert_eq!(permissions(r.json()["access_token"].as_str().unwrap()), json!([{ "rsid": ALBUM, "scopes": ["album:view"] }]));
     // response_mode.
-    let r = uma(
-        "demo",
-        &alice,
-        &[
-            ("audience", "photoz-api"),
-            ("permission", "album#album:view"),
-            ("response_mode", "decision"),
-        ],
-    );
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", "album#album:view"), ("response_mode", "decision")]);
     assert_eq!((r.status, r.json()), (200, json!({ "result": true })));
-    let r = uma(
-        "demo",
-        &alice,
-        &[("audience", "photoz-api"), ("response_mode", "permissions")],
-    );
-    assert_eq!(
-        (r.status, r.json()),
-        (
-            200,
-            json!([{ "rsid": ALBUM, "rsname": "album", "scopes": ["album:view"] }])
-        )
-    );
-    let r = uma(
-        "demo",
-        &alice,
-        &[
-            ("audience", "photoz-api"),
-            ("permission", "album#album:delete"),
-            ("response_mode", "decision"),
-        ],
-    );
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("response_mode", "permissions")]);
+    assert_eq!((r.status, r.json()), (200, json!([{ "rsid": ALBUM, "rsname": "album", "scopes": ["album:view"] }])));
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("permission", "album#album:delete"), ("response_mode", "decision")]);
     assert_error(&r, 403, "access_denied", "not_authorized");
-    let r = uma(
-        "demo",
-        &alice,
-        &[("audience", "photoz-api"), ("response_mode", "nope")],
-    );
+    let r = uma("demo", &alice, &[("audience", "photoz-api"), ("response_mode", "nope")]);
     assert_error(&r, 400, "invalid_request", "Invalid response_mode");
 }
 
@@ -483,17 +308,10 @@ fn raw_body_with_repeated_permissions() {
         srv().port,
         "POST",
         &token_path("lab"),
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Origin", APP),
-        ],
+        &[("Authorization", &auth), ("Content-Type", "application/x-www-form-urlencoded"), ("Origin", APP)],
         Some(body.as_bytes()),
     );
-    assert_eq!(
-        granted(&r),
-        names(&[("doc", &["read"]), ("report-any", &[]), ("vault", &[])])
-    );
+    assert_eq!(granted(&r), names(&[("doc", &["read"]), ("report-any", &[]), ("vault", &[])]));
     assert_eq!(r.header("access-control-allow-origin"), Some(APP));
 }
 
@@ -512,24 +330,15 @@ fn permission_ticket_flow() {
             srv.port,
             "POST",
             "/realms/demo/authz/protection/permission",
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
+            &[("Authorization", &auth), ("Content-Type", "application/json")],
             Some(&bytes),
         )
     };
-    let r = ask(
-        &pat,
-        &json!([{ "resource_id": ALBUM, "resource_scopes": ["album:view"] }]),
-    );
+    let r = ask(&pat, &json!([{ "resource_id": ALBUM, "resource_scopes": ["album:view"] }]));
     assert_eq!(r.status, 201, "{}", r.body);
     let ticket = r.json()["ticket"].as_str().unwrap().to_string();
     let t = jwt_part(&ticket, 1);
-    assert_eq!(
-        t["permissions"],
-        json!([{ "rsid": ALBUM, "scopes": ["album:view"] }])
-    );
+    assert_eq!(t["permissions"], json!([{ "rsid": ALBUM, "scopes": ["album:view"] }]));
     assert_eq!(t["azp"], "photoz-api");
     assert_eq!(t["aud"], format!("{}/realms/demo", srv.base()).as_str());
     assert_eq!(t["exp"], claims["exp"], "the ticket expires with the PAT");
@@ -537,45 +346,23 @@ fn permission_ticket_flow() {
 
     // alice exchanges it (keycloak-authz.js `authorize`: ticket, no audience).
     let alice = user_token("demo", "alice");
-    let r = uma(
-        "demo",
-        &alice,
-        &[("client_id", "demo-app"), ("ticket", &ticket)],
-    );
+    let r = uma("demo", &alice, &[("client_id", "demo-app"), ("ticket", &ticket)]);
     assert_eq!(granted(&r), names(&[("album", &["album:view"])]));
     let rpt = r.json()["access_token"].as_str().unwrap().to_string();
-    assert!(jwt_part(&rpt, 1)["aud"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("photoz-api")));
+    assert!(jwt_part(&rpt, 1)["aud"].as_array().unwrap().contains(&json!("photoz-api")));
     // bob cannot: submit_request absent = true → request_submitted; false → not_authorized.
     let bob = user_token("demo", "bob");
     let r = uma("demo", &bob, &[("ticket", &ticket)]);
     assert_error(&r, 403, "access_denied", "request_submitted");
-    let r = uma(
-        "demo",
-        &bob,
-        &[("ticket", &ticket), ("submit_request", "true")],
-    );
+    let r = uma("demo", &bob, &[("ticket", &ticket), ("submit_request", "true")]);
     assert_error(&r, 403, "access_denied", "request_submitted");
-    let r = uma(
-        "demo",
-        &bob,
-        &[("ticket", &ticket), ("submit_request", "false")],
-    );
+    let r = uma("demo", &bob, &[("ticket", &ticket), ("submit_request", "false")]);
     assert_error(&r, 403, "access_denied", "not_authorized");
     // A ticket for delete: nobody.
-    let r = ask(
-        &pat,
-        &json!([{ "resource_id": "album", "resource_scopes": ["album:delete"] }]),
-    );
+    let r = ask(&pat, &json!([{ "resource_id": "album", "resource_scopes": ["album:delete"] }]));
     assert_eq!(r.status, 201, "{}", r.body);
     let delete_ticket = r.json()["ticket"].as_str().unwrap().to_string();
-    assert_eq!(
-        jwt_part(&delete_ticket, 1)["permissions"],
-        json!([{ "rsid": ALBUM, "scopes": ["album:delete"] }]),
-        "names resolve to ids"
-    );
+    assert_eq!(jwt_part(&delete_ticket, 1)["permissions"], json!([{ "rsid": ALBUM, "scopes": ["album:delete"] }]), "names resolve to ids");
     let r = uma("demo", &alice, &[("ticket", &delete_ticket)]);
     assert_error(&r, 403, "access_denied", "request_submitted");
     // A ticket with an RPT: the ticket's permissions must all be granted.
@@ -592,66 +379,21 @@ fn permission_ticket_flow() {
     assert_error(&r, 403, "invalid_ticket", "Ticket verification failed");
 
     // Protection API errors.
-    let r = request(
-        srv.port,
-        "POST",
-        "/realms/demo/authz/protection/permission",
-        &[("Content-Type", "application/json")],
-        Some(b"[]"),
-    );
-    assert_error(
-        &r,
-        403,
-        "invalid_bearer_token",
-        "Could not obtain bearer access_token from request.",
-    );
+    let r = request(srv.port, "POST", "/realms/demo/authz/protection/permission", &[("Content-Type", "application/json")], Some(b"[]"));
+    assert_error(&r, 403, "invalid_bearer_token", "Could not obtain bearer access_token from request.");
     let r = ask("garbage", &json!([{ "resource_id": ALBUM }]));
-    assert_error(
-        &r,
-        403,
-        "invalid_bearer_token",
-        "Could not obtain bearer access_token from request.",
-    );
+    assert_error(&r, 403, "invalid_bearer_token", "Could not obtain bearer access_token from request.");
     let r = ask(&alice, &json!([{ "resource_id": ALBUM }]));
-    assert_error(
-        &r,
-        403,
-        "invalid_clientId",
-        "Client application [demo-app] is not registered as a resource server.",
-    );
+    assert_error(&r, 403, "invalid_clientId", "Client application [demo-app] is not registered as a resource server.");
     let r = ask(&pat, &json!([]));
-    assert_error(
-        &r,
-        400,
-        "invalid_permission_request",
-        "Invalid permission request.",
-    );
+    assert_error(&r, 400, "invalid_permission_request", "Invalid permission request.");
     let r = ask(&pat, &json!([{ "resource_scopes": [] }]));
-    assert_error(
-        &r,
-        400,
-        "invalid_resource_id",
-        "Resource id or name not provided.",
-    );
+    assert_error(&r, 400, "invalid_resource_id", "Resource id or name not provided.");
     let r = ask(&pat, &json!([{ "resource_id": "nope" }]));
-    assert_error(
-        &r,
-        400,
-        "invalid_resource_id",
-        "Resource set with id [nope] does not exists in this server.",
-    );
-    let r = ask(
-        &pat,
-        &json!([{ "resource_id": ALBUM, "resource_scopes": ["album:edit"] }]),
-    );
+    assert_error(&r, 400, "invalid_resource_id", "Resource set with id [nope] does not exists in this server.");
+    let r = ask(&pat, &json!([{ "resource_id": ALBUM, "resource_scopes": ["album:edit"] }]));
     assert_error(&r, 400, "invalid_scope", "Scope [album:edit] is invalid");
-    let r = request(
-        srv.port,
-        "GET",
-        "/realms/demo/authz/protection/permission",
-        &[],
-        None,
-    );
+    let r = request(srv.port, "GET", "/realms/demo/authz/protection/permission", &[], None);
     assert_eq!(r.status, 405);
 }
 
@@ -664,10 +406,7 @@ fn expired_ticket() {
         srv().port,
         "POST",
         "/realms/lab/authz/protection/permission",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
         Some(br#"[{"resource_id":"vault"}]"#),
     );
     assert_eq!(r.status, 201, "{}", r.body);
@@ -683,23 +422,11 @@ fn expired_ticket() {
 #[test]
 fn incremental_authorization_with_rpt() {
     let alice = user_token("lab", "alice");
-    let r = uma(
-        "lab",
-        &alice,
-        &[("audience", "rs-u"), ("permission", "report-any")],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-u"), ("permission", "report-any")]);
     assert_eq!(granted(&r), names(&[("report-any", &[])]));
     let rpt1 = r.json()["access_token"].as_str().unwrap().to_string();
     // A new permission with the RPT: both, upgraded.
-    let r = uma(
-        "lab",
-        &alice,
-        &[
-            ("audience", "rs-u"),
-            ("permission", "vault"),
-            ("rpt", &rpt1),
-        ],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-u"), ("permission", "vault"), ("rpt", &rpt1)]);
     assert_eq!(granted(&r), names(&[("report-any", &[]), ("vault", &[])]));
     assert_eq!(r.json()["upgraded"], true);
     let rpt2 = r.json()["access_token"].as_str().unwrap().to_string();
@@ -708,60 +435,18 @@ fn incremental_authorization_with_rpt() {
     let r = uma("lab", &alice, &[("audience", "rs-u"), ("rpt", &rpt2)]);
     assert_eq!(granted(&r), names(&[("report-any", &[]), ("vault", &[])]));
     // With an RPT, a permission that is not granted denies the whole request.
-    let r = uma(
-        "lab",
-        &alice,
-        &[
-            ("audience", "rs-u"),
-            ("permission", "report-all"),
-            ("rpt", &rpt2),
-        ],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-u"), ("permission", "report-all"), ("rpt", &rpt2)]);
     assert_error(&r, 403, "access_denied", "not_authorized");
     // response_permissions_limit with an RPT keeps the last N asked.
-    let r = uma(
-        "lab",
-        &alice,
-        &[
-            ("audience", "rs-u"),
-            ("permission", "memo-x"),
-            ("rpt", &rpt2),
-        ],
-    );
-    assert_error(
-        &r,
-        400,
-        "invalid_resource",
-        "Resource with id [memo-x] does not exist.",
-    );
-    let r = uma(
-        "lab",
-        &alice,
-        &[
-            ("audience", "rs-u"),
-            ("permission", "report-most"),
-            ("rpt", &rpt2),
-            ("response_permissions_limit", "1"),
-        ],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-u"), ("permission", "memo-x"), ("rpt", &rpt2)]);
+    assert_error(&r, 400, "invalid_resource", "Resource with id [memo-x] does not exist.");
+    let r = uma("lab", &alice, &[("audience", "rs-u"), ("permission", "report-most"), ("rpt", &rpt2), ("response_permissions_limit", "1")]);
     assert_eq!(granted(&r), names(&[("report-most", &[])]));
     assert_eq!(r.json()["upgraded"], false);
-    let r = uma(
-        "lab",
-        &alice,
-        &[("audience", "rs-u"), ("response_permissions_limit", "2")],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-u"), ("response_permissions_limit", "2")]);
     assert_eq!(r.status, 200, "{}", r.body);
     // An RPT of another resource server brings nothing along.
-    let r = uma(
-        "lab",
-        &alice,
-        &[
-            ("audience", "rs-a"),
-            ("permission", "vault"),
-            ("rpt", &rpt2),
-        ],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-a"), ("permission", "vault"), ("rpt", &rpt2)]);
     assert_eq!(granted(&r), names(&[("vault", &[])]));
 }
 
@@ -793,10 +478,7 @@ fn policies_and_decision_strategies() {
     );
     // A denied resource permission denies every scope of its resource (UNANIMOUS): bob and
     // carol get nothing of doc here, though scope permissions grant them scopes.
-    assert_eq!(
-        all("bob", "rs-u"),
-        names(&[("report-any", &[]), ("web-only", &[])])
-    );
+    assert_eq!(all("bob", "rs-u"), names(&[("report-any", &[]), ("web-only", &[])]));
     assert_eq!(
         all("carol", "rs-u"),
         names(&[
@@ -807,14 +489,8 @@ fn policies_and_decision_strategies() {
             ("web-only", &[])
         ])
     );
-    assert_eq!(
-        all("dave", "rs-u"),
-        names(&[("vault", &[]), ("web-only", &[])])
-    );
-    assert_eq!(
-        all("erin", "rs-u"),
-        names(&[("audit", &[]), ("vault", &[]), ("web-only", &[])])
-    );
+    assert_eq!(all("dave", "rs-u"), names(&[("vault", &[]), ("web-only", &[])]));
+    assert_eq!(all("erin", "rs-u"), names(&[("audit", &[]), ("vault", &[]), ("web-only", &[])]));
     // AFFIRMATIVE server: a granted scope stays granted though another permission denies it.
     assert_eq!(all("alice", "rs-a")["doc"], ["read", "write"]);
     assert_eq!(all("bob", "rs-a")["doc"], ["write"]);
@@ -827,37 +503,19 @@ fn policies_and_decision_strategies() {
         let r = srv().post_form(
             &token_path("lab"),
             &[],
-            &[
-                ("grant_type", "password"),
-                ("client_id", "other-web"),
-                ("username", "alice"),
-                ("password", "alice"),
-            ],
+            &[("grant_type", "password"), ("client_id", "other-web"), ("username", "alice"), ("password", "alice")],
         );
         r.json()["access_token"].as_str().unwrap().to_string()
     };
-    let r = uma(
-        "lab",
-        &other,
-        &[("audience", "rs-u"), ("permission", "web-only")],
-    );
+    let r = uma("lab", &other, &[("audience", "rs-u"), ("permission", "web-only")]);
     assert_error(&r, 403, "access_denied", "not_authorized");
-    assert_eq!(
-        r.header("access-control-allow-origin"),
-        None,
-        "other-web does not allow {APP}"
-    );
+    assert_eq!(r.header("access-control-allow-origin"), None, "other-web does not allow {APP}");
     // The resource server itself (no bearer: its credentials, its service account, which is
     // no writer): a session-less RPT, no refresh token.
     let r = srv().post_form(
         &token_path("lab"),
         &[],
-        &[
-            ("grant_type", UMA),
-            ("client_id", "rs-u"),
-            ("client_secret", "rs-u-secret"),
-            ("audience", "rs-u"),
-        ],
+        &[("grant_type", UMA), ("client_id", "rs-u"), ("client_secret", "rs-u-secret"), ("audience", "rs-u")],
     );
     assert_eq!(granted(&r), names(&[("vault", &[])]));
     assert!(r.json().get("refresh_token").is_none());
@@ -874,72 +532,23 @@ fn grant_errors() {
     let e = |form: &[(&str, &str)], status: u16, error: &str, desc: &str| {
         let r = uma("lab", &alice, form);
         assert_error(&r, status, error, desc);
-        assert_eq!(
-            r.header("access-control-allow-origin"),
-            Some(APP),
-            "{form:?}"
-        );
+        assert_eq!(r.header("access-control-allow-origin"), Some(APP), "{form:?}");
     };
+    e(&[], 400, "invalid_request", "You must provide the issuedFor");
+    e(&[("audience", "nope")], 400, "invalid_request", "Unknown resource server id: [nope]");
+    e(&[("audience", "web")], 400, "invalid_request", "Client does not support permissions");
+    e(&[("audience", "rs-u"), ("permission", "nope")], 400, "invalid_resource", "Resource with id [nope] does not exist.");
+    e(&[("audience", "rs-u"), ("permission", "doc#nope")], 400, "invalid_scope", "One of the given scopes [nope] is invalid");
+    e(&[("audience", "rs-u"), ("rpt", "garbage")], 403, "invalid_rpt", "RPT signature is invalid");
+    e(&[("audience", "rs-u"), ("claim_token", "e30")], 403, "invalid_grant", "Public clients are not allowed to send claims");
     e(
-        &[],
-        400,
-        "invalid_request",
-        "You must provide the issuedFor",
-    );
-    e(
-        &[("audience", "nope")],
-        400,
-        "invalid_request",
-        "Unknown resource server id: [nope]",
-    );
-    e(
-        &[("audience", "web")],
-        400,
-        "invalid_request",
-        "Client does not support permissions",
-    );
-    e(
-        &[("audience", "rs-u"), ("permission", "nope")],
-        400,
-        "invalid_resource",
-        "Resource with id [nope] does not exist.",
-    );
-    e(
-        &[("audience", "rs-u"), ("permission", "doc#nope")],
-        400,
-        "invalid_scope",
-        "One of the given scopes [nope] is invalid",
-    );
-    e(
-        &[("audience", "rs-u"), ("rpt", "garbage")],
-        403,
-        "invalid_rpt",
-        "RPT signature is invalid",
-    );
-    e(
-        &[("audience", "rs-u"), ("claim_token", "e30")],
-        403,
-        "invalid_grant",
-        "Public clients are not allowed to send claims",
-    );
-    e(
-        &[
-            ("audience", "rs-u"),
-            ("ticket", "x"),
-            ("claim_token", "e30"),
-            ("claim_token_format", "urn:nope"),
-        ],
+        &[("audience", "rs-u"), ("ticket", "x"), ("claim_token", "e30"), ("claim_token_format", "urn:nope")],
         403,
         "invalid_ticket",
         "Ticket verification failed",
     );
     // Unused permissions: a resource without a permission is never granted (ENFORCING).
-    e(
-        &[("audience", "rs-u"), ("permission", "orphan")],
-        403,
-        "access_denied",
-        "not_authorized",
-    );
+    e(&[("audience", "rs-u"), ("permission", "orphan")], 403, "access_denied", "not_authorized");
 
     // The bearer token: invalid (CORS still by its client) or missing.
     let r = uma("lab", "undefined", &[("audience", "rs-u")]);
@@ -949,45 +558,14 @@ fn grant_errors() {
     let r = uma("lab", &bad, &[("audience", "rs-u")]);
     assert_error(&r, 401, "invalid_grant", "Invalid bearer token");
     assert_eq!(r.header("access-control-allow-origin"), Some(APP));
-    let r = srv().post_form(
-        &token_path("lab"),
-        &[("Origin", APP)],
-        &[
-            ("grant_type", UMA),
-            ("client_id", "web"),
-            ("audience", "rs-u"),
-        ],
-    );
-    assert_error(
-        &r,
-        401,
-        "unauthorized_client",
-        "Public client not allowed to retrieve service account",
-    );
-    let r = srv().post_form(
-        &token_path("lab"),
-        &[],
-        &[("grant_type", UMA), ("audience", "rs-u")],
-    );
-    assert_error(
-        &r,
-        401,
-        "invalid_client",
-        "Invalid client or Invalid client credentials",
-    );
+    let r = srv().post_form(&token_path("lab"), &[("Origin", APP)], &[("grant_type", UMA), ("client_id", "web"), ("audience", "rs-u")]);
+    assert_error(&r, 401, "unauthorized_client", "Public client not allowed to retrieve service account");
+    let r = srv().post_form(&token_path("lab"), &[], &[("grant_type", UMA), ("audience", "rs-u")]);
+    assert_error(&r, 401, "invalid_client", "Invalid client or Invalid client credentials");
     // A limit that is no number: Keycloak's unhandled NumberFormatException.
     let t = user_token("lab", "carol");
-    let r = uma(
-        "lab",
-        &t,
-        &[("audience", "rs-u"), ("response_permissions_limit", "x")],
-    );
-    assert_error(
-        &r,
-        500,
-        "unknown_error",
-        "For more on this error consult the server log.",
-    );
+    let r = uma("lab", &t, &[("audience", "rs-u"), ("response_permissions_limit", "x")]);
+    assert_error(&r, 500, "unknown_error", "For more on this error consult the server log.");
 }
 
 // ------------------------------------------------------------------ import and Admin API
@@ -995,25 +573,14 @@ fn grant_errors() {
 #[test]
 fn import_errors() {
     let run = |realm: Value| {
-        let f = write(
-            &format!(
-                "bad-{}.json",
-                realm["clients"][0]["clientId"].as_str().unwrap()
-            ),
-            &realm,
-        );
-        let out = std::process::Command::new(BIN)
-            .args(["--port", "0", "--import", &f])
-            .output()
-            .unwrap();
+        let f = write(&format!("bad-{}.json", realm["clients"][0]["clientId"].as_str().unwrap()), &realm);
+        let out = std::process::Command::new(BIN).args(["--port", "0", "--import", &f]).output().unwrap();
         assert_eq!(out.status.code(), Some(1));
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let public = json!({ "realm": "x", "enabled": true, "clients": [
         { "clientId": "pub", "publicClient": true, "authorizationServicesEnabled": true }] });
-    assert!(
-        run(public).contains("Only confidential clients are allowed to set authorization settings")
-    );
+    assert!(run(public).contains("Only confidential clients are allowed to set authorization settings"));
     let user = json!({ "realm": "x", "enabled": true, "clients": [
         { "clientId": "rs", "authorizationServicesEnabled": true, "authorizationSettings": {
             "policies": [{ "name": "p", "type": "user", "config": { "users": "[\"ghost\"]" } }] } }] });
@@ -1024,40 +591,16 @@ fn import_errors() {
 fn service_account_and_uma_protection_role() {
     let srv = srv();
     let token = admin_token();
-    let r = admin_call(
-        srv,
-        &token,
-        "GET",
-        "/admin/realms/demo/clients?clientId=photoz-api",
-        None,
-    );
+    let r = admin_call(srv, &token, "GET", "/admin/realms/demo/clients?clientId=photoz-api", None);
     let c = &r.json()[0];
     assert_eq!(c["authorizationServicesEnabled"], true);
     assert_eq!(c["serviceAccountsEnabled"], true);
     let id = c["id"].as_str().unwrap();
-    let r = admin_call(
-        srv,
-        &token,
-        "GET",
-        &format!("/admin/realms/demo/clients/{id}/service-account-user"),
-        None,
-    );
+    let r = admin_call(srv, &token, "GET", &format!("/admin/realms/demo/clients/{id}/service-account-user"), None);
     let uid = r.json()["id"].as_str().unwrap().to_string();
-    let r = admin_call(
-        srv,
-        &token,
-        "GET",
-        &format!("/admin/realms/demo/users/{uid}/role-mappings/clients/{id}"),
-        None,
-    );
+    let r = admin_call(srv, &token, "GET", &format!("/admin/realms/demo/users/{uid}/role-mappings/clients/{id}"), None);
     assert_eq!(r.json()[0]["name"], "uma_protection", "{}", r.body);
-    let r = admin_call(
-        srv,
-        &token,
-        "GET",
-        "/admin/realms/demo/clients?clientId=demo-app",
-        None,
-    );
+    let r = admin_call(srv, &token, "GET", "/admin/realms/demo/clients?clientId=demo-app", None);
     assert!(r.json()[0].get("authorizationServicesEnabled").is_none());
 }
 
@@ -1065,12 +608,7 @@ fn admin_token() -> String {
     let r = srv().post_form(
         &token_path("master"),
         &[],
-        &[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "admin"),
-            ("password", "admin"),
-        ],
+        &[("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin")],
     );
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()["access_token"].as_str().unwrap().to_string()
@@ -1080,17 +618,7 @@ fn admin_token() -> String {
 fn admin_api_settings() {
     let srv = srv();
     let token = admin_token();
-    let id = admin_call(
-        srv,
-        &token,
-        "GET",
-        "/admin/realms/lab/clients?clientId=rs-admin",
-        None,
-    )
-    .json()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = admin_call(srv, &token, "GET", "/admin/realms/lab/clients?clientId=rs-admin", None).json()[0]["id"].as_str().unwrap().to_string();
     let base = format!("/admin/realms/lab/clients/{id}/authz/resource-server");
     let r = admin_call(srv, &token, "GET", &base, None);
     assert_eq!(r.status, 200, "{}", r.body);
@@ -1098,47 +626,19 @@ fn admin_api_settings() {
     assert_eq!(r.json()["decisionStrategy"], "UNANIMOUS");
     let r = admin_call(srv, &token, "GET", &format!("{base}/settings"), None);
     let settings = r.json();
-    let alice = settings["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "alice")
-        .unwrap()
-        .clone();
+    let alice = settings["policies"].as_array().unwrap().iter().find(|p| p["name"] == "alice").unwrap().clone();
     assert_eq!(alice["config"]["users"], r#"["alice"]"#);
-    let doc_read = settings["policies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "doc read")
-        .unwrap()
-        .clone();
+    let doc_read = settings["policies"].as_array().unwrap().iter().find(|p| p["name"] == "doc read").unwrap().clone();
     assert_eq!(doc_read["config"]["scopes"], r#"["read"]"#);
     assert_eq!(doc_read["config"]["applyPolicies"], r#"["readers"]"#);
-    assert_eq!(
-        admin_call(srv, &token, "GET", &format!("{base}/resource"), None)
-            .json()
-            .as_array()
-            .unwrap()
-            .len(),
-        9
-    );
+    assert_eq!(admin_call(srv, &token, "GET", &format!("{base}/resource"), None).json().as_array().unwrap().len(), 9);
 
     // dave sees vault and web-only; PERMISSIVE adds orphan (no permission at all).
     let dave = user_token("lab", "dave");
-    let r = admin_call(
-        srv,
-        &token,
-        "PUT",
-        &base,
-        Some(&json!({ "policyEnforcementMode": "PERMISSIVE" })),
-    );
+    let r = admin_call(srv, &token, "PUT", &base, Some(&json!({ "policyEnforcementMode": "PERMISSIVE" })));
     assert_eq!(r.status, 204, "{}", r.body);
     let r = uma("lab", &dave, &[("audience", "rs-admin")]);
-    assert_eq!(
-        granted(&r),
-        names(&[("orphan", &[]), ("vault", &[]), ("web-only", &[])])
-    );
+    assert_eq!(granted(&r), names(&[("orphan", &[]), ("vault", &[]), ("web-only", &[])]));
     // Import: a resource and a permission for dave.
     let r = admin_call(
         srv,
@@ -1156,80 +656,25 @@ fn admin_api_settings() {
     );
     assert_eq!(r.status, 204, "{}", r.body);
     let r = uma("lab", &dave, &[("audience", "rs-admin")]);
-    assert_eq!(
-        granted(&r),
-        names(&[("dave's", &["read"]), ("vault", &[]), ("web-only", &[])])
-    );
-    let r = admin_call(
-        srv,
-        &token,
-        "POST",
-        &format!("{base}/import"),
-        Some(
-            &json!({ "policies": [{ "name": "x", "type": "user", "config": { "users": "[\"ghost\"]" } }] }),
-        ),
-    );
+    assert_eq!(granted(&r), names(&[("dave's", &["read"]), ("vault", &[]), ("web-only", &[])]));
+    let r = admin_call(srv, &token, "POST", &format!("{base}/import"), Some(&json!({ "policies": [{ "name": "x", "type": "user", "config": { "users": "[\"ghost\"]" } }] })));
     assert_eq!(r.status, 500);
     // DISABLED: everything.
-    let r = admin_call(
-        srv,
-        &token,
-        "PUT",
-        &base,
-        Some(&json!({ "policyEnforcementMode": "DISABLED" })),
-    );
+    let r = admin_call(srv, &token, "PUT", &base, Some(&json!({ "policyEnforcementMode": "DISABLED" })));
     assert_eq!(r.status, 204);
-    let r = uma(
-        "lab",
-        &dave,
-        &[("audience", "rs-admin"), ("permission", "doc")],
-    );
+    let r = uma("lab", &dave, &[("audience", "rs-admin"), ("permission", "doc")]);
     assert_eq!(granted(&r), names(&[("doc", &["read", "write"])]));
 
     // A client PUT without authorizationServicesEnabled: true switches it off (Keycloak).
-    let client = admin_call(
-        srv,
-        &token,
-        "GET",
-        &format!("/admin/realms/lab/clients/{id}"),
-        None,
-    )
-    .json();
+    let client = admin_call(srv, &token, "GET", &format!("/admin/realms/lab/clients/{id}"), None).json();
     let mut off = client.clone();
-    off.as_object_mut()
-        .unwrap()
-        .remove("authorizationServicesEnabled");
-    assert_eq!(
-        admin_call(
-            srv,
-            &token,
-            "PUT",
-            &format!("/admin/realms/lab/clients/{id}"),
-            Some(&off)
-        )
-        .status,
-        204
-    );
+    off.as_object_mut().unwrap().remove("authorizationServicesEnabled");
+    assert_eq!(admin_call(srv, &token, "PUT", &format!("/admin/realms/lab/clients/{id}"), Some(&off)).status, 204);
     let r = uma("lab", &dave, &[("audience", "rs-admin")]);
-    assert_error(
-        &r,
-        400,
-        "invalid_request",
-        "Client does not support permissions",
-    );
+    assert_error(&r, 400, "invalid_request", "Client does not support permissions");
     assert_eq!(admin_call(srv, &token, "GET", &base, None).status, 404);
     // On again: an empty resource server.
-    assert_eq!(
-        admin_call(
-            srv,
-            &token,
-            "PUT",
-            &format!("/admin/realms/lab/clients/{id}"),
-            Some(&client)
-        )
-        .status,
-        204
-    );
+    assert_eq!(admin_call(srv, &token, "PUT", &format!("/admin/realms/lab/clients/{id}"), Some(&client)).status, 204);
     let r = admin_call(srv, &token, "GET", &format!("{base}/settings"), None);
     assert_eq!(r.json()["resources"], json!([]));
     let r = uma("lab", &dave, &[("audience", "rs-admin")]);
@@ -1238,29 +683,13 @@ fn admin_api_settings() {
     // A client created with settings.
     let mut created = lab_server("rs-new", "AFFIRMATIVE", "ENFORCING", json!({}));
     created["clientId"] = "rs-new".into();
-    let r = admin_call(
-        srv,
-        &token,
-        "POST",
-        "/admin/realms/lab/clients",
-        Some(&created),
-    );
+    let r = admin_call(srv, &token, "POST", "/admin/realms/lab/clients", Some(&created));
     assert_eq!(r.status, 201, "{}", r.body);
     let alice = user_token("lab", "alice");
-    let r = uma(
-        "lab",
-        &alice,
-        &[("audience", "rs-new"), ("permission", "doc")],
-    );
+    let r = uma("lab", &alice, &[("audience", "rs-new"), ("permission", "doc")]);
     assert_eq!(granted(&r), names(&[("doc", &["read", "write"])]));
     // Roles view-/manage-authorization.
-    let r = request(
-        srv.port,
-        "GET",
-        &format!("/admin/realms/lab/clients/{id}/authz/resource-server"),
-        &[],
-        None,
-    );
+    let r = request(srv.port, "GET", &format!("/admin/realms/lab/clients/{id}/authz/resource-server"), &[], None);
     assert_eq!(r.status, 401);
 }
 
@@ -1276,12 +705,7 @@ fn photoz_fixture_on_the_demo_realm() {
         let r = srv.post_form(
             &token_path("demo"),
             &[],
-            &[
-                ("grant_type", "password"),
-                ("client_id", "demo-app"),
-                ("username", user),
-                ("password", user),
-            ],
+            &[("grant_type", "password"), ("client_id", "demo-app"), ("username", user), ("password", user)],
         );
         r.json()["access_token"].as_str().unwrap().to_string()
     };
@@ -1289,53 +713,20 @@ fn photoz_fixture_on_the_demo_realm() {
         let auth = format!("Bearer {t}");
         let mut f = vec![("grant_type", UMA), ("client_id", "demo-app")];
         f.extend_from_slice(form);
-        srv.post_form(
-            &token_path("demo"),
-            &[
-                ("Authorization", &auth),
-                ("Origin", "http://app.localhost:3000"),
-            ],
-            &f,
-        )
+        srv.post_form(&token_path("demo"), &[("Authorization", &auth), ("Origin", "http://app.localhost:3000")], &f)
     };
     let (alice, bob) = (token("alice"), token("bob"));
     let r = call(&alice, &[("audience", "photoz-api")]);
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        r.header("access-control-allow-origin"),
-        Some("http://app.localhost:3000")
-    );
-    assert_eq!(
-        permissions(r.json()["access_token"].as_str().unwrap()),
-        json!([{ "rsid": ALBUM, "rsname": "album", "scopes": ["album:view"] }])
-    );
-    assert_error(
-        &call(&bob, &[("audience", "photoz-api")]),
-        403,
-        "access_denied",
-        "not_authorized",
-    );
-    assert_error(
-        &call(
-            &alice,
-            &[
-                ("audience", "photoz-api"),
-                ("permission", "album#album:delete"),
-            ],
-        ),
-        403,
-        "access_denied",
-        "not_authorized",
-    );
+    assert_eq!(r.header("access-control-allow-origin"), Some("http://app.localhost:3000"));
+    assert_eq!(permissions(r.json()["access_token"].as_str().unwrap()), json!([{ "rsid": ALBUM, "rsname": "album", "scopes": ["album:view"] }]));
+    assert_error(&call(&bob, &[("audience", "photoz-api")]), 403, "access_denied", "not_authorized");
+    assert_error(&call(&alice, &[("audience", "photoz-api"), ("permission", "album#album:delete")]), 403, "access_denied", "not_authorized");
     // The ticket flow.
     let r = srv.post_form(
         &token_path("demo"),
         &[],
-        &[
-            ("grant_type", "client_credentials"),
-            ("client_id", "photoz-api"),
-            ("client_secret", "photoz-api-secret"),
-        ],
+        &[("grant_type", "client_credentials"), ("client_id", "photoz-api"), ("client_secret", "photoz-api-secret")],
     );
     let pat = r.json()["access_token"].as_str().unwrap().to_string();
     let auth = format!("Bearer {pat}");
@@ -1343,19 +734,11 @@ fn photoz_fixture_on_the_demo_realm() {
         srv.port,
         "POST",
         "/realms/demo/authz/protection/permission",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
         Some(br#"[{"resource_id":"album","resource_scopes":["album:view"]}]"#),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let ticket = r.json()["ticket"].as_str().unwrap().to_string();
     assert_eq!(call(&alice, &[("ticket", &ticket)]).status, 200);
-    assert_error(
-        &call(&bob, &[("ticket", &ticket)]),
-        403,
-        "access_denied",
-        "request_submitted",
-    );
+    assert_error(&call(&bob, &[("ticket", &ticket)]), 403, "access_denied", "request_submitted");
 }

@@ -8,31 +8,13 @@ use common::*;
 const TOKEN: &str = "/realms/demo/protocol/openid-connect/token";
 
 fn login(srv: &Server) -> serde_json::Value {
-    let r = srv.post_form(
-        TOKEN,
-        &[],
-        &[
-            ("grant_type", "password"),
-            ("client_id", "demo-app"),
-            ("username", "bob"),
-            ("password", "bob"),
-            ("scope", "openid"),
-        ],
-    );
+    let r = srv.post_form(TOKEN, &[], &[("grant_type", "password"), ("client_id", "demo-app"), ("username", "bob"), ("password", "bob"), ("scope", "openid")]);
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
 
 fn refresh(srv: &Server, rt: &str) -> Resp {
-    srv.post_form(
-        TOKEN,
-        &[],
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", "demo-app"),
-            ("refresh_token", rt),
-        ],
-    )
+    srv.post_form(TOKEN, &[], &[("grant_type", "refresh_token"), ("client_id", "demo-app"), ("refresh_token", rt)])
 }
 
 fn rt(v: &serde_json::Value) -> String {
@@ -51,10 +33,7 @@ fn without_rotation_a_refresh_token_can_be_replayed() {
     for _ in 0..3 {
         assert_eq!(refresh(&srv, &first).status, 200);
     }
-    assert!(
-        jwt_part(&first, 1).get("reuse_id").is_none(),
-        "no chain without rotation"
-    );
+    assert!(jwt_part(&first, 1).get("reuse_id").is_none(), "no chain without rotation");
 }
 
 #[test]
@@ -66,23 +45,13 @@ fn max_reuse_0_each_token_once_then_the_client_session_is_gone() {
     let r = refresh(&srv, &rt1);
     assert_eq!(r.status, 200, "{}", r.body);
     let rt2 = rt(&r.json());
-    assert_eq!(
-        jwt_part(&rt2, 1)["reuse_id"],
-        chain.as_str(),
-        "a refresh keeps the chain"
-    );
+    assert_eq!(jwt_part(&rt2, 1)["reuse_id"], chain.as_str(), "a refresh keeps the chain");
     let again = refresh(&srv, &rt1);
     assert_eq!(again.status, 400);
-    assert_eq!(
-        again.json(),
-        serde_json::json!({ "error": "invalid_grant", "error_description": "Maximum allowed refresh token reuse exceeded" })
-    );
+    assert_eq!(again.json(), serde_json::json!({ "error": "invalid_grant", "error_description": "Maximum allowed refresh token reuse exceeded" }));
     // The client session was detached: the rotated token is dead too.
     let r = refresh(&srv, &rt2);
-    assert_eq!(
-        r.json()["error_description"],
-        "Session doesn't have required client"
-    );
+    assert_eq!(r.json()["error_description"], "Session doesn't have required client");
 }
 
 #[test]
@@ -90,23 +59,12 @@ fn max_reuse_1_a_token_twice_and_chains_are_independent() {
     let srv = rotating(1);
     let a = rt(&login(&srv));
     let b = rt(&login(&srv));
-    assert_ne!(
-        jwt_part(&a, 1)["reuse_id"],
-        jwt_part(&b, 1)["reuse_id"],
-        "each login its own chain"
-    );
+    assert_ne!(jwt_part(&a, 1)["reuse_id"], jwt_part(&b, 1)["reuse_id"], "each login its own chain");
     assert_eq!(refresh(&srv, &a).status, 200);
     assert_eq!(refresh(&srv, &a).status, 200, "one extra use allowed");
-    assert_eq!(
-        refresh(&srv, &b).status,
-        200,
-        "another chain (another session here) is unaffected"
-    );
+    assert_eq!(refresh(&srv, &b).status, 200, "another chain (another session here) is unaffected");
     let r = refresh(&srv, &a);
-    assert_eq!(
-        r.json()["error_description"],
-        "Maximum allowed refresh token reuse exceeded"
-    );
+    assert_eq!(r.json()["error_description"], "Maximum allowed refresh token reuse exceeded");
 }
 
 #[test]
@@ -126,56 +84,19 @@ fn an_older_token_after_its_successor_was_used_is_stale() {
 #[test]
 fn the_admin_api_reads_and_sets_rotation() {
     let srv = Server::start();
-    let admin = srv.post_form(
-        "/realms/master/protocol/openid-connect/token",
-        &[],
-        &[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "admin"),
-            ("password", "admin"),
-        ],
-    );
+    let admin = srv.post_form("/realms/master/protocol/openid-connect/token", &[], &[("grant_type", "password"), ("client_id", "admin-cli"), ("username", "admin"), ("password", "admin")]);
     let token = admin.json()["access_token"].as_str().unwrap().to_string();
     let bearer = format!("Bearer {token}");
-    let rep = srv
-        .get("/admin/realms/demo", &[("Authorization", &bearer)])
-        .json();
-    assert_eq!(
-        (
-            rep["revokeRefreshToken"].clone(),
-            rep["refreshTokenMaxReuse"].clone()
-        ),
-        (serde_json::json!(false), serde_json::json!(0))
-    );
+    let rep = srv.get("/admin/realms/demo", &[("Authorization", &bearer)]).json();
+    assert_eq!((rep["revokeRefreshToken"].clone(), rep["refreshTokenMaxReuse"].clone()), (serde_json::json!(false), serde_json::json!(0)));
     let body = br#"{"revokeRefreshToken": true, "refreshTokenMaxReuse": 2}"#;
-    let r = request(
-        srv.port,
-        "PUT",
-        "/admin/realms/demo",
-        &[
-            ("Authorization", &bearer),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body),
-    );
+    let r = request(srv.port, "PUT", "/admin/realms/demo", &[("Authorization", &bearer), ("Content-Type", "application/json")], Some(body));
     assert_eq!(r.status, 204, "{}", r.body);
-    let rep = srv
-        .get("/admin/realms/demo", &[("Authorization", &bearer)])
-        .json();
-    assert_eq!(
-        (
-            rep["revokeRefreshToken"].clone(),
-            rep["refreshTokenMaxReuse"].clone()
-        ),
-        (serde_json::json!(true), serde_json::json!(2))
-    );
+    let rep = srv.get("/admin/realms/demo", &[("Authorization", &bearer)]).json();
+    assert_eq!((rep["revokeRefreshToken"].clone(), rep["refreshTokenMaxReuse"].clone()), (serde_json::json!(true), serde_json::json!(2)));
     let first = rt(&login(&srv));
     for _ in 0..3 {
         assert_eq!(refresh(&srv, &first).status, 200);
     }
-    assert_eq!(
-        refresh(&srv, &first).json()["error_description"],
-        "Maximum allowed refresh token reuse exceeded"
-    );
+    assert_eq!(refresh(&srv, &first).json()["error_description"], "Maximum allowed refresh token reuse exceeded");
 }

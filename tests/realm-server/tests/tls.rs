@@ -26,12 +26,7 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -40,12 +35,7 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
@@ -76,38 +66,17 @@ fn https_get(port: u16, host: &str, path: &str) -> Resp {
 #[test]
 fn serves_https_with_https_issuer_and_secure_cookies() {
     let srv = Server::with_args(&["--tls"]);
-    let r = https_get(
-        srv.port,
-        "localhost",
-        "/realms/demo/.well-known/openid-configuration",
-    );
+    let r = https_get(srv.port, "localhost", "/realms/demo/.well-known/openid-configuration");
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(
-        r.json()["issuer"],
-        format!("https://localhost:{}/realms/demo", srv.port)
-    );
-    let r = https_get(
-        srv.port,
-        "app.localhost",
-        "/realms/demo/.well-known/openid-configuration",
-    );
-    assert_eq!(
-        r.json()["issuer"],
-        format!("https://app.localhost:{}/realms/demo", srv.port)
-    );
-    let r = https_get(
-        srv.port,
-        "localhost",
-        &auth_path(&[("redirect_uri", "https://app.localhost:3443/")]),
-    );
+    assert_eq!(r.json()["issuer"], format!("https://localhost:{}/realms/demo", srv.port));
+    let r = https_get(srv.port, "app.localhost", "/realms/demo/.well-known/openid-configuration");
+    assert_eq!(r.json()["issuer"], format!("https://app.localhost:{}/realms/demo", srv.port));
+    let r = https_get(srv.port, "localhost", &auth_path(&[("redirect_uri", "https://app.localhost:3443/")]));
     assert_eq!(r.status, 200);
     let c = r.set_cookie("AUTH_SESSION_ID").unwrap();
     assert!(c.contains("SameSite=None; Secure"), "{c}");
     // Plain HTTP on the TLS port gets no HTTP answer.
-    let plain = raw(
-        srv.port,
-        b"GET /realms/demo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-    );
+    let plain = raw(srv.port, b"GET /realms/demo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     assert_ne!(plain.status, 200);
 }
 

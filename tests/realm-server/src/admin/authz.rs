@@ -10,10 +10,7 @@ use crate::authz::{self, ResourceServer};
 /// goes to the log (stderr).
 pub(crate) fn server_error(reason: &str) -> Out {
     elog!("keycloak-realm-server: authorization settings: {reason}");
-    Out::json(
-        500,
-        &json!({ "error": "unknown_error", "error_description": "For more on this error consult the server log." }),
-    )
+    Out::json(500, &json!({ "error": "unknown_error", "error_description": "For more on this error consult the server log." }))
 }
 
 /// The view and manage roles of the authorization endpoints.
@@ -25,20 +22,9 @@ pub(crate) fn may(c: &Caller, t: &str, manage: bool) -> bool {
     }
 }
 
-fn server<'a>(
-    st: &'a State,
-    r: &str,
-    id: &str,
-) -> Result<(&'a Realm, &'a crate::model::Client, &'a ResourceServer), Out> {
-    let realm = st
-        .realms
-        .get(r)
-        .ok_or_else(|| error(404, "Realm not found."))?;
-    let client = realm
-        .clients
-        .iter()
-        .find(|c| c.id == id)
-        .ok_or_else(super::clients::not_found_client)?;
+fn server<'a>(st: &'a State, r: &str, id: &str) -> Result<(&'a Realm, &'a crate::model::Client, &'a ResourceServer), Out> {
+    let realm = st.realms.get(r).ok_or_else(|| error(404, "Realm not found."))?;
+    let client = realm.clients.iter().find(|c| c.id == id).ok_or_else(super::clients::not_found_client)?;
     let rs = realm.authz.get(&client.id).ok_or_else(not_found)?;
     Ok((realm, client, rs))
 }
@@ -63,13 +49,7 @@ pub(crate) fn get(st: &State, r: &str, id: &str, part: Option<&str>) -> Out {
         Some("scope") => json_ok(export["scopes"].clone()),
         Some("policy") => json_ok(export["policies"].clone()),
         Some("permission") => json_ok(Value::Array(
-            export["policies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|p| matches!(p["type"].as_str(), Some("resource" | "scope")))
-                .cloned()
-                .collect(),
+            export["policies"].as_array().into_iter().flatten().filter(|p| matches!(p["type"].as_str(), Some("resource" | "scope"))).cloned().collect(),
         )),
         Some(_) => not_found(),
     }

@@ -5,21 +5,9 @@ use crate::model::{Client, ClientRep};
 use crate::util::enc;
 
 const MODELLED: &[&str] = &[
-    "clientId",
-    "enabled",
-    "publicClient",
-    "bearerOnly",
-    "secret",
-    "standardFlowEnabled",
-    "implicitFlowEnabled",
-    "directAccessGrantsEnabled",
-    "serviceAccountsEnabled",
-    "redirectUris",
-    "webOrigins",
-    "rootUrl",
-    "attributes",
-    "authorizationServicesEnabled",
-    "authorizationSettings",
+    "clientId", "enabled", "publicClient", "bearerOnly", "secret", "standardFlowEnabled", "implicitFlowEnabled",
+    "directAccessGrantsEnabled", "serviceAccountsEnabled", "redirectUris", "webOrigins", "rootUrl", "attributes",
+    "authorizationServicesEnabled", "authorizationSettings",
 ];
 
 /// A ClientRepresentation; `access` says what the caller may do with the client;
@@ -63,29 +51,15 @@ pub(crate) fn rep(c: &Client, access: Value, authz: bool) -> Value {
     put("authenticationFlowBindingOverrides", json!({}));
     put("fullScopeAllowed", true.into());
     put("nodeReRegistrationTimeout", (-1).into());
-    put(
-        "defaultClientScopes",
-        json!(["web-origins", "acr", "profile", "roles", "basic", "email"]),
-    );
-    put(
-        "optionalClientScopes",
-        json!([
-            "address",
-            "phone",
-            "offline_access",
-            "organization",
-            "microprofile-jwt"
-        ]),
-    );
+    put("defaultClientScopes", json!(["web-origins", "acr", "profile", "roles", "basic", "email"]));
+    put("optionalClientScopes", json!(["address", "phone", "offline_access", "organization", "microprofile-jwt"]));
     put("access", access);
     overlay_extras(&mut m, MODELLED, &c.extra);
     Value::Object(m)
 }
 
 fn realm_mut<'a>(st: &'a mut State, r: &str) -> Result<&'a mut Realm, Out> {
-    st.realms
-        .get_mut(r)
-        .ok_or_else(|| error(404, "Realm not found."))
+    st.realms.get_mut(r).ok_or_else(|| error(404, "Realm not found."))
 }
 
 pub(crate) fn not_found_client() -> Out {
@@ -117,11 +91,7 @@ pub(crate) fn list(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
     list.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     let reps = paginate(list, q).into_iter().filter_map(|c| {
         if caller.view_client(r, &c.client_id) {
-            Some(rep(
-                c,
-                access(caller, r, c),
-                realm.authz.contains_key(&c.id),
-            ))
+            Some(rep(c, access(caller, r, c), realm.authz.contains_key(&c.id)))
         } else if caller.list_client(r) {
             let mut brief = json!({ "id": c.id, "clientId": c.client_id });
             if let Some(d) = c.extra.get("description") {
@@ -140,11 +110,7 @@ pub(crate) fn get(st: &State, r: &str, id: &str, caller: &Caller) -> Out {
         return not_found_client();
     };
     match realm.clients.iter().find(|c| c.id == id) {
-        Some(c) => json_ok(rep(
-            c,
-            access(caller, r, c),
-            realm.authz.contains_key(&c.id),
-        )),
+        Some(c) => json_ok(rep(c, access(caller, r, c), realm.authz.contains_key(&c.id))),
         None => not_found_client(),
     }
 }
@@ -160,26 +126,14 @@ pub(crate) fn service_account_user(st: &mut State, r: &str, id: &str, caller: &C
     };
     if realm.service_account_of(&client.id).is_none() {
         if !client.service_accounts {
-            return error(
-                400,
-                &format!(
-                    "Service account not enabled for the client '{}'",
-                    client.client_id
-                ),
-            );
+            return error(400, &format!("Service account not enabled for the client '{}'", client.client_id));
         }
         realm.add_service_account(&client);
     }
     let realm = &*realm;
     match realm.service_account_of(&client.id) {
         Some(u) => json_ok(super::users::rep(u, false, caller.user_access(r, realm, u))),
-        None => error(
-            400,
-            &format!(
-                "Service account not enabled for the client '{}'",
-                client.client_id
-            ),
-        ),
+        None => error(400, &format!("Service account not enabled for the client '{}'", client.client_id)),
     }
 }
 
@@ -215,10 +169,7 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
     }
     // Keycloak's defaults for a new client: post-logout redirect URIs = redirect URIs,
     // a generated secret for confidential clients.
-    client
-        .attributes
-        .entry("post.logout.redirect.uris".into())
-        .or_insert_with(|| "+".into());
+    client.attributes.entry("post.logout.redirect.uris".into()).or_insert_with(|| "+".into());
     client.secret = client.secret.filter(|s| !s.is_empty());
     if !client.public_client && client.secret.is_none() {
         client.secret = Some(crate::util::random_token(24));
@@ -229,10 +180,7 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
     }
     // Authorization Services (`ClientsResource.createClient`): switched on with the
     // representation's settings, if any.
-    let authz = o
-        .get("authorizationServicesEnabled")
-        .and_then(|v| v.as_bool())
-        == Some(true)
+    let authz = o.get("authorizationServicesEnabled").and_then(|v| v.as_bool()) == Some(true)
         && !client.public_client
         && !client.bearer_only;
     realm.clients.push(client.clone());
@@ -249,9 +197,7 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
             }
             Err(e) => {
                 realm.clients.retain(|c| c.id != id);
-                realm
-                    .users
-                    .retain(|u| u.service_account.as_deref() != Some(id.as_str()));
+                realm.users.retain(|u| u.service_account.as_deref() != Some(id.as_str()));
                 return super::authz::server_error(&e);
             }
         }
@@ -345,10 +291,7 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, r: &str, id: &str) -> Out {
     // Authorization Services (`ClientResource.update`): on only while the representation
     // says `authorizationServicesEnabled: true` (absent = off: the resource server and all
     // its settings are dropped); never for public or bearer-only clients.
-    let authz = o
-        .get("authorizationServicesEnabled")
-        .and_then(|v| v.as_bool())
-        == Some(true)
+    let authz = o.get("authorizationServicesEnabled").and_then(|v| v.as_bool()) == Some(true)
         && !client.public_client
         && !client.bearer_only;
     realm.clients[idx] = client.clone();
@@ -356,20 +299,14 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, r: &str, id: &str) -> Out {
         realm.authz.remove(&client.id);
     } else if !realm.authz.contains_key(&client.id) {
         crate::authz::enable_service_account(realm, &client, true);
-        realm
-            .authz
-            .insert(client.id.clone(), crate::authz::ResourceServer::empty());
+        realm.authz.insert(client.id.clone(), crate::authz::ResourceServer::empty());
     }
     if let Some(new) = new_client_id {
         let old = std::mem::replace(&mut realm.clients[idx].client_id, new.clone());
         rename_client_roles(realm, &old, &new);
         // Its service account is renamed along (`ClientManager.clientIdChanged`).
         let uuid = realm.clients[idx].id.clone();
-        if let Some(u) = realm
-            .users
-            .iter_mut()
-            .find(|u| u.service_account.as_deref() == Some(uuid.as_str()))
-        {
+        if let Some(u) = realm.users.iter_mut().find(|u| u.service_account.as_deref() == Some(uuid.as_str())) {
             u.username = format!("service-account-{}", new.to_lowercase());
         }
         store.rename_client(r, &old, &new);
@@ -423,12 +360,7 @@ pub(crate) fn delete(st: &mut State, r: &str, id: &str) -> Out {
     let client = realm.clients.remove(idx);
     realm.authz.remove(&client.id);
     // The client's service account goes with it (`ClientManager.removeClient`).
-    let account: Vec<String> = realm
-        .users
-        .iter()
-        .filter(|u| u.service_account.as_deref() == Some(client.id.as_str()))
-        .map(|u| u.id.clone())
-        .collect();
+    let account: Vec<String> = realm.users.iter().filter(|u| u.service_account.as_deref() == Some(client.id.as_str())).map(|u| u.id.clone()).collect();
     realm.users.retain(|u| !account.contains(&u.id));
     for u in &account {
         store.end_user_sessions(r, u);
@@ -439,9 +371,7 @@ pub(crate) fn delete(st: &mut State, r: &str, id: &str) -> Out {
     for v in realm.composites.values_mut() {
         v.retain(|r| r.0.as_deref() != Some(cid));
     }
-    realm
-        .role_descriptions
-        .retain(|k, _| k.0.as_deref() != Some(cid));
+    realm.role_descriptions.retain(|k, _| k.0.as_deref() != Some(cid));
     for u in realm.users.iter_mut() {
         u.client_roles.remove(cid);
     }
@@ -452,11 +382,7 @@ pub(crate) fn delete(st: &mut State, r: &str, id: &str) -> Out {
 }
 
 pub(crate) fn secret(st: &mut State, r: &str, id: &str, regenerate: bool) -> Out {
-    let Some(c) = st
-        .realms
-        .get_mut(r)
-        .and_then(|realm| realm.clients.iter_mut().find(|c| c.id == id))
-    else {
+    let Some(c) = st.realms.get_mut(r).and_then(|realm| realm.clients.iter_mut().find(|c| c.id == id)) else {
         return not_found_client();
     };
     if regenerate {

@@ -38,9 +38,7 @@ fn rsa_component(realm: &Realm, k: &crate::model::RealmKey) -> Value {
     for (ck, cv) in &k.config {
         config.insert(ck.clone(), cv.clone());
     }
-    config
-        .entry("algorithm")
-        .or_insert_with(|| json!(["RS256"]));
+    config.entry("algorithm").or_insert_with(|| json!(["RS256"]));
     config.entry("keySize").or_insert_with(|| json!(["2048"]));
     json!({
         "id": k.component_id, "name": k.name, "providerId": "rsa-generated",
@@ -57,11 +55,7 @@ fn hmac_component(realm: &Realm) -> Value {
 }
 
 fn components(realm: &Realm) -> Vec<Value> {
-    let mut out: Vec<Value> = realm
-        .rsa_keys
-        .iter()
-        .map(|k| rsa_component(realm, k))
-        .collect();
+    let mut out: Vec<Value> = realm.rsa_keys.iter().map(|k| rsa_component(realm, k)).collect();
     out.push(hmac_component(realm));
     out
 }
@@ -94,10 +88,7 @@ pub(crate) fn delete_component(st: &mut State, r: &str, id: &str) -> Out {
         return error(404, "Realm not found.");
     };
     if realm.hmac_component_id == id {
-        return error_message(
-            400,
-            "The test realm server cannot remove the HMAC key provider",
-        );
+        return error_message(400, "The test realm server cannot remove the HMAC key provider");
     }
     let before = realm.rsa_keys.len();
     realm.rsa_keys.retain(|k| k.component_id != id);
@@ -111,15 +102,10 @@ pub(crate) fn delete_component(st: &mut State, r: &str, id: &str) -> Out {
 pub(crate) fn create_component(st: &State, ctx: &Ctx, r: &str) -> Next {
     let plan = (|| -> Result<KeyPlan, Out> {
         let o = body_object(ctx)?;
-        let realm = st
-            .realms
-            .get(r)
-            .ok_or_else(|| error(404, "Realm not found."))?;
+        let realm = st.realms.get(r).ok_or_else(|| error(404, "Realm not found."))?;
         let provider_type = opt_string(&o, "providerType")?.unwrap_or_default();
         let provider_id = opt_string(&o, "providerId")?.unwrap_or_default();
-        let name = opt_string(&o, "name")?
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| provider_id.clone());
+        let name = opt_string(&o, "name")?.filter(|n| !n.is_empty()).unwrap_or_else(|| provider_id.clone());
         if let Some(parent) = opt_string(&o, "parentId")? {
             if parent != realm.id && parent != realm.name {
                 return Err(error_message(400, "Invalid parentId"));
@@ -142,10 +128,7 @@ pub(crate) fn create_component(st: &State, ctx: &Ctx, r: &str) -> Next {
         };
         let priority = match config_value(&config, "priority")? {
             None => 0,
-            Some(p) => p
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| error_message(400, "Priority should be a number"))?,
+            Some(p) => p.trim().parse::<i64>().map_err(|_| error_message(400, "Priority should be a number"))?,
         };
         let bits = match config_value(&config, "keySize")?.as_deref() {
             None => 2048,
@@ -153,27 +136,16 @@ pub(crate) fn create_component(st: &State, ctx: &Ctx, r: &str) -> Next {
             Some("2048") => 2048,
             Some("3072") => 3072,
             Some("4096") => 4096,
-            Some(_) => {
-                return Err(error_message(
-                    400,
-                    "'Key size' should be 1024, 2048, 3072 or 4096",
-                ))
-            }
+            Some(_) => return Err(error_message(400, "'Key size' should be 1024, 2048, 3072 or 4096")),
         };
         if let Some(alg) = config_value(&config, "algorithm")? {
             if alg != "RS256" {
-                return Err(error_message(
-                    400,
-                    "The test realm server only signs with RS256",
-                ));
+                return Err(error_message(400, "The test realm server only signs with RS256"));
             }
         }
         for flag in ["active", "enabled"] {
             if config_value(&config, flag)?.is_some_and(|v| v != "true") {
-                return Err(error_message(
-                    400,
-                    "The test realm server does not emulate disabled or passive keys",
-                ));
+                return Err(error_message(400, "The test realm server does not emulate disabled or passive keys"));
             }
         }
         let mut kept = Map::new();
@@ -182,13 +154,7 @@ pub(crate) fn create_component(st: &State, ctx: &Ctx, r: &str) -> Next {
                 kept.insert(k.clone(), v.clone());
             }
         }
-        Ok(KeyPlan {
-            realm: r.to_string(),
-            name,
-            priority,
-            bits,
-            config: kept,
-        })
+        Ok(KeyPlan { realm: r.to_string(), name, priority, bits, config: kept })
     })();
     match plan {
         Ok(p) => Next::GenerateKey(p),
@@ -206,16 +172,8 @@ pub(crate) fn finish(app: &App, ctx: &Ctx, plan: KeyPlan) -> Out {
     let Some(realm) = guard.realms.get_mut(&plan.realm) else {
         return error(404, "Realm not found.");
     };
-    let id = realm.add_key(
-        &plan.name,
-        plan.priority,
-        std::sync::Arc::new(key),
-        plan.config,
-    );
-    created(
-        ctx,
-        &format!("{}/components/{}", enc(&plan.realm), enc(&id)),
-    )
+    let id = realm.add_key(&plan.name, plan.priority, std::sync::Arc::new(key), plan.config);
+    created(ctx, &format!("{}/components/{}", enc(&plan.realm), enc(&id)))
 }
 
 /// `GET /admin/realms/{realm}/keys`: KeysMetadataRepresentation.

@@ -27,11 +27,7 @@ pub const MASTER: &str = "master";
 /// (Keycloak 26), falling back to the pre-26 `KEYCLOAK_ADMIN` / `KEYCLOAK_ADMIN_PASSWORD`,
 /// then to `admin` / `admin` (reported on stderr).
 fn bootstrap_credentials() -> (String, String) {
-    let var = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-    };
+    let var = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
     let user = var(&["KC_BOOTSTRAP_ADMIN_USERNAME", "KEYCLOAK_ADMIN"]);
     let pass = var(&["KC_BOOTSTRAP_ADMIN_PASSWORD", "KEYCLOAK_ADMIN_PASSWORD"]);
     if user.is_none() || pass.is_none() {
@@ -41,10 +37,7 @@ fn bootstrap_credentials() -> (String, String) {
             if pass.is_some() { "(from the environment)" } else { "admin" }
         );
     }
-    (
-        user.unwrap_or_else(|| "admin".into()),
-        pass.unwrap_or_else(|| "admin".into()),
-    )
+    (user.unwrap_or_else(|| "admin".into()), pass.unwrap_or_else(|| "admin".into()))
 }
 
 /// Add the `master` realm (unless imported) with the bootstrap admin user, who holds the
@@ -125,10 +118,7 @@ pub(crate) fn method_not_allowed() -> Out {
 }
 
 pub(crate) fn bad_json() -> Out {
-    Out::json(
-        400,
-        &json!({ "error": "unknown_error", "error_description": "Cannot parse the JSON" }),
-    )
+    Out::json(400, &json!({ "error": "unknown_error", "error_description": "Cannot parse the JSON" }))
 }
 
 pub(crate) fn no_content() -> Out {
@@ -165,11 +155,7 @@ pub(crate) fn opt_i64(o: &Map<String, Value>, k: &str) -> Result<Option<i64>, Ou
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_i64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                    .map(|f| f as i64)
-            })
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
             .map(Some)
             .ok_or_else(bad_json),
         Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad_json()),
@@ -212,10 +198,7 @@ pub(crate) fn opt_string_list(o: &Map<String, Value>, k: &str) -> Result<Option<
 }
 
 /// Merge an `attributes` object into a string map: `null`/`""` removes a key.
-pub(crate) fn merge_attributes<M: AttrMap>(
-    o: &Map<String, Value>,
-    target: &mut M,
-) -> Result<(), Out> {
+pub(crate) fn merge_attributes<M: AttrMap>(o: &Map<String, Value>, target: &mut M) -> Result<(), Out> {
     match o.get("attributes") {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Object(a)) => {
@@ -258,11 +241,7 @@ impl AttrMap for std::collections::BTreeMap<String, String> {
 
 /// Keep the scalar fields of a representation that are not modelled (so GET echoes
 /// what PUT set); `null` means "unchanged".
-pub(crate) fn store_extras(
-    o: &Map<String, Value>,
-    modelled: &[&str],
-    extra: &mut Map<String, Value>,
-) {
+pub(crate) fn store_extras(o: &Map<String, Value>, modelled: &[&str], extra: &mut Map<String, Value>) {
     for (k, v) in o {
         if modelled.contains(&k.as_str()) || k == "id" {
             continue;
@@ -274,11 +253,7 @@ pub(crate) fn store_extras(
 }
 
 /// Overlay stored extras onto a representation, never hiding a modelled field.
-pub(crate) fn overlay_extras(
-    rep: &mut Map<String, Value>,
-    modelled: &[&str],
-    extra: &Map<String, Value>,
-) {
+pub(crate) fn overlay_extras(rep: &mut Map<String, Value>, modelled: &[&str], extra: &Map<String, Value>) {
     for (k, v) in extra {
         if !modelled.contains(&k.as_str()) && k != "id" {
             rep.insert(k.clone(), v.clone());
@@ -289,15 +264,8 @@ pub(crate) fn overlay_extras(
 // ------------------------------------------------------------------ query helpers
 
 pub(crate) fn paginate<T>(items: Vec<T>, q: &Params) -> Vec<T> {
-    let first = q
-        .get("first")
-        .and_then(|f| f.trim().parse::<i64>().ok())
-        .unwrap_or(0)
-        .max(0) as usize;
-    let max = q
-        .get("max")
-        .and_then(|f| f.trim().parse::<i64>().ok())
-        .unwrap_or(100);
+    let first = q.get("first").and_then(|f| f.trim().parse::<i64>().ok()).unwrap_or(0).max(0) as usize;
+    let max = q.get("max").and_then(|f| f.trim().parse::<i64>().ok()).unwrap_or(100);
     let iter = items.into_iter().skip(first);
     if max < 0 {
         iter.collect()
@@ -313,13 +281,9 @@ pub(crate) fn paginate<T>(items: Vec<T>, q: &Params) -> Vec<T> {
 pub(crate) fn role_id(realm: &Realm, role: &RoleId) -> String {
     let container = match &role.0 {
         None => realm.id.clone(),
-        Some(cid) => realm
-            .client(cid)
-            .map(|c| c.id.clone())
-            .unwrap_or_else(|| cid.clone()),
+        Some(cid) => realm.client(cid).map(|c| c.id.clone()).unwrap_or_else(|| cid.clone()),
     };
-    let h =
-        crate::util::sha256(format!("role\n{}\n{}\n{}", realm.id, container, role.1).as_bytes());
+    let h = crate::util::sha256(format!("role\n{}\n{}\n{}", realm.id, container, role.1).as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&h[..16]);
     uuid::Builder::from_random_bytes(b).into_uuid().to_string()
@@ -330,30 +294,11 @@ pub(crate) fn role_id(realm: &Realm, role: &RoleId) -> String {
 /// `AdminRoles.ALL_REALM_ROLES` (26.2): holding one of them on a realm makes a caller an
 /// admin of it (`hasAnyAdminRole`).
 const ALL_REALM_ROLES: &[&str] = &[
-    "create-client",
-    "view-realm",
-    "view-users",
-    "view-clients",
-    "view-events",
-    "view-identity-providers",
-    "view-authorization",
-    "manage-realm",
-    "manage-users",
-    "manage-clients",
-    "manage-events",
-    "manage-identity-providers",
-    "manage-authorization",
-    "query-users",
-    "query-clients",
-    "query-realms",
-    "query-groups",
+    "create-client", "view-realm", "view-users", "view-clients", "view-events", "view-identity-providers",
+    "view-authorization", "manage-realm", "manage-users", "manage-clients", "manage-events",
+    "manage-identity-providers", "manage-authorization", "query-users", "query-clients", "query-realms", "query-groups",
 ];
-const QUERY_ROLES: &[&str] = &[
-    "query-users",
-    "query-clients",
-    "query-realms",
-    "query-groups",
-];
+const QUERY_ROLES: &[&str] = &["query-users", "query-clients", "query-realms", "query-groups"];
 
 /// An authenticated Admin API caller (Keycloak's `AdminAuth`): the realm its token comes
 /// from and the roles Keycloak's permission checks (`MgmtPermissions` and friends, fine-grained
@@ -373,30 +318,18 @@ pub(crate) struct Caller {
 fn authenticate(app: &App, st: &State, ctx: &Ctx) -> Result<Caller, Out> {
     let token = ctx.bearer().ok_or_else(unauthorized)?;
     let unverified = crate::jwt::unverified_claims(&token).ok_or_else(unauthorized)?;
-    let iss = unverified
-        .get("iss")
-        .and_then(|v| v.as_str())
-        .ok_or_else(unauthorized)?;
-    let name = percent_encoding::percent_decode_str(iss.rsplit('/').next().unwrap_or(""))
-        .decode_utf8_lossy()
-        .into_owned();
+    let iss = unverified.get("iss").and_then(|v| v.as_str()).ok_or_else(unauthorized)?;
+    let name = percent_encoding::percent_decode_str(iss.rsplit('/').next().unwrap_or("")).decode_utf8_lossy().into_owned();
     let realm = st.realms.get(&name).ok_or_else(unauthorized)?;
     let claims = app.verify(realm, &token).ok_or_else(unauthorized)?;
     let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or("");
     if s("typ") != "Bearer" || s("iss") != ctx.issuer(&realm.name) {
         return Err(unauthorized());
     }
-    if claims
-        .get("exp")
-        .and_then(|v| v.as_i64())
-        .is_none_or(|e| e <= now())
-    {
+    if claims.get("exp").and_then(|v| v.as_i64()).is_none_or(|e| e <= now()) {
         return Err(unauthorized());
     }
-    let client = realm
-        .client(s("azp"))
-        .filter(|c| c.enabled)
-        .ok_or_else(unauthorized)?;
+    let client = realm.client(s("azp")).filter(|c| c.enabled).ok_or_else(unauthorized)?;
     // A service account's token (client credentials) has no session.
     if let Some(sid) = claims.get("sid").and_then(|v| v.as_str()) {
         st.store
@@ -410,10 +343,7 @@ fn authenticate(app: &App, st: &State, ctx: &Ctx) -> Result<Caller, Out> {
             })
             .ok_or_else(unauthorized)?;
     }
-    let user = realm
-        .user_by_id(s("sub"))
-        .filter(|u| u.enabled)
-        .ok_or_else(unauthorized)?;
+    let user = realm.user_by_id(s("sub")).filter(|u| u.enabled).ok_or_else(unauthorized)?;
     let user_roles = realm.effective_roles(user);
     let mut realm_roles = BTreeSet::new();
     let mut client_roles: HashMap<String, BTreeSet<String>> = HashMap::new();
@@ -421,9 +351,7 @@ fn authenticate(app: &App, st: &State, ctx: &Ctx) -> Result<Caller, Out> {
     // then reads the roles from the user at each call; our tokens always carry roles, so
     // for those clients the user's current roles stand in. Others: the token's roles, so
     // a role granted later counts from the next token on.
-    if client.client_id == "admin-cli"
-        || client.attr_true("client.use.lightweight.access.token.enabled")
-    {
+    if client.client_id == "admin-cli" || client.attr_true("client.use.lightweight.access.token.enabled") {
         for (c, r) in &user_roles {
             match c {
                 None => realm_roles.insert(r.clone()),
@@ -432,29 +360,16 @@ fn authenticate(app: &App, st: &State, ctx: &Ctx) -> Result<Caller, Out> {
         }
     } else {
         let names = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(|v| v.get("roles"))
-                .and_then(|r| r.as_array())
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.as_str().map(String::from))
-                .collect()
+            v.and_then(|v| v.get("roles")).and_then(|r| r.as_array()).into_iter().flatten().filter_map(|r| r.as_str().map(String::from)).collect()
         };
         realm_roles.extend(names(claims.get("realm_access")));
         if let Some(Value::Object(access)) = claims.get("resource_access") {
             for (c, v) in access {
-                client_roles
-                    .entry(c.clone())
-                    .or_default()
-                    .extend(names(Some(v)));
+                client_roles.entry(c.clone()).or_default().extend(names(Some(v)));
             }
         }
     }
-    Ok(Caller {
-        realm: realm.name.clone(),
-        realm_roles,
-        client_roles,
-        user_roles,
-    })
+    Ok(Caller { realm: realm.name.clone(), realm_roles, client_roles, user_roles })
 }
 
 impl Caller {
@@ -472,11 +387,7 @@ impl Caller {
     /// client, which master's realm role `admin` includes (our master realm has no such
     /// clients, so `admin` stands for them all).
     pub(crate) fn has_one(&self, target: &str, roles: &[&str]) -> bool {
-        let holds = |client: &str| {
-            self.client_roles
-                .get(client)
-                .is_some_and(|s| roles.iter().any(|r| s.contains(*r)))
-        };
+        let holds = |client: &str| self.client_roles.get(client).is_some_and(|s| roles.iter().any(|r| s.contains(*r)));
         if self.master() {
             self.realm_roles.contains("admin") || holds(&format!("{target}-realm"))
         } else if self.realm == target {
@@ -563,10 +474,7 @@ impl Caller {
         let rm = Some(crate::model::REALM_MANAGEMENT.to_string());
         realm.effective_roles(user).iter().any(|(c, r)| {
             (*c == rm && crate::model::ADMIN_ROLES.contains(&r.as_str()) && !self.has_one(t, &[r]))
-                || (t == MASTER
-                    && c.is_none()
-                    && (r == "admin" || r == "create-realm")
-                    && !self.user_roles.contains(&(None, r.clone())))
+                || (t == MASTER && c.is_none() && (r == "admin" || r == "create-realm") && !self.user_roles.contains(&(None, r.clone())))
         })
     }
 
@@ -578,36 +486,24 @@ impl Caller {
             return false;
         }
         let (container, name) = role;
-        let admin_role = crate::model::ADMIN_ROLES.contains(&name.as_str())
-            || name == "admin"
-            || name == "create-realm";
+        let admin_role = crate::model::ADMIN_ROLES.contains(&name.as_str()) || name == "admin" || name == "create-realm";
         if !admin_role || (self.realm == t && self.user_roles.contains(role)) {
             return true;
         }
-        let permissions_client = if t == MASTER {
-            format!("{MASTER}-realm")
-        } else {
-            crate::model::REALM_MANAGEMENT.to_string()
-        };
+        let permissions_client = if t == MASTER { format!("{MASTER}-realm") } else { crate::model::REALM_MANAGEMENT.to_string() };
         match container {
             Some(c) if *c == permissions_client => match name.as_str() {
                 "manage-clients" | "create-client" => self.manage_clients(t),
                 "view-clients" => self.view_clients(t),
                 "query-realms" | "query-clients" | "query-users" | "query-groups" => true,
-                "manage-authorization" => {
-                    self.has_one(t, &["manage-authorization", "manage-clients"])
-                }
-                "view-authorization" => {
-                    self.has_one(t, &["manage-authorization", "view-authorization"])
-                }
+                "manage-authorization" => self.has_one(t, &["manage-authorization", "manage-clients"]),
+                "view-authorization" => self.has_one(t, &["manage-authorization", "view-authorization"]),
                 "manage-events" => self.has_one(t, &["manage-events"]),
                 "view-events" => self.has_one(t, &["manage-events", "view-events"]),
                 "manage-users" => self.manage_users(t),
                 "view-users" => self.view_users(t),
                 "manage-identity-providers" => self.has_one(t, &["manage-identity-providers"]),
-                "view-identity-providers" => {
-                    self.has_one(t, &["manage-identity-providers", "view-identity-providers"])
-                }
+                "view-identity-providers" => self.has_one(t, &["manage-identity-providers", "view-identity-providers"]),
                 "manage-realm" => self.manage_realm(t),
                 "view-realm" => self.view_realm(t),
                 "impersonation" => self.has_one(t, &["impersonation"]),
@@ -720,11 +616,7 @@ pub fn route(app: &App, ctx: &Ctx) -> Out {
         .split('/')
         .filter(|s| !s.is_empty())
         .skip(1)
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
         .collect();
     let segs: Vec<&str> = segs.iter().map(|s| s.as_str()).collect();
     let next = {
@@ -771,19 +663,11 @@ fn dispatch(app: &App, st: &mut State, ctx: &Ctx, segs: &[&str], caller: &Caller
                 ["clients", id] if delete => clients::delete(st, r, id),
                 ["clients", id, "client-secret"] if get => clients::secret(st, r, id, false),
                 ["clients", id, "client-secret"] if post => clients::secret(st, r, id, true),
-                ["clients", id, "service-account-user"] if get => {
-                    clients::service_account_user(st, r, id, caller)
-                }
+                ["clients", id, "service-account-user"] if get => clients::service_account_user(st, r, id, caller),
                 ["clients", id, "authz", "resource-server"] if get => authz::get(st, r, id, None),
-                ["clients", id, "authz", "resource-server"] if put => {
-                    authz::change(st, ctx, r, id, false)
-                }
-                ["clients", id, "authz", "resource-server", "import"] if post => {
-                    authz::change(st, ctx, r, id, true)
-                }
-                ["clients", id, "authz", "resource-server", part] if get => {
-                    authz::get(st, r, id, Some(part))
-                }
+                ["clients", id, "authz", "resource-server"] if put => authz::change(st, ctx, r, id, false),
+                ["clients", id, "authz", "resource-server", "import"] if post => authz::change(st, ctx, r, id, true),
+                ["clients", id, "authz", "resource-server", part] if get => authz::get(st, r, id, Some(part)),
                 ["clients", id, "roles"] if get => roles::list(st, r, Some(id)),
                 ["clients", id, "roles"] if post => roles::create(st, ctx, r, Some(id)),
                 ["clients", id, "roles", name] if get => roles::get(st, r, Some(id), name),
@@ -800,30 +684,18 @@ fn dispatch(app: &App, st: &mut State, ctx: &Ctx, segs: &[&str], caller: &Caller
                 ["users", id] if delete => users::delete(st, r, id),
                 ["users", id, "reset-password"] if put => users::reset_password(st, ctx, r, id),
                 ["users", id, "credentials"] if get => users::credentials(st, r, id),
-                ["users", id, "credentials", cred] if delete => {
-                    users::delete_credential(st, r, id, cred)
-                }
+                ["users", id, "credentials", cred] if delete => users::delete_credential(st, r, id, cred),
                 ["users", id, "logout"] if post => users::logout(st, r, id),
                 ["users", id, "sessions"] if get => users::sessions(st, r, id),
                 ["users", id, "role-mappings"] if get => roles::user_mappings(st, r, id),
-                ["users", id, "role-mappings", "realm"] if get => {
-                    roles::user_direct(st, r, id, None)
-                }
-                ["users", id, "role-mappings", "realm"] if post || delete => {
-                    roles::change_mappings(st, ctx, r, id, None, post, caller)
-                }
-                ["users", id, "role-mappings", "realm", "composite"] if get => {
-                    roles::user_effective(st, r, id, None)
-                }
-                ["users", id, "role-mappings", "clients", c] if get => {
-                    roles::user_direct(st, r, id, Some(c))
-                }
+                ["users", id, "role-mappings", "realm"] if get => roles::user_direct(st, r, id, None),
+                ["users", id, "role-mappings", "realm"] if post || delete => roles::change_mappings(st, ctx, r, id, None, post, caller),
+                ["users", id, "role-mappings", "realm", "composite"] if get => roles::user_effective(st, r, id, None),
+                ["users", id, "role-mappings", "clients", c] if get => roles::user_direct(st, r, id, Some(c)),
                 ["users", id, "role-mappings", "clients", c] if post || delete => {
                     roles::change_mappings(st, ctx, r, id, Some(c), post, caller)
                 }
-                ["users", id, "role-mappings", "clients", c, "composite"] if get => {
-                    roles::user_effective(st, r, id, Some(c))
-                }
+                ["users", id, "role-mappings", "clients", c, "composite"] if get => roles::user_effective(st, r, id, Some(c)),
                 ["components"] if get => keys::list_components(st, r, &q),
                 ["components"] if post => return keys::create_component(st, ctx, r),
                 ["components", id] if get => keys::get_component(st, r, id),

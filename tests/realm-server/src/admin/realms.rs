@@ -6,22 +6,10 @@ use crate::util::enc;
 
 /// RealmRepresentation fields the server models (PUT applies them; GET reports them).
 const MODELLED: &[&str] = &[
-    "realm",
-    "displayName",
-    "enabled",
-    "accessTokenLifespan",
-    "accessTokenLifespanForImplicitFlow",
-    "ssoSessionIdleTimeout",
-    "ssoSessionMaxLifespan",
-    "accessCodeLifespan",
-    "registrationAllowed",
-    "registrationEmailAsUsername",
-    "loginWithEmailAllowed",
-    "notBefore",
-    "attributes",
-    "defaultRole",
-    "revokeRefreshToken",
-    "refreshTokenMaxReuse",
+    "realm", "displayName", "enabled", "accessTokenLifespan", "accessTokenLifespanForImplicitFlow",
+    "ssoSessionIdleTimeout", "ssoSessionMaxLifespan", "accessCodeLifespan", "registrationAllowed",
+    "registrationEmailAsUsername", "loginWithEmailAllowed", "notBefore", "attributes", "defaultRole",
+    "revokeRefreshToken", "refreshTokenMaxReuse",
 ];
 
 pub(crate) fn rep(realm: &Realm) -> Value {
@@ -40,10 +28,7 @@ pub(crate) fn rep(realm: &Realm) -> Value {
     put("revokeRefreshToken", realm.revoke_refresh_token.into());
     put("refreshTokenMaxReuse", realm.refresh_token_max_reuse.into());
     put("accessTokenLifespan", realm.access_token_lifespan.into());
-    put(
-        "accessTokenLifespanForImplicitFlow",
-        realm.access_token_lifespan_implicit.into(),
-    );
+    put("accessTokenLifespanForImplicitFlow", realm.access_token_lifespan_implicit.into());
     put("ssoSessionIdleTimeout", realm.sso_idle.into());
     put("ssoSessionMaxLifespan", realm.sso_max.into());
     put("ssoSessionIdleTimeoutRememberMe", 0.into());
@@ -65,16 +50,10 @@ pub(crate) fn rep(realm: &Realm) -> Value {
     put("enabled", realm.enabled.into());
     put("sslRequired", "external".into());
     put("registrationAllowed", realm.registration_allowed.into());
-    put(
-        "registrationEmailAsUsername",
-        realm.registration_email_as_username.into(),
-    );
+    put("registrationEmailAsUsername", realm.registration_email_as_username.into());
     put("rememberMe", false.into());
     put("verifyEmail", false.into());
-    put(
-        "loginWithEmailAllowed",
-        realm.login_with_email_allowed.into(),
-    );
+    put("loginWithEmailAllowed", realm.login_with_email_allowed.into());
     put("duplicateEmailsAllowed", false.into());
     put("resetPasswordAllowed", false.into());
     put("editUsernameAllowed", false.into());
@@ -119,16 +98,7 @@ pub(crate) fn rep(realm: &Realm) -> Value {
     put("clientAuthenticationFlow", "clients".into());
     put("dockerAuthenticationFlow", "docker auth".into());
     put("firstBrokerLoginFlow", "first broker login".into());
-    put(
-        "attributes",
-        Value::Object(
-            realm
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                .collect(),
-        ),
-    );
+    put("attributes", Value::Object(realm.attributes.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect()));
     put("userManagedAccessAllowed", false.into());
     put("organizationsEnabled", false.into());
     overlay_extras(&mut m, MODELLED, &realm.extra);
@@ -169,10 +139,7 @@ pub(crate) fn get(st: &State, r: &str, caller: &Caller) -> Out {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.contains('/')
-        && !name.contains('\\')
-        && !name.chars().any(|c| c.is_control())
-        && name.len() <= 255
+    !name.contains('/') && !name.contains('\\') && !name.chars().any(|c| c.is_control()) && name.len() <= 255
 }
 
 pub(crate) fn create(app: &App, st: &mut State, ctx: &Ctx) -> Out {

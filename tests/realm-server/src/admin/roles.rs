@@ -34,21 +34,11 @@ pub(crate) fn rep(realm: &Realm, role: &RoleId) -> Value {
     if let Some(d) = description {
         m.insert("description".into(), d.into());
     }
-    m.insert(
-        "composite".into(),
-        realm
-            .composites
-            .get(role)
-            .is_some_and(|c| !c.is_empty())
-            .into(),
-    );
+    m.insert("composite".into(), realm.composites.get(role).is_some_and(|c| !c.is_empty()).into());
     m.insert("clientRole".into(), role.0.is_some().into());
     let container = match &role.0 {
         None => realm.id.clone(),
-        Some(cid) => realm
-            .client(cid)
-            .map(|c| c.id.clone())
-            .unwrap_or_else(|| cid.clone()),
+        Some(cid) => realm.client(cid).map(|c| c.id.clone()).unwrap_or_else(|| cid.clone()),
     };
     m.insert("containerId".into(), container.into());
     Value::Object(m)
@@ -59,15 +49,8 @@ fn role_not_found() -> Out {
 }
 
 /// The realm, and the clientId of `client_uuid` if given (404s as Keycloak words them).
-fn scope<'a>(
-    st: &'a State,
-    r: &str,
-    client_uuid: Option<&str>,
-) -> Result<(&'a Realm, Option<String>), Out> {
-    let realm = st
-        .realms
-        .get(r)
-        .ok_or_else(|| error(404, "Realm not found."))?;
+fn scope<'a>(st: &'a State, r: &str, client_uuid: Option<&str>) -> Result<(&'a Realm, Option<String>), Out> {
+    let realm = st.realms.get(r).ok_or_else(|| error(404, "Realm not found."))?;
     match client_uuid {
         None => Ok((realm, None)),
         Some(id) => match realm.clients.iter().find(|c| c.id == id) {
@@ -80,20 +63,13 @@ fn scope<'a>(
 fn exists(realm: &Realm, role: &RoleId) -> bool {
     match &role.0 {
         None => realm.realm_roles.contains(&role.1),
-        Some(cid) => realm
-            .client_roles
-            .get(cid)
-            .is_some_and(|s| s.contains(&role.1)),
+        Some(cid) => realm.client_roles.get(cid).is_some_and(|s| s.contains(&role.1)),
     }
 }
 
 fn names(realm: &Realm, cid: Option<&String>) -> Vec<RoleId> {
     match cid {
-        None => realm
-            .realm_roles
-            .iter()
-            .map(|n| (None, n.clone()))
-            .collect(),
+        None => realm.realm_roles.iter().map(|n| (None, n.clone())).collect(),
         Some(c) => realm
             .client_roles
             .get(c)
@@ -107,12 +83,7 @@ pub(crate) fn list(st: &State, r: &str, client_uuid: Option<&str>) -> Out {
         Ok(x) => x,
         Err(e) => return e,
     };
-    json_ok(Value::Array(
-        names(realm, cid.as_ref())
-            .iter()
-            .map(|role| rep(realm, role))
-            .collect(),
-    ))
+    json_ok(Value::Array(names(realm, cid.as_ref()).iter().map(|role| rep(realm, role)).collect()))
 }
 
 pub(crate) fn get(st: &State, r: &str, client_uuid: Option<&str>, name: &str) -> Out {
@@ -171,20 +142,14 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str, client_uuid: Option<&st
             realm.realm_roles.insert(name.clone());
         }
         Some(c) => {
-            realm
-                .client_roles
-                .entry(c.clone())
-                .or_default()
-                .insert(name.clone());
+            realm.client_roles.entry(c.clone()).or_default().insert(name.clone());
         }
     }
     if let Some(d) = description.filter(|d| !d.is_empty()) {
         realm.role_descriptions.insert(role.clone(), d);
     }
     if !composites.is_empty() {
-        realm
-            .composites
-            .insert(role, composites.into_iter().collect());
+        realm.composites.insert(role, composites.into_iter().collect());
     }
     let path = match client_uuid {
         None => format!("{}/roles/{}", enc(r), enc(&name)),
@@ -269,12 +234,7 @@ pub(crate) fn user_direct(st: &State, r: &str, user_id: &str, client_uuid: Optio
     let Some(user) = realm.user_by_id(user_id) else {
         return user_not_found();
     };
-    json_ok(Value::Array(
-        direct(realm, user, cid.as_ref())
-            .iter()
-            .map(|x| rep(realm, x))
-            .collect(),
-    ))
+    json_ok(Value::Array(direct(realm, user, cid.as_ref()).iter().map(|x| rep(realm, x)).collect()))
 }
 
 pub(crate) fn user_effective(st: &State, r: &str, user_id: &str, client_uuid: Option<&str>) -> Out {
@@ -302,29 +262,15 @@ pub(crate) fn user_mappings(st: &State, r: &str, user_id: &str) -> Out {
         return user_not_found();
     };
     let mut out = Map::new();
-    let realm_list: Vec<Value> = direct(realm, user, None)
-        .iter()
-        .map(|x| rep(realm, x))
-        .collect();
+    let realm_list: Vec<Value> = direct(realm, user, None).iter().map(|x| rep(realm, x)).collect();
     out.insert("realmMappings".into(), Value::Array(realm_list));
     let mut clients = Map::new();
-    let mut cids: Vec<&String> = user
-        .client_roles
-        .iter()
-        .filter(|(_, l)| !l.is_empty())
-        .map(|(c, _)| c)
-        .collect();
+    let mut cids: Vec<&String> = user.client_roles.iter().filter(|(_, l)| !l.is_empty()).map(|(c, _)| c).collect();
     cids.sort();
     for cid in cids {
         let Some(c) = realm.client(cid) else { continue };
-        let mappings: Vec<Value> = direct(realm, user, Some(cid))
-            .iter()
-            .map(|x| rep(realm, x))
-            .collect();
-        clients.insert(
-            cid.clone(),
-            json!({ "id": c.id, "client": cid, "mappings": mappings }),
-        );
+        let mappings: Vec<Value> = direct(realm, user, Some(cid)).iter().map(|x| rep(realm, x)).collect();
+        clients.insert(cid.clone(), json!({ "id": c.id, "client": cid, "mappings": mappings }));
     }
     if !clients.is_empty() {
         out.insert("clientMappings".into(), Value::Object(clients));
@@ -338,13 +284,7 @@ pub(crate) fn user_mappings(st: &State, r: &str, user_id: &str) -> Out {
 /// Each role must also be one the caller may hand out (`Caller::can_map_role`), else 403.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn change_mappings(
-    st: &mut State,
-    ctx: &Ctx,
-    r: &str,
-    user_id: &str,
-    client_uuid: Option<&str>,
-    add: bool,
-    caller: &Caller,
+    st: &mut State, ctx: &Ctx, r: &str, user_id: &str, client_uuid: Option<&str>, add: bool, caller: &Caller,
 ) -> Out {
     let body = if ctx.body.iter().all(|b| b.is_ascii_whitespace()) && !add {
         Value::Array(vec![])

@@ -57,20 +57,8 @@ fn search_matches(value: Option<&str>, pattern: &str) -> bool {
 /// counts always leave them out.
 fn filtered<'a>(realm: &'a Realm, q: &Params, counting: bool) -> Vec<&'a User> {
     let exact = q.get("exact") == Some("true");
-    const FIELDS: &[&str] = &[
-        "lastName",
-        "firstName",
-        "email",
-        "username",
-        "emailVerified",
-        "idpAlias",
-        "idpUserId",
-        "enabled",
-        "exact",
-        "q",
-    ];
-    let service_accounts =
-        !counting && q.get("search").is_none() && FIELDS.iter().any(|f| q.get(f).is_some());
+    const FIELDS: &[&str] = &["lastName", "firstName", "email", "username", "emailVerified", "idpAlias", "idpUserId", "enabled", "exact", "q"];
+    let service_accounts = !counting && q.get("search").is_none() && FIELDS.iter().any(|f| q.get(f).is_some());
     let field = |value: Option<&str>, want: Option<&str>| match want {
         None => true,
         Some(w) => value.is_some_and(|v| {
@@ -86,20 +74,14 @@ fn filtered<'a>(realm: &'a Realm, q: &Params, counting: bool) -> Vec<&'a User> {
         .users
         .iter()
         .filter(|u| service_accounts || u.service_account.is_none())
-        .filter(|u| {
-            match q
-                .get("search")
-                .map(str::trim)
-                .filter(|s| !s.is_empty() && *s != "*")
-            {
-                Some(s) => {
-                    search_matches(Some(&u.username), s)
-                        || search_matches(u.email.as_deref(), s)
-                        || search_matches(u.first_name.as_deref(), s)
-                        || search_matches(u.last_name.as_deref(), s)
-                }
-                None => true,
+        .filter(|u| match q.get("search").map(str::trim).filter(|s| !s.is_empty() && *s != "*") {
+            Some(s) => {
+                search_matches(Some(&u.username), s)
+                    || search_matches(u.email.as_deref(), s)
+                    || search_matches(u.first_name.as_deref(), s)
+                    || search_matches(u.last_name.as_deref(), s)
             }
+            None => true,
         })
         .filter(|u| field(Some(&u.username), q.get("username")))
         .filter(|u| field(u.email.as_deref(), q.get("email")))
@@ -131,11 +113,7 @@ pub(crate) fn list(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
     }
     let brief = q.get("briefRepresentation") == Some("true");
     let list = paginate(filtered(realm, q, false), q);
-    json_ok(Value::Array(
-        list.into_iter()
-            .map(|u| rep(u, brief, caller.user_access(r, realm, u)))
-            .collect(),
-    ))
+    json_ok(Value::Array(list.into_iter().map(|u| rep(u, brief, caller.user_access(r, realm, u))).collect()))
 }
 
 pub(crate) fn count(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
@@ -149,11 +127,7 @@ pub(crate) fn count(st: &State, r: &str, q: &Params, caller: &Caller) -> Out {
 }
 
 pub(crate) fn get(st: &State, r: &str, id: &str, caller: &Caller) -> Out {
-    match st
-        .realms
-        .get(r)
-        .and_then(|realm| realm.user_by_id(id).map(|u| (realm, u)))
-    {
+    match st.realms.get(r).and_then(|realm| realm.user_by_id(id).map(|u| (realm, u))) {
         Some((realm, u)) => json_ok(rep(u, false, caller.user_access(r, realm, u))),
         None => user_not_found(),
     }
@@ -205,9 +179,8 @@ fn read_fields(o: &Map<String, Value>) -> Result<UserFields, Out> {
 }
 
 fn invalid_email(email: &str) -> Option<Out> {
-    let ok = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-    }) && !email.chars().any(char::is_whitespace);
+    let ok = email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+        && !email.chars().any(char::is_whitespace);
     (!ok).then(|| Out::json(400, &json!({ "field": "email", "errorMessage": "error-invalid-email", "params": ["email", email] })))
 }
 
@@ -223,19 +196,10 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
     let Some(realm) = st.realms.get_mut(r) else {
         return error(404, "Realm not found.");
     };
-    let email = f
-        .email
-        .map(|e| e.trim().to_lowercase())
-        .filter(|e| !e.is_empty());
-    let username = match f
-        .username
-        .map(|u| u.trim().to_lowercase())
-        .filter(|u| !u.is_empty())
-    {
+    let email = f.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    let username = match f.username.map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()) {
         Some(u) => u,
-        None if realm.registration_email_as_username && email.is_some() => {
-            email.clone().unwrap_or_default()
-        }
+        None if realm.registration_email_as_username && email.is_some() => email.clone().unwrap_or_default(),
         None => return error_message(400, "User name is missing"),
     };
     if realm.users.iter().any(|u| u.username == username) {
@@ -245,11 +209,7 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, r: &str) -> Out {
         if let Some(bad) = invalid_email(e) {
             return bad;
         }
-        if realm
-            .users
-            .iter()
-            .any(|u| u.email.as_deref() == Some(e.as_str()))
-        {
+        if realm.users.iter().any(|u| u.email.as_deref() == Some(e.as_str())) {
             return error_message(409, "User exists with same email");
         }
     }
@@ -290,39 +250,21 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, r: &str, id: &str) -> Out {
     let Some(idx) = realm.users.iter().position(|u| u.id == id) else {
         return user_not_found();
     };
-    if let Some(name) = f
-        .username
-        .as_ref()
-        .map(|u| u.trim().to_lowercase())
-        .filter(|u| !u.is_empty())
-    {
+    if let Some(name) = f.username.as_ref().map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()) {
         if name != realm.users[idx].username && realm.users.iter().any(|u| u.username == name) {
             return error_message(409, "User exists with same username");
         }
     }
-    if let Some(e) = f
-        .email
-        .as_ref()
-        .map(|e| e.trim().to_lowercase())
-        .filter(|e| !e.is_empty())
-    {
+    if let Some(e) = f.email.as_ref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()) {
         if let Some(bad) = invalid_email(&e) {
             return bad;
         }
-        if realm
-            .users
-            .iter()
-            .any(|u| u.id != id && u.email.as_deref() == Some(e.as_str()))
-        {
+        if realm.users.iter().any(|u| u.id != id && u.email.as_deref() == Some(e.as_str())) {
             return error_message(409, "User exists with same email");
         }
     }
     let u = &mut realm.users[idx];
-    if let Some(name) = f
-        .username
-        .map(|u| u.trim().to_lowercase())
-        .filter(|u| !u.is_empty())
-    {
+    if let Some(name) = f.username.map(|u| u.trim().to_lowercase()).filter(|u| !u.is_empty()) {
         u.username = name;
     }
     if let Some(e) = f.email {
@@ -366,19 +308,11 @@ pub(crate) fn reset_password(st: &mut State, ctx: &Ctx, r: &str, id: &str) -> Ou
         Ok(o) => o,
         Err(e) => return e,
     };
-    let (kind, value) = match (
-        opt_string(&o, "type"),
-        opt_string(&o, "value"),
-        opt_bool(&o, "temporary"),
-    ) {
+    let (kind, value) = match (opt_string(&o, "type"), opt_string(&o, "value"), opt_bool(&o, "temporary")) {
         (Ok(k), Ok(v), Ok(_)) => (k, v),
         _ => return bad_json(),
     };
-    let Some(user) = st
-        .realms
-        .get_mut(r)
-        .and_then(|realm| realm.users.iter_mut().find(|u| u.id == id))
-    else {
+    let Some(user) = st.realms.get_mut(r).and_then(|realm| realm.users.iter_mut().find(|u| u.id == id)) else {
         return user_not_found();
     };
     if kind.as_deref().is_some_and(|k| k != "password") {
@@ -418,11 +352,7 @@ pub(crate) fn credentials(st: &State, r: &str, id: &str) -> Out {
 }
 
 pub(crate) fn delete_credential(st: &mut State, r: &str, id: &str, cred: &str) -> Out {
-    let Some(u) = st
-        .realms
-        .get_mut(r)
-        .and_then(|realm| realm.users.iter_mut().find(|u| u.id == id))
-    else {
+    let Some(u) = st.realms.get_mut(r).and_then(|realm| realm.users.iter_mut().find(|u| u.id == id)) else {
         return user_not_found();
     };
     if u.password.is_some() && credential_id(u) == cred {
@@ -436,12 +366,7 @@ pub(crate) fn delete_credential(st: &mut State, r: &str, id: &str, cred: &str) -
 /// End every session of the user: refreshes then fail with `Session not active`. The
 /// browser's cookies are untouched, so the login-status iframe still answers `unchanged`.
 pub(crate) fn logout(st: &mut State, r: &str, id: &str) -> Out {
-    if st
-        .realms
-        .get(r)
-        .and_then(|realm| realm.user_by_id(id))
-        .is_none()
-    {
+    if st.realms.get(r).and_then(|realm| realm.user_by_id(id)).is_none() {
         return user_not_found();
     }
     st.store.end_user_sessions(r, id);
@@ -469,11 +394,7 @@ pub(crate) fn sessions(st: &State, r: &str, id: &str) -> Out {
             let clients: Map<String, Value> = s
                 .clients
                 .keys()
-                .filter_map(|cid| {
-                    realm
-                        .client(cid)
-                        .map(|c| (c.id.clone(), Value::from(cid.as_str())))
-                })
+                .filter_map(|cid| realm.client(cid).map(|c| (c.id.clone(), Value::from(cid.as_str()))))
                 .collect();
             json!({
                 "id": s.id, "username": u.username, "userId": u.id, "ipAddress": "127.0.0.1",

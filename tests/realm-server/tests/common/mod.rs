@@ -26,14 +26,8 @@ pub fn demo_open() -> &'static Server {
     static S: std::sync::OnceLock<Server> = std::sync::OnceLock::new();
     S.get_or_init(|| {
         Server::with_demo_edited(&[
-            (
-                "\"registrationAllowed\": false",
-                "\"registrationAllowed\": true",
-            ),
-            (
-                "\"implicitFlowEnabled\": false",
-                "\"implicitFlowEnabled\": true",
-            ),
+            ("\"registrationAllowed\": false", "\"registrationAllowed\": true"),
+            ("\"implicitFlowEnabled\": false", "\"implicitFlowEnabled\": true"),
         ])
     })
 }
@@ -66,9 +60,7 @@ impl Server {
             .expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read listening line");
+        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
         let port = line
             .trim()
             .strip_prefix("listening on http://localhost:")
@@ -81,11 +73,7 @@ impl Server {
 
     /// Start with a realm given as JSON text.
     pub fn with_realm(json: &str) -> Server {
-        let dir = std::env::temp_dir().join(format!(
-            "realm-test-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
+        let dir = std::env::temp_dir().join(format!("realm-test-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("realm.json");
         std::fs::write(&file, json).unwrap();
@@ -108,10 +96,7 @@ impl Server {
 
     pub fn alive(&self) -> bool {
         std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-            && self
-                .get("/realms/demo/.well-known/openid-configuration", &[])
-                .status
-                == 200
+            && self.get("/realms/demo/.well-known/openid-configuration", &[]).status == 200
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
@@ -136,12 +121,7 @@ impl Drop for Server {
 fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::SeqCst) * 1000
-        + (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as u64
-            % 1000)
+    N.fetch_add(1, Ordering::SeqCst) * 1000 + (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64 % 1000)
 }
 
 pub fn enc(s: &str) -> String {
@@ -165,18 +145,11 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
     }
 
     pub fn json(&self) -> Value {
@@ -184,31 +157,19 @@ impl Resp {
     }
 
     pub fn location(&self) -> &str {
-        self.header("location")
-            .unwrap_or_else(|| panic!("no Location; status {} body {}", self.status, self.body))
+        self.header("location").unwrap_or_else(|| panic!("no Location; status {} body {}", self.status, self.body))
     }
 
     pub fn set_cookie(&self, name: &str) -> Option<&str> {
-        self.all("set-cookie")
-            .into_iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
+        self.all("set-cookie").into_iter().find(|c| c.starts_with(&format!("{name}=")))
     }
 }
 
 /// An Admin API call with a bearer token and a JSON body (or none).
-pub fn admin_call(
-    srv: &Server,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> Resp {
+pub fn admin_call(srv: &Server, token: &str, method: &str, path: &str, body: Option<&Value>) -> Resp {
     let auth = format!("Bearer {token}");
     let bytes = body.map(|b| serde_json::to_vec(b).unwrap());
-    let mut h = vec![
-        ("Authorization", auth.as_str()),
-        ("Accept", "application/json"),
-    ];
+    let mut h = vec![("Authorization", auth.as_str()), ("Accept", "application/json")];
     if bytes.is_some() {
         h.push(("Content-Type", "application/json"));
     }
@@ -216,23 +177,11 @@ pub fn admin_call(
 }
 
 /// One request on a fresh connection (`Connection: close`).
-pub fn request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> Resp {
+pub fn request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
     raw(port, &build_request(port, method, path, headers, body))
 }
 
-pub fn build_request(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&[u8]>,
-) -> Vec<u8> {
+pub fn build_request(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Vec<u8> {
     let mut req = format!("{method} {path} HTTP/1.1\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         req.push_str(&format!("Host: localhost:{port}\r\n"));
@@ -265,29 +214,14 @@ pub fn raw(port: u16, bytes: &[u8]) -> Resp {
 pub fn parse_response(buf: &[u8]) -> Resp {
     let text = String::from_utf8_lossy(buf).into_owned();
     let Some((head, body)) = text.split_once("\r\n\r\n") else {
-        return Resp {
-            status: 0,
-            headers: vec![],
-            body: text,
-        };
+        return Resp { status: 0, headers: vec![], body: text };
     };
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
     let headers = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
         .collect();
-    Resp {
-        status,
-        headers,
-        body: body.to_string(),
-    }
+    Resp { status, headers, body: body.to_string() }
 }
 
 /// Cookies by name; Set-Cookie with Max-Age=0 deletes.
@@ -298,9 +232,7 @@ impl Jar {
     pub fn update(&mut self, r: &Resp) {
         for c in r.all("set-cookie") {
             let first = c.split(';').next().unwrap_or("");
-            let Some((k, v)) = first.split_once('=') else {
-                continue;
-            };
+            let Some((k, v)) = first.split_once('=') else { continue };
             if c.contains("Max-Age=0") {
                 self.0.remove(k);
             } else {
@@ -310,11 +242,7 @@ impl Jar {
     }
 
     pub fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 }
 
@@ -325,12 +253,7 @@ pub fn jwt_part(token: &str, i: usize) -> Value {
 }
 
 pub fn jwt_header_raw(token: &str) -> String {
-    String::from_utf8(
-        URL_SAFE_NO_PAD
-            .decode(token.split('.').next().unwrap())
-            .unwrap(),
-    )
-    .unwrap()
+    String::from_utf8(URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap()
 }
 
 pub fn b64url(b: &[u8]) -> String {
@@ -351,24 +274,15 @@ pub fn challenge(verifier: &str) -> String {
 /// Parameters after `#` (or `?` when `query`) of a redirect Location, last occurrence wins.
 pub fn callback_params(location: &str, query: bool) -> HashMap<String, String> {
     let part = if query {
-        location
-            .split_once('?')
-            .map(|(_, q)| q.split('#').next().unwrap_or(""))
-            .unwrap_or("")
+        location.split_once('?').map(|(_, q)| q.split('#').next().unwrap_or("")).unwrap_or("")
     } else {
         location.split_once('#').map(|(_, f)| f).unwrap_or("")
     };
-    form_urlencoded::parse(part.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+    form_urlencoded::parse(part.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
 pub fn html_unescape(s: &str) -> String {
-    s.replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#39;", "'")
+    s.replace("&amp;", "&").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&#39;", "'")
 }
 
 /// The `action` of the first form, as a path (scheme and authority stripped).
@@ -411,10 +325,7 @@ pub fn auth_path(extra: &[(&str, &str)]) -> String {
             p.push((k, v));
         }
     }
-    format!(
-        "/realms/demo/protocol/openid-connect/auth?{}",
-        encode_form(&p)
-    )
+    format!("/realms/demo/protocol/openid-connect/auth?{}", encode_form(&p))
 }
 
 /// Show the login page for `path`, submit credentials; returns the final response
@@ -424,15 +335,7 @@ pub fn login(srv: &Server, jar: &mut Jar, path: &str, user: &str, password: &str
     assert_eq!(page.status, 200, "login page: {}", page.body);
     jar.update(&page);
     let action = form_action(&page.body);
-    let r = srv.post_form(
-        &action,
-        &[("Cookie", &jar.header())],
-        &[
-            ("username", user),
-            ("password", password),
-            ("credentialId", ""),
-        ],
-    );
+    let r = srv.post_form(&action, &[("Cookie", &jar.header())], &[("username", user), ("password", password), ("credentialId", "")]);
     jar.update(&r);
     r
 }
@@ -448,19 +351,8 @@ pub fn login_and_exchange(srv: &Server) -> (Value, Jar, HashMap<String, String>)
     (t.json(), jar, cb)
 }
 
-pub fn exchange(
-    srv: &Server,
-    code: &str,
-    redirect: &str,
-    verifier: Option<&str>,
-    headers: &[(&str, &str)],
-) -> Resp {
-    let mut form = vec![
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("client_id", "demo-app"),
-        ("redirect_uri", redirect),
-    ];
+pub fn exchange(srv: &Server, code: &str, redirect: &str, verifier: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+    let mut form = vec![("grant_type", "authorization_code"), ("code", code), ("client_id", "demo-app"), ("redirect_uri", redirect)];
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
@@ -471,10 +363,6 @@ pub fn refresh(srv: &Server, token: &str) -> Resp {
     srv.post_form(
         "/realms/demo/protocol/openid-connect/token",
         &[],
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token),
-            ("client_id", "demo-app"),
-        ],
+        &[("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", "demo-app")],
     )
 }
