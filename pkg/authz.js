@@ -19,12 +19,18 @@ let x
 let last = 0
 const waiting = new Map() // request id -> [resolve(outcome), reject, the instance]
 
-// The chunk holds the wasm deflated, as base64 (as the package's entries do). A failed load
-// is tried again by the next request. On a server (SSR: no document), as the facade does,
-// nothing starts: a request there fails with this error.
+// The chunk holds the wasm deflated, as base64 (as the package's entries do). A load that
+// fails, or does not end within 30 s (the machine's own bound on each request: it cannot
+// say so before it is loaded), fails the requests waiting for it and is tried again by the
+// next. On a server (SSR: no document), as the facade does, nothing starts: a request
+// there fails with this error.
 function load () {
   if (typeof document > 'u') return Promise.reject(Error('KeycloakAuthorization makes its requests in the browser, not on the server.'))
-  return (loading ??= import('./keycloak.authz.js').then((x) => compile(x.default)).catch((error) => {
+  let timer
+  return (loading ??= Promise.race([
+    import('./keycloak.authz.js').then((x) => compile(x.default)),
+    new Promise((resolve, reject) => { timer = setTimeout(() => reject(Error('keycloak-wasm/authz: its module (keycloak.authz.js) did not load within 30 s.')), 30000) })
+  ]).finally(() => clearTimeout(timer)).catch((error) => {
     loading = null
     throw error
   }))

@@ -275,8 +275,9 @@ export class Driver {
           break
         }
         case 'extras':
-          // The machine refused a call for want of keycloak-wasm's additions (pkg/facade.js).
-          this.refused = true
+          // [extras, bound, message]: the machine refused a call for want of keycloak-wasm's
+          // additions; the facade loads them within `bound` ms, or fails with `message`.
+          this.refused = [e[1], e[2]]
           break
         case 'wipe':
           // [wipe, mode, name]: what persistSession kept goes (logout, cleared session).

@@ -36,13 +36,17 @@ function loadWasm () {
 }
 
 // The machine with the additions and their effects (pkg/extras.js): a chunk of its own,
-// loaded once, when init() asks for an addition (or runs in Cordova).
-function loadFull () {
+// loaded once, when init() asks for an addition (or runs in Cordova). The machine that
+// refused bounds the wait (`requestTimeout`) and gives the error past it; a load still under
+// way then goes on for the next instance.
+function loadFull ([bound, message]) {
   if (typeof document > 'u') return loadWasm()
-  return (full ??= import('./keycloak.extras.js').then((x) => compile(x.wasm).then((m) => [m, x.more])).catch((x) => {
+  full ??= import('./keycloak.extras.js').then((x) => compile(x.wasm).then((m) => [m, x.more])).catch((x) => {
     full = null
     throw x
-  }))
+  })
+  let timer
+  return Promise.race([full, new Promise((resolve, reject) => { timer = setTimeout(() => reject(Error(message)), bound) })]).finally(() => clearTimeout(timer))
 }
 
 const configError = "The 'Keycloak' constructor must be provided with a configuration object, or a URL to a JSON configuration file."
@@ -137,7 +141,7 @@ export default class Keycloak {
     // them before it does anything, and the instance starts again on the one with them.
     return this.#ready().then((d) => go((d.refused = false) || d).catch((x) => {
       if (d.more || !d.refused) throw x
-      return loadFull().then(([m, more]) => go((this.#driver = new Driver(m, this, this.#config, more))))
+      return loadFull(d.refused).then(([m, more]) => go((this.#driver = new Driver(m, this, this.#config, more))))
     }))
   }
 

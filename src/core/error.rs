@@ -87,6 +87,8 @@ pub enum CoreError {
     DpopBinding,
     /// Ours: the module loaded has no `extras` (the options keycloak-js lacks, UMA).
     NoExtras,
+    /// Ours: the module with the additions (a chunk) did not arrive within `requestTimeout`.
+    ExtrasTimeout,
 }
 
 impl CoreError {
@@ -155,6 +157,7 @@ impl CoreError {
             CoreError::TokenExpired => "Token verification failed: the token has expired.",
             CoreError::DpopUnavailable => "DPoP needs WebCrypto and IndexedDB, which this browser does not offer here.",
             CoreError::DpopBinding => "The access token is bound to another DPoP key (cnf.jkt).",
+            CoreError::ExtrasTimeout => "keycloak-wasm: the module with the additions (keycloak.extras.js) did not load within requestTimeout.",
             CoreError::NoExtras => "keycloak-wasm: this instance runs without its additions (verifyTokens, autoRefresh, syncTabs, persistSession, dpop, the Cordova adapters): pass the option to init(), or import keycloak-wasm/full.",
         }
     }

@@ -785,9 +785,12 @@ impl Machine {
 
     pub(crate) fn settle(&mut self, op: u32, r: Res) {
         // Refused for want of the additions: the facade starts the instance again on the
-        // machine that has them (`extras`, before the call settles).
-        if matches!(r, Err(Fail::Core(CoreError::NoExtras))) {
+        // machine that has them (`extras`, before the call settles), loaded within
+        // `requestTimeout`, or the call fails with that error.
+        if !EXTRAS && matches!(r, Err(Fail::Core(CoreError::NoExtras))) {
             self.fx("extras");
+            self.w.num(self.s.request_timeout);
+            self.w.str(CoreError::ExtrasTimeout.message());
             self.end();
         }
         self.fx("settle");

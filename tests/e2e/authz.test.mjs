@@ -155,4 +155,26 @@ describe('keycloak-wasm/authz only', () => {
     assert.deepEqual(await loaded(), ['/pkg/keycloak.authz.js', '/pkg/keycloak.extras.js'])
     await page.context().close()
   })
+
+  test('its machine that does not arrive: a request fails after 30 s with a clear error, and the app goes on', async () => {
+    const page = await newPage(browser)
+    await openApp(page, stack, 'keycloak-wasm', { checkLoginIframe: false })
+    assert.equal(await settled(page), 'not authenticated')
+    // Held: the request for the chunk is never answered; the page's clock is ours to move.
+    await page.route('**/keycloak.authz.js', () => {})
+    await page.clock.install()
+    await page.evaluate(async (entry) => {
+      const KeycloakAuthorization = (await import(entry)).default
+      window.outcome = new Promise((resolve) => new KeycloakAuthorization(window.keycloak).entitlement('photoz-api')
+        .then(() => resolve('grant'), () => resolve('deny'), (e) => resolve(`${e?.constructor?.name}: ${e?.message}`)))
+      window.early = 'pending'
+      window.outcome.then(() => { window.early = 'settled' })
+    }, ENTRY['keycloak-wasm'])
+    await page.clock.runFor(29_000)
+    assert.equal(await page.evaluate(() => window.early), 'pending', 'not before the bound')
+    await page.clock.runFor(1_500)
+    assert.equal(await page.evaluate(() => window.outcome), 'Error: keycloak-wasm/authz: its module (keycloak.authz.js) did not load within 30 s.')
+    assert.equal(await page.evaluate(() => window.keycloak.authenticated), false)
+    await page.context().close()
+  })
 })

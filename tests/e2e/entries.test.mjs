@@ -47,6 +47,23 @@ test('an addition asked for (verifyTokens): the chunk is loaded once per page, a
   await page.context().close()
 })
 
+test('the additions\' chunk that does not arrive: init rejects after requestTimeout with a clear error; the next page load works', async () => {
+  const page = await newPage(browser)
+  // Held: the request for the chunk is never answered.
+  await page.route('**/keycloak.extras.js', () => {})
+  const t0 = Date.now()
+  await openApp(page, stack, 'keycloak-wasm', { checkLoginIframe: false, verifyTokens: true, requestTimeout: 1500 })
+  await page.locator('#init-result', { hasText: /resolved|rejected/ }).waitFor()
+  assert.ok(Date.now() - t0 >= 1500, 'not before the bound')
+  assert.equal(await page.locator('#init-result').textContent(), 'rejected')
+  assert.equal(await page.locator('#error').textContent(), 'keycloak-wasm: the module with the additions (keycloak.extras.js) did not load within requestTimeout.')
+  await page.unroute('**/keycloak.extras.js')
+  await page.reload()
+  assert.equal(await settled(page), 'not authenticated')
+  assert.deepEqual(page.errors, [])
+  await page.context().close()
+})
+
 test('keycloak-wasm/full: the additions with no chunk (persistSession restores the session on reload)', async () => {
   const page = await newPage(browser)
   const seen = watch(page)

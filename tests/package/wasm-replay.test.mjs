@@ -58,10 +58,15 @@ for (const [name, file, all] of [['with the additions', full, true], ['without t
       const lines = readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
       const step = instance(module)
       if (!all && usesAdditions(lines)) {
-        // The machine without them says so (and the facade starts over on the other one).
-        // (the `extras` effect, then the call's settle with the message).
-        const said = lines.some(({ input, rand }) => /\["extras"\],\["settle",\d+,false,\[9,\d+,"keycloak-wasm: this instance runs without its additions/.test(step(input, rand).effects))
+        // The machine without them says so (and the facade starts over on the other one):
+        // the `extras` effect, with the bound on loading that one (the init's
+        // requestTimeout) and the error past it, then the call's settle with the message.
+        const init = lines.map(({ input }) => JSON.parse(input)).find((a) => a[0] === 'call' && a[5] === 'init')
+        const bound = init?.[6]?.requestTimeout > 0 ? init[6].requestTimeout : 30000
+        const refusal = /\["extras",(\d+),"keycloak-wasm: the module with the additions \(keycloak\.extras\.js\) did not load within requestTimeout\."\],\["settle",\d+,false,\[9,\d+,"keycloak-wasm: this instance runs without its additions/
+        const said = lines.map(({ input, rand }) => refusal.exec(step(input, rand).effects)).find(Boolean)
         assert.ok(said, `${f}: refused by the machine without the additions`)
+        assert.equal(Number(said[1]), bound, `${f}: the chunk's bound is the init's requestTimeout`)
         refused++
         continue
       }
