@@ -235,7 +235,7 @@ describe('the machine without the additions (the package\'s default)', () => {
     })
     assert.equal(r.kept, null)
     assert.match(r.refused ?? '', /^keycloak-wasm: this instance runs without its additions/)
-    assert.deepEqual(r.flagged, [false, true], 'the extras effect tells the facade')
+    assert.deepEqual(r.flagged, [false, [30000, 'keycloak-wasm: the module with the additions (keycloak.extras.js) did not load within requestTimeout.']], 'the extras effect tells the facade, with the bound on loading them and the error past it')
     assert.ok(!r.inputs.includes('http'), `no request: ${r.inputs}`)
     await page.context().close()
   })
