@@ -62,8 +62,13 @@ async function module ({ features, what, quiet, raw, wasmFile, bytesFile }) {
   // Both builds leave their wasm at one path: keep each (with its names, for npm run bench).
   copyFileSync(RAW_WASM, raw)
   const optimized = path.join(out, wasmFile)
-  run(path.join(root, 'node_modules/.bin/wasm-opt'), [...WASM_OPT, '--strip-debug', '--strip-producers', raw, '-o', optimized])
-  const wasm = readFileSync(optimized)
+  run(path.join(root, 'node_modules/.bin/wasm-opt'), [...WASM_OPT, '--strip-debug', '--strip-producers', '--strip-target-features', raw, '-o', optimized])
+  // Loaded here, not at the top (binaryen is an npm package: see zopfli below).
+  const { orderFunctions } = await import('./order-functions.mjs')
+  const { default: binaryen } = await import('binaryen')
+  const F = binaryen.Features
+  const wasm = await orderFunctions(readFileSync(optimized), F.BulkMemory | F.BulkMemoryOpt | F.CallIndirectOverlong | F.NontrappingFPToInt | F.SignExt | F.ReferenceTypes | F.Multivalue | F.MutableGlobals)
+  writeFileSync(optimized, wasm)
   copyFileSync(optimized, path.join(pkg, wasmFile))
   // base64 of the raw wasm defeats gzip (+30%); base64 of deflated wasm stays near the
   // deflated size, and the browser inflates it with DecompressionStream('deflate-raw').
