@@ -11,10 +11,18 @@ function fromBase64 (text) {
   return bytes
 }
 
-/** The compiled module. Where the browser can, it compiles while it inflates. */
+/**
+ * The compiled module. Where the browser can, it compiles while it inflates. A browser that
+ * cannot compile it (a Content-Security-Policy without 'wasm-unsafe-eval', no WebAssembly or
+ * DecompressionStream) rejects with one clear error, the browser's own as its cause.
+ */
 export function compile (base64) {
-  const wasm = new Response(fromBase64(base64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
-  return WebAssembly.compileStreaming
-    ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
-    : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes))
+  return new Promise((resolve) => {
+    const wasm = new Response(fromBase64(base64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
+    resolve(WebAssembly.compileStreaming
+      ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
+      : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes)))
+  }).catch((cause) => {
+    throw Error("keycloak-wasm: the browser did not compile its WebAssembly module (with a Content-Security-Policy, script-src needs 'wasm-unsafe-eval'; the cause says more).", { cause })
+  })
 }
