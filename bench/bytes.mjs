@@ -176,7 +176,7 @@ export function measureBytes () {
     'keycloak-wasm/full (keycloak.full.js: the additions inlined, instead)': sizeOf(pkg('keycloak.full.js')),
     'keycloak-wasm/capacitor (adapter entry, on top)': sizeOf(pkg('capacitor.js')),
     // The entry and the helper it shares with the facade (a bundler dedupes it).
-    'keycloak-wasm/authz (UMA entry, on top)': sizeOf(Buffer.concat([pkg('authz.js'), pkg('inflate.js')])),
+    'keycloak-wasm/authz (UMA entry, on top)': sizeOf(pkg('authz.min.js')),
     'keycloak-wasm/authz\'s machine (keycloak.authz.js, loaded when an instance is made)': sizeOf(pkg('keycloak.authz.js')),
     'the wasm alone (after wasm-opt -Oz)': sizeOf(wasm),
     'the wasm with the additions alone': sizeOf(pkg('keycloak_wasm_full.wasm')),

@@ -35,6 +35,8 @@ export const RAW_AUTHZ = path.join(out, 'keycloak_wasm_authz.raw.wasm')
 export const EXTRAS_CHUNK = 'keycloak.extras.js'
 /** keycloak-wasm/authz's own machine (src/authz.rs): a chunk pkg/authz.js loads when an instance is made. */
 export const AUTHZ_CHUNK = 'keycloak.authz.js'
+/** keycloak-wasm/authz's entry as shipped: pkg/authz.js and pkg/inflate.js, bundled and minified. */
+export const AUTHZ_ENTRY = 'authz.min.js'
 
 
 export const gzipSize = (buf) => gzipSync(buf, { level: 9 }).length
@@ -106,6 +108,9 @@ export async function build ({ quiet = false } = {}) {
   // Keycloak.NetworkError), as keycloak-js did before 26. Its import() of the chunk
   // resolves against the script's own URL.
   bundle('iife', 'keycloak.global.js', [external, '--global-name=__keycloakWasm', '--footer:js=globalThis.Keycloak=__keycloakWasm.default;globalThis.Keycloak.NetworkError=__keycloakWasm.NetworkError;'])
+  // keycloak-wasm/authz: its entry (with the inflate helper) minified, as the others are; its
+  // machine stays the chunk it imports when an instance is made.
+  bundle('esm', AUTHZ_ENTRY, [`--external:./${AUTHZ_CHUNK}`], 'authz.js')
   return report(wasm)
 }
 

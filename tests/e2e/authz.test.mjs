@@ -23,7 +23,7 @@ const realmFor = (appOrigin, extra) => {
   return realm
 }
 const { stack, browser } = useStack({ api: true, realmFor })
-const ENTRY = { 'keycloak-wasm': '/pkg/authz.js', 'keycloak-js': '/vendor/keycloak-js/keycloak-authz.js' }
+const ENTRY = { 'keycloak-wasm': '/pkg/authz.min.js', 'keycloak-js': '/vendor/keycloak-js/keycloak-authz.js' }
 
 const claims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url'))
 const granted = (rpt) => claims(rpt).authorization.permissions.map((p) => `${p.rsname ?? p.rsid}:${[...(p.scopes ?? [])].sort().join(',')}`).sort()

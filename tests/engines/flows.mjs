@@ -265,7 +265,7 @@ export function engineSuite (name) {
       // configuration, then the uma-ticket grant, which fails for an unknown audience.
       test(`${impl === 'keycloak-wasm' ? 'keycloak-wasm/authz (its machine a chunk, compiled here)' : 'keycloak-js/authz'}: an entitlement for a resource server the realm does not know calls onError() with no argument`, async () => {
         const mark = stack.realmRequests().length
-        const entry = impl === 'keycloak-wasm' ? '/pkg/authz.js' : '/vendor/keycloak-js/keycloak-authz.js'
+        const entry = impl === 'keycloak-wasm' ? '/pkg/authz.min.js' : '/vendor/keycloak-js/keycloak-authz.js'
         const r = await b.evaluate((entry) => import(entry).then(({ default: KeycloakAuthorization }) => new Promise((resolve) => {
           new KeycloakAuthorization(window.keycloak).entitlement('no-such-api').then(() => resolve('grant'), () => resolve('deny'), (...args) => resolve(`error(${args.length})`))
         })), entry)

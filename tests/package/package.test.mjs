@@ -83,7 +83,7 @@ after(async () => {
 
 describe('npm package', () => {
   test('npm pack ships the ESM, CommonJS and classic-script builds, the additions\' chunk, authz\'s machine, types and README', () => {
-    assert.deepEqual(packed.files, ['README.md', 'authz.d.ts', 'authz.js', 'capacitor.d.ts', 'capacitor.js', 'inflate.js', 'keycloak.authz.js', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.extras.js', 'keycloak.full.js', 'keycloak.global.js', 'keycloak.js', 'package.json'])
+    assert.deepEqual(packed.files, ['README.md', 'authz.d.ts', 'authz.min.js', 'capacitor.d.ts', 'capacitor.js', 'keycloak.authz.js', 'keycloak.cjs', 'keycloak.d.ts', 'keycloak.extras.js', 'keycloak.full.js', 'keycloak.global.js', 'keycloak.js', 'package.json'])
   })
 
   test('works from a plain <script type="module"> page, no bundler', async () => {
