@@ -44,6 +44,7 @@ use crate::core::error::NETWORK_ERROR;
 use crate::core::json::{self, Val, Writer};
 use alloc::string::String;
 use alloc::vec::Vec;
+use crate::core::encode::PushAscii;
 
 /// The bound on each request (ms): the adapter's default `requestTimeout`.
 pub const TIMEOUT: f64 = 30000.0;
@@ -223,7 +224,7 @@ impl Authz {
                         let mut permission = p.get("id").map(|v| v.js_string()).unwrap_or_else(|| String::from("undefined"));
                         if let Some(Val::Arr(scopes)) = p.get("scopes") {
                             for (i, scope) in json::elements(scopes).iter().enumerate() {
-                                permission.push(if i == 0 { '#' } else { ',' });
+                                permission.push_ascii(if i == 0 { b'#' } else { b',' });
                                 permission.push_str(&scope.js_string());
                             }
                         }
@@ -321,8 +322,8 @@ fn text(v: Option<Val<'_>>) -> Option<String> {
 
 /// Appends `&key=value`, the value form-encoded.
 fn add(body: &mut String, key: &str, value: &str) {
-    body.push('&');
+    body.push_ascii(b'&');
     body.push_str(key);
-    body.push('=');
+    body.push_ascii(b'=');
     form_encode_into(body, value);
 }

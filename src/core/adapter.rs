@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::core::error::CoreError;
+use crate::core::encode::PushAscii;
 
 /// The `redirectUri` the Cordova adapters fall back to.
 pub const CORDOVA_REDIRECT: &str = "http://localhost";
@@ -99,10 +100,10 @@ pub fn cordova_window_options(app_options: &[(String, String)], prompt_none: boo
     let mut out = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push_ascii(b',');
         }
         out.push_str(k);
-        out.push('=');
+        out.push_ascii(b'=');
         out.push_str(v);
     }
     out

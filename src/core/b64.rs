@@ -3,6 +3,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use crate::core::encode::PushAscii;
 
 const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -55,7 +56,7 @@ pub fn encode_url(bytes: &[u8]) -> String {
 pub fn encode_std(bytes: &[u8]) -> String {
     let mut s = encode(bytes, STD);
     while s.len() % 4 != 0 {
-        s.push('=');
+        s.push_ascii(b'=');
     }
     s
 }
@@ -65,7 +66,7 @@ fn encode(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     for chunk in bytes.chunks(3) {
         let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
         for i in 0..=chunk.len() {
-            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+            out.push_ascii(alphabet[(n >> (18 - 6 * i) & 63) as usize]);
         }
     }
     out

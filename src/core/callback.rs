@@ -95,6 +95,7 @@ struct Split {
     params: OAuthParams,
 }
 
+#[allow(clippy::single_char_add_str)] // `insert(0, '&')` would bring the library's UTF-8 encoder
 fn split_params(input: &str, supported: &'static [&'static str]) -> Split {
     let mut params = OAuthParams::default();
     let mut rest = String::new();
@@ -103,14 +104,14 @@ fn split_params(input: &str, supported: &'static [&'static str]) -> Split {
     let pieces: Vec<&str> = split_on(input, b"&").collect();
     for piece in pieces.into_iter().rev() {
         let Some((key, value)) = first_pair(piece) else {
-            rest.insert(0, '&');
+            rest.insert_str(0, "&");
             continue;
         };
         match supported.iter().find(|s| **s == key) {
             Some(name) if !params.has(name) => params.0.push((name, value)),
             _ => {
                 if !rest.is_empty() {
-                    rest.insert(0, '&');
+                    rest.insert_str(0, "&");
                 }
                 rest.insert_str(0, piece);
             }
@@ -166,13 +167,14 @@ fn first_pair_any(query: &str) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::core::encode::PushAscii;
     use super::*;
 
     const CB: &str = "state=S1&session_state=SS&iss=http%3A%2F%2Fidp%2Frealms%2Fdemo&code=C1";
 
     fn with_fragment_callback(app: &str) -> String {
         let mut s = String::from(app);
-        s.push(if app.contains('#') { '&' } else { '#' });
+        s.push_ascii(if app.contains('#') { b'&' } else { b'#' });
         s.push_str(CB);
         s
     }

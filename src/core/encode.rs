@@ -7,10 +7,25 @@ use alloc::vec::Vec;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Appending one ASCII byte to a `String`. Every caller passes ASCII (a literal, a hex
+/// digit, a byte it tested); the mask keeps the string UTF-8 even if one did not.
+/// `String::push(char)` would bring the library's UTF-8 encoder into the wasm.
+pub trait PushAscii {
+    fn push_ascii(&mut self, b: u8);
+}
+
+impl PushAscii for String {
+    #[inline]
+    fn push_ascii(&mut self, b: u8) {
+        // SAFETY: a byte below 0x80 is a whole UTF-8 character.
+        unsafe { self.as_mut_vec().push(b & 0x7f) }
+    }
+}
+
 fn push_pct(out: &mut String, b: u8) {
-    out.push('%');
-    out.push(HEX[(b >> 4) as usize] as char);
-    out.push(HEX[(b & 15) as usize] as char);
+    out.push_ascii(b'%');
+    out.push_ascii(HEX[(b >> 4) as usize]);
+    out.push_ascii(HEX[(b & 15) as usize]);
 }
 
 /// `encodeURIComponent(s)`.
@@ -18,7 +33,7 @@ pub fn encode_uri_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &b in s.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')') {
-            out.push(b as char);
+            out.push_ascii(b);
         } else {
             push_pct(&mut out, b);
         }
@@ -31,9 +46,9 @@ pub fn encode_uri_component(s: &str) -> String {
 pub fn form_encode_into(out: &mut String, s: &str) {
     for &b in s.as_bytes() {
         if b == b' ' {
-            out.push('+');
+            out.push_ascii(b'+');
         } else if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') {
-            out.push(b as char);
+            out.push_ascii(b);
         } else {
             push_pct(out, b);
         }
@@ -45,10 +60,10 @@ pub fn form_urlencode(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
-            out.push('&');
+            out.push_ascii(b'&');
         }
         form_encode_into(&mut out, k);
-        out.push('=');
+        out.push_ascii(b'=');
         form_encode_into(&mut out, v);
     }
     out
@@ -205,12 +220,17 @@ pub fn utf8_or(bytes: Vec<u8>, invalid: fn(&[u8]) -> String) -> String {
 /// UTF-8 with replacement, as the Encoding Standard decodes (and `String::from_utf8_lossy`,
 /// whose chunk iterator costs more wasm than this): each maximal subpart of an invalid
 /// sequence becomes one U+FFFD.
+#[allow(clippy::single_char_add_str)] // `push('\u{FFFD}')` would encode it at run time
 pub fn utf8_lossy(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 8);
     let mut i = 0;
     while i < bytes.len() {
         let (c, n) = utf8_next(bytes, i);
-        out.push(c.unwrap_or('\u{FFFD}'));
+        match c {
+            // SAFETY: utf8_next has just read these `n` bytes as one valid character.
+            Some(_) => out.push_str(unsafe { core::str::from_utf8_unchecked(&bytes[i..i + n]) }),
+            None => out.push_str("\u{FFFD}"),
+        }
         i += n;
     }
     out
@@ -253,11 +273,11 @@ pub fn split_url(href: &str) -> UrlParts<'_> {
 pub fn join_url(base: &str, query: Option<&str>, fragment: Option<&str>) -> String {
     let mut out = String::from(base);
     if let Some(q) = query {
-        out.push('?');
+        out.push_ascii(b'?');
         out.push_str(q);
     }
     if let Some(f) = fragment {
-        out.push('#');
+        out.push_ascii(b'#');
         out.push_str(f);
     }
     out
@@ -271,7 +291,7 @@ fn encode_set(input: &str, extra: &[u8]) -> String {
         if b <= 0x20 || b >= 0x7f || b == b'"' || b == b'<' || b == b'>' || extra.iter().any(|&e| e == b) {
             push_pct(&mut out, b);
         } else {
-            out.push(b as char);
+            out.push_ascii(b);
         }
     }
     out

@@ -3,6 +3,7 @@
 //! with a `cause` (the machine writes kind, message and cause into the effect).
 
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 /// The message of keycloak-js's `NetworkError` (a non-2xx answer).
 pub const NETWORK_ERROR: &str = "Server responded with an invalid status.";
@@ -168,7 +169,7 @@ impl CoreError {
         match self {
             CoreError::InvalidPkceMethod => {
                 m.push_str(value);
-                m.push('.');
+                m.push_ascii(b'.');
             }
             CoreError::CordovaPluginMissing(plugin) => {
                 m.push_str(plugin);

@@ -7,6 +7,7 @@ use crate::core::encode::{find_byte, sub};
 use alloc::string::String;
 
 use crate::core::options::Settings;
+use crate::core::encode::PushAscii;
 
 /// The `sandbox` keycloak-js gives every iframe it creates.
 pub const SANDBOX: &str = "allow-storage-access-by-user-activation allow-scripts allow-same-origin";
@@ -32,7 +33,7 @@ pub fn origin_of(url: &str) -> Option<&str> {
 /// The message the session iframe expects: `"<clientId> <sessionId>"`, exactly one space.
 pub fn session_message(client_id: &str, session_id: Option<&str>) -> String {
     let mut m = String::from(client_id);
-    m.push(' ');
+    m.push_ascii(b' ');
     m.push_str(session_id.unwrap_or(""));
     m
 }

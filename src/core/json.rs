@@ -9,6 +9,7 @@
 use crate::core::encode::sub;
 use alloc::string::String;
 use alloc::vec::Vec;
+use crate::core::encode::PushAscii;
 
 /// A JSON value. Arrays and objects stay raw text (validated) and are read on demand.
 #[derive(Debug, Clone, PartialEq)]
@@ -413,60 +414,60 @@ impl Writer {
     #[inline(never)]
     fn sep(&mut self) {
         if !matches!(self.s.as_bytes().last(), None | Some(b'[' | b'{' | b':')) {
-            self.s.push(',');
+            self.s.push_ascii(b',');
         }
     }
 
     #[inline(never)]
     pub fn open(&mut self) {
         self.sep();
-        self.s.push('[');
+        self.s.push_ascii(b'[');
     }
 
     #[inline(never)]
     pub fn close(&mut self) {
-        self.s.push(']');
+        self.s.push_ascii(b']');
     }
 
     #[inline(never)]
     pub fn open_obj(&mut self) {
         self.sep();
-        self.s.push('{');
+        self.s.push_ascii(b'{');
     }
 
     #[inline(never)]
     pub fn close_obj(&mut self) {
-        self.s.push('}');
+        self.s.push_ascii(b'}');
     }
 
     #[inline(never)]
     pub fn key(&mut self, k: &str) {
         self.str(k);
-        self.s.push(':');
+        self.s.push_ascii(b':');
     }
 
     pub fn str(&mut self, v: &str) {
         self.sep();
-        self.s.push('"');
+        self.s.push_ascii(b'"');
         // Only ASCII bytes are escaped: the runs between them are copied whole.
         let mut start = 0;
         for (i, b) in v.bytes().enumerate() {
             if b == b'"' || b == b'\\' || b < 0x20 {
                 self.s.push_str(sub(v, start, i));
                 start = i + 1;
-                self.s.push('\\');
+                self.s.push_ascii(b'\\');
                 match b {
-                    b'"' | b'\\' => self.s.push(b as char),
+                    b'"' | b'\\' => self.s.push_ascii(b),
                     _ => {
                         self.s.push_str("u00");
-                        self.s.push(HEX[(b as usize) >> 4] as char);
-                        self.s.push(HEX[(b as usize) & 15] as char);
+                        self.s.push_ascii(HEX[(b as usize) >> 4]);
+                        self.s.push_ascii(HEX[(b as usize) & 15]);
                     }
                 }
             }
         }
         self.s.push_str(sub(v, start, v.len()));
-        self.s.push('"');
+        self.s.push_ascii(b'"');
     }
 
     /// Writes raw JSON text as one value.
@@ -499,7 +500,7 @@ impl Writer {
         if v == (v as i64) as f64 && abs < 9_007_199_254_740_992.0 {
             self.sep();
             if v < 0.0 {
-                self.s.push('-');
+                self.s.push_ascii(b'-');
             }
             push_u64(&mut self.s, abs as u64);
         } else {
@@ -526,7 +527,7 @@ pub fn push_u64(s: &mut String, mut v: u64) {
         }
     }
     for &d in &buf[i..] {
-        s.push(d as char);
+        s.push_ascii(d);
     }
 }
 
@@ -549,10 +550,10 @@ mod tests {
     fn deep_nesting_does_not_recurse() {
         let mut deep = String::new();
         for _ in 0..100_000 {
-            deep.push('[');
+            deep.push_ascii(b'[');
         }
         for _ in 0..100_000 {
-            deep.push(']');
+            deep.push_ascii(b']');
         }
         assert!(parse(&deep).is_some());
         deep.pop();

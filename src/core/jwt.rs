@@ -6,6 +6,7 @@
 use crate::core::b64::atob;
 use crate::core::error::{CoreError, CAUSE_BAD_CHARACTER, CAUSE_BAD_LENGTH};
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
     // Bytes, not characters: anything not ASCII is refused by atob either way. The length
@@ -26,7 +27,7 @@ pub fn base64url_decode_text(input: &str) -> Result<String, &'static str> {
     match units % 4 {
         0 => {}
         2 => s.push_str("=="),
-        3 => s.push('='),
+        3 => s.push_ascii(b'='),
         _ => return Err(CAUSE_BAD_LENGTH),
     }
     let bytes = atob(&s).ok_or(CAUSE_BAD_CHARACTER)?;

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use alloc::vec;
 
 use crate::core::encode::form_urlencode;
+use crate::core::encode::PushAscii;
 
 /// Everything `createLoginUrl` puts in the URL. Optional fields follow JavaScript
 /// truthiness: the browser layer passes `None` for absent or empty values.
@@ -45,7 +46,7 @@ pub fn normalize_scope(scope: Option<&str>) -> String {
     }
     let mut s = String::from("openid");
     if !scope.is_empty() {
-        s.push(' ');
+        s.push_ascii(b' ');
         s.push_str(scope);
     }
     s
@@ -53,7 +54,7 @@ pub fn normalize_scope(scope: Option<&str>) -> String {
 
 fn with_query(endpoint: &str, pairs: &[(&str, &str)]) -> String {
     let mut url = String::from(endpoint);
-    url.push('?');
+    url.push_ascii(b'?');
     url.push_str(&form_urlencode(pairs));
     url
 }

@@ -5,6 +5,7 @@
 use crate::core::b64::encode_url;
 use crate::core::sha256::sha256;
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 pub const VERIFIER_LEN: usize = 96;
 const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -28,10 +29,10 @@ pub fn uuid_v4(random: &[u8; 16]) -> String {
     let mut s = String::with_capacity(36);
     for (i, x) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            s.push_ascii(b'-');
         }
-        s.push(HEX[(x >> 4) as usize] as char);
-        s.push(HEX[(x & 15) as usize] as char);
+        s.push_ascii(HEX[(x >> 4) as usize]);
+        s.push_ascii(HEX[(x & 15) as usize]);
     }
     s
 }

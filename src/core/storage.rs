@@ -3,6 +3,7 @@
 //! decides keys, expiry and which entries to purge.
 
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 pub const STORAGE_KEY_PREFIX: &str = "kc-callback-";
 /// localStorage entries live one hour (epoch ms in the record's `expires`).
@@ -47,7 +48,7 @@ pub fn find_cookie<'a>(cookies: &'a str, key: &str) -> &'a str {
 /// encoding, exactly as keycloak-js writes it); `expires_utc` is `Date#toUTCString()`.
 pub fn cookie_assignment(key: &str, value: &str, expires_utc: &str) -> String {
     let mut s = String::from(key);
-    s.push('=');
+    s.push_ascii(b'=');
     s.push_str(value);
     s.push_str("; expires=");
     s.push_str(expires_utc);

@@ -21,6 +21,7 @@ use crate::core::options::EXTRAS;
 use crate::core::json::{self, Writer};
 use crate::core::sha256::sha256;
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 /// A request held until its proof is signed.
 pub(crate) struct Held {
@@ -102,7 +103,7 @@ impl Machine {
         }
         p.close_obj();
         let mut input = encode_url(h.s.as_bytes());
-        input.push('.');
+        input.push_ascii(b'.');
         input.push_str(&encode_url(p.s.as_bytes()));
         input
     }
@@ -132,7 +133,7 @@ impl Machine {
             Some(sig) => {
                 let mut held = held;
                 let mut proof = core::mem::take(&mut held.input);
-                proof.push('.');
+                proof.push_ascii(b'.');
                 proof.push_str(sig);
                 self.emit_fetch(id, &held.url, held.form.as_deref(), held.bearer.as_deref(), held.credentials, Some(&proof));
                 self.dpop_sent.push(held);
@@ -192,7 +193,7 @@ impl Machine {
             }
             Ev::Ret { ok: true, text: Some(sig), .. } => {
                 let mut proof = core::mem::take(input);
-                proof.push('.');
+                proof.push_ascii(b'.');
                 proof.push_str(sig);
                 Step::Done(self.give_text(id, proof))
             }

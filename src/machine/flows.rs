@@ -121,8 +121,9 @@ impl Machine {
                 K::Proof(Box::new(input))
             }
             // keycloak.fetch (ours): the Authorization header for the app's request: the
-            // `DPoP` scheme for an access token bound to our key, `Bearer` otherwise.
-            "dpopAuthorization" => {
+            // `DPoP` scheme for an access token bound to our key, `Bearer` otherwise. (Not in
+            // the module without the additions: there keycloak.fetch stops at createDpopProof.)
+            "dpopAuthorization" if EXTRAS => {
                 let r = match &self.sess.access {
                     Some(t) => {
                         let mut v = String::from(if self.dpop_bound { "DPoP " } else { "Bearer " });
@@ -135,7 +136,7 @@ impl Machine {
             }
             // keycloak.fetch: [status, DPoP-Nonce] of the first answer; the nonce to send the
             // request again with (once), when a 400 or 401 names one (RFC 9449 §8, §9).
-            "dpopRetry" => {
+            "dpopRetry" if EXTRAS => {
                 let status = args.first().and_then(|v| v.num()).unwrap_or(0.0);
                 let nonce = args.get(1).and_then(|v| v.str()).filter(|n| !n.is_empty() && (status == 400.0 || status == 401.0));
                 let r = match nonce {

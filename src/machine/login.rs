@@ -17,6 +17,7 @@ use crate::core::storage::{LOCAL_STORAGE_TTL_MS, STORAGE_KEY_PREFIX};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use crate::core::encode::PushAscii;
 
 pub(crate) struct LoginUrl {
     /// The options argument as JSON (`None`: undefined).
@@ -48,7 +49,7 @@ pub(crate) fn register_options(options: Option<&str>) -> String {
     let base = options.filter(|o| o.starts_with('{')).unwrap_or("{}");
     let mut s = String::from(crate::core::encode::sub(base, 0, base.len() - 1));
     if s.len() > 1 {
-        s.push(',');
+        s.push_ascii(b',');
     }
     s.push_str("\"action\":\"register\"}");
     s

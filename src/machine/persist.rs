@@ -16,6 +16,7 @@ use super::tokens::Set3;
 use super::Machine;
 use crate::core::json::{self, Writer};
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 impl Machine {
     /// The storage entry's name and the mode's word, or `None` when the option is off.
@@ -28,7 +29,7 @@ impl Machine {
         let ep = self.endpoints().ok()?;
         let mut name = String::from("keycloak-wasm ");
         name.push_str(&ep.token());
-        name.push(' ');
+        name.push_ascii(b' ');
         name.push_str(&self.client_id);
         Some((mode, name))
     }

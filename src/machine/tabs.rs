@@ -25,6 +25,7 @@ use super::{Ev, Fail, Machine, Out, Parent, Step, K};
 use crate::core::json::{self, Val, Writer};
 use crate::core::options::EXTRAS;
 use alloc::string::String;
+use crate::core::encode::PushAscii;
 
 /// How often a tab waiting for another tab's lease looks again (ms).
 const LEASE_POLL: f64 = 200.0;
@@ -83,12 +84,12 @@ impl Machine {
         let Ok(ep) = self.endpoints() else { return };
         let mut key = String::from("keycloak-wasm ");
         key.push_str(&ep.token());
-        key.push(' ');
+        key.push_ascii(b' ');
         key.push_str(&self.client_id);
         // The tab's name in the lease: random where Web Crypto is, else the time.
         let mut me = String::new();
         match self.rand {
-            Some(r) => r[100..112].iter().for_each(|b| me.push((b'a' + b % 26) as char)),
+            Some(r) => r[100..112].iter().for_each(|b| me.push_ascii(b'a' + b % 26)),
             None => json::push_u64(&mut me, self.now as u64),
         }
         self.tab_me = me;
