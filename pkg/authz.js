@@ -8,7 +8,7 @@
 // beside the app's start. This file keeps keycloak-js's shape (the instance, its `rpt`,
 // the then-able each request returns, calling onGrant(rpt), onDeny() or onError()) and
 // carries out the machine's fetches.
-import { compile } from './inflate.js'
+import { compile, instantiate } from './inflate.js'
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -95,7 +95,7 @@ export default function KeycloakAuthorization (keycloak, options) {
         keycloak.authServerUrl ?? null, keycloak.realm ?? null, keycloak.clientId ?? null, keycloak.token ?? null])
       waiting.set(id, [resolve, reject, this])
       try {
-        x ??= new WebAssembly.Instance(module, {}).exports
+        x ??= instantiate(module)
         step(input)
       } catch (error) {
         broke(error)

@@ -5,6 +5,8 @@
 //
 // One wasm instance per Keycloak instance; the compiled module is shared.
 
+import { instantiate } from './inflate.js'
+
 export class NetworkError extends Error {
   response
 
@@ -26,7 +28,7 @@ export class Driver {
   // `more`: the effects of keycloak-wasm's additions (pkg/extras.js), with the module
   // built with them; absent with the module built without.
   constructor (module, kc, config, more) {
-    this.x = new WebAssembly.Instance(module, {}).exports
+    this.x = instantiate(module)
     this.more = more
     this.kc = kc
     this.h = new Map() // JS values the machine refers to by number

@@ -11,11 +11,12 @@ function fromBase64 (text) {
   return bytes
 }
 
-/**
- * The compiled module. Where the browser can, it compiles while it inflates. A browser that
- * cannot compile it (a Content-Security-Policy without 'wasm-unsafe-eval', no WebAssembly or
- * DecompressionStream) rejects with one clear error, the browser's own as its cause.
- */
+// A browser that does not compile or instantiate the module (a Content-Security-Policy
+// without 'wasm-unsafe-eval': Chromium and Firefox refuse the compile, WebKit the instance;
+// no WebAssembly or DecompressionStream) gets one clear error, the browser's own as its cause.
+const refused = (cause) => Error("keycloak-wasm: the browser did not run its WebAssembly module (with a Content-Security-Policy, script-src needs 'wasm-unsafe-eval'; the cause says more).", { cause })
+
+/** The compiled module. Where the browser can, it compiles while it inflates. */
 export function compile (base64) {
   return new Promise((resolve) => {
     const wasm = new Response(fromBase64(base64)).body.pipeThrough(new DecompressionStream('deflate-raw'))
@@ -23,6 +24,15 @@ export function compile (base64) {
       ? WebAssembly.compileStreaming(new Response(wasm, { headers: { 'content-type': 'application/wasm' } }))
       : new Response(wasm).arrayBuffer().then((bytes) => WebAssembly.compile(bytes)))
   }).catch((cause) => {
-    throw Error("keycloak-wasm: the browser did not compile its WebAssembly module (with a Content-Security-Policy, script-src needs 'wasm-unsafe-eval'; the cause says more).", { cause })
+    throw refused(cause)
   })
+}
+
+/** A new instance's exports (the module imports nothing). */
+export function instantiate (module) {
+  try {
+    return new WebAssembly.Instance(module, {}).exports
+  } catch (cause) {
+    throw refused(cause)
+  }
 }

@@ -56,10 +56,12 @@ function listen (server, port, host) {
  * Starts the demo's static server on 127.0.0.1 and ::1 (same port).
  * `host` only names the server in `baseUrl`: the default `app.localhost` keeps the app on
  * another site than the realm (`idp.localhost`), as in a real deployment.
- * @returns {Promise<{ baseUrl: string, port: number, setConfig: (cfg: object) => void, stop: () => Promise<void> }>}
+ * @returns {Promise<{ baseUrl: string, port: number, setConfig: (cfg: object) => void, setPolicy: (fn: ((html: string) => string) | null) => void, stop: () => Promise<void> }>}
  */
 export async function startAppServer ({ port = 0, host = 'app.localhost', config = {}, keycloakJs = null } = {}) {
   let current = { ...config }
+  // setPolicy(fn): the app pages' Content-Security-Policy header, fn(page's HTML) (tests).
+  let policy = null
   // As a production host does: gzip (-9, cached per file version) to clients that accept it.
   const packed = new Map()
   async function send (req, res, file, type) {
@@ -81,7 +83,8 @@ export async function startAppServer ({ port = 0, host = 'app.localhost', config
       const rel = decoded.slice(prefix.length - 1)
       if (rel === '/' || rel === '/index.html') {
         const html = await readFile(path.join(www, 'index.html'), 'utf8')
-        res.writeHead(200, { 'Content-Type': TYPES['.html'] }).end(appPage(html, impl, current))
+        const page = appPage(html, impl, current)
+        res.writeHead(200, { 'Content-Type': TYPES['.html'], ...(policy && { 'Content-Security-Policy': policy(page) }) }).end(page)
         return
       }
       // `keycloakJs`: another build of keycloak-js to serve (the benchmark's minified bundle).
@@ -101,6 +104,7 @@ export async function startAppServer ({ port = 0, host = 'app.localhost', config
     baseUrl,
     port: actual,
     setConfig (cfg) { current = { ...cfg } },
+    setPolicy (fn) { policy = fn },
     stop: () => Promise.all([v4, v6].map((s) => new Promise((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))))
   }
 }

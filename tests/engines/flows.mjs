@@ -19,6 +19,7 @@ import assert from 'node:assert/strict'
 import { launchEngine, missingForEngine } from '../support/engines.mjs'
 import { IMPLS } from '../support/fixture.mjs'
 import { askStatusIframe, probeThirdPartyCookies } from '../support/in-page.mjs'
+import { COMPILE_ERROR, strictPolicy } from '../support/csp.mjs'
 import { useStack } from '../support/use-stack.mjs'
 
 const OTHER_SITE = 'shop.localhost'
@@ -334,6 +335,40 @@ export function engineSuite (name) {
           assert.ok((await requestsSince(mark, /certs -> 200$/)).some((l) => new RegExp(`^GET ${OIDC}/certs -> 200$`).test(l)), "the realm's keys were fetched")
         })
       }
+
+      // A strict Content-Security-Policy from the app server (tests/support/csp.mjs): this
+      // engine compiles our wasm with 'wasm-unsafe-eval' (a login runs through it), and
+      // without the directive refuses to, and init() rejects with our error. keycloak-js
+      // needs no such directive.
+      test(`under a strict Content-Security-Policy${impl === 'keycloak-wasm' ? " with 'wasm-unsafe-eval'" : ''}: login-required logs in`, async () => {
+        stack.setPolicy(strictPolicy(stack.realmUrl, true))
+        try {
+          await clearRealmCookies()
+          await openApp({ onLoad: 'login-required', checkLoginIframe: false }, undefined, { settle: false })
+          await submitLogin()
+          assert.equal((await state()).username, 'alice')
+          assert.equal(await b.text('error'), '')
+        } finally {
+          stack.setPolicy(null)
+        }
+      })
+
+      test(`under a strict Content-Security-Policy without 'wasm-unsafe-eval': ${impl === 'keycloak-wasm' ? 'init rejects with our error' : 'check-sso works all the same'}`, async () => {
+        stack.setPolicy(strictPolicy(stack.realmUrl, false))
+        try {
+          await openApp({ onLoad: 'check-sso', checkLoginIframe: false }, undefined, { settle: false })
+          await b.waitText('init-result', /resolved|rejected/)
+          if (impl === 'keycloak-js') {
+            assert.equal(await b.text('init-result'), 'resolved')
+            assert.equal((await state()).authenticated, true, 'the session of the test before')
+          } else {
+            assert.equal(await b.text('init-result'), 'rejected')
+            assert.equal(await b.text('error'), COMPILE_ERROR)
+          }
+        } finally {
+          stack.setPolicy(null)
+        }
+      })
     })
   }
 }

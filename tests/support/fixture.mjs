@@ -39,6 +39,8 @@ export async function startStack ({ tls = false, keycloakJs = null, requestLog =
   return {
     realmUrl,
     realmRequests: () => [...requests],
+    /** The app pages' Content-Security-Policy from now on: fn(page's HTML), or null for none. */
+    setPolicy: (fn) => app.setPolicy(fn),
     appUrl: (impl, host) => {
       const base = host ? `http://${host}:${app.port}` : app.baseUrl
       return base + APP_PATHS[impl]
