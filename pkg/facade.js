@@ -108,9 +108,16 @@ export default class Keycloak {
       }
     }
     this.#config = config
-    if (module) this.#driver = new Driver(module, this, config, base[1])
-    // Start inflating and compiling early (not on a server); a failure surfaces from init().
-    else loadWasm().catch(() => {})
+    if (module) {
+      // A browser may compile the module yet refuse an instance of it (WebKit under a
+      // Content-Security-Policy): then init() reports it, as it does a failed compile.
+      try {
+        this.#driver = new Driver(module, this, config, base[1])
+      } catch (x) {}
+    } else {
+      // Start inflating and compiling early (not on a server); a failure surfaces from init().
+      loadWasm().catch(() => {})
+    }
   }
 
   #ready () {

@@ -364,6 +364,16 @@ export function engineSuite (name) {
           } else {
             assert.equal(await b.text('init-result'), 'rejected')
             assert.equal(await b.text('error'), COMPILE_ERROR)
+            // Another instance, made once the module is there (WebKit compiles it and refuses
+            // the instance): its constructor does not throw, and its init() rejects alike.
+            const again = await b.evaluate(() => {
+              try {
+                return new window.keycloak.constructor({ url: 'http://idp.invalid', realm: 'r', clientId: 'c' }).init().then(() => 'resolved', (e) => e.message)
+              } catch (e) {
+                return `the constructor threw: ${e.message}`
+              }
+            })
+            assert.equal(again, COMPILE_ERROR)
           }
         } finally {
           stack.setPolicy(null)
