@@ -5,7 +5,7 @@
 // WebAssembly module. With it, check-sso with the silent and status iframes, a login and a
 // refresh work and nothing is blocked; without it, init() rejects with our error naming the
 // directive, the browser's as its cause (README "Content-Security-Policy").
-import { after, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { launchProfile, profilePage } from '../support/browser.mjs'
 import { COMPILE_ERROR, strictPolicy } from '../support/csp.mjs'
@@ -14,7 +14,6 @@ import { logInThroughApp, openApp, settled } from '../support/api-helpers.mjs'
 import { useStack } from '../support/use-stack.mjs'
 
 const { stack } = useStack({ browser: false })
-after(() => stack.setPolicy(null))
 
 /** Runs `body` on a page (a profile of its own, third-party cookies allowed) under the policy;
  * the page records what the policy blocks. */
