@@ -147,7 +147,7 @@ export async function launchEngine (engine, { args = [] } = {}) {
     return wrap(driver, engine, `${engine === 'firefox' ? 'Firefox' : 'WebKitGTK'} ${caps.get('browserVersion')}`, async () => {
       for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, onSignal)
       await stopAll()
-    })
+    }, driverServer.log)
   } catch (e) {
     for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, onSignal)
     await stopAll()
@@ -155,12 +155,16 @@ export async function launchEngine (engine, { args = [] } = {}) {
   }
 }
 
-function wrap (driver, engine, version, quit) {
+function wrap (driver, engine, version, quit, log) {
   const browser = {
     engine,
     version,
     driver,
     quit,
+    /** The tail of the driver's (and the browser's) standard error. */
+    log,
+    /** Whether the session still answers (false once the browser or its page process died). */
+    alive: () => Promise.race([driver.getWindowHandle().then(() => true, () => false), new Promise((resolve) => setTimeout(resolve, 5000, false).unref())]),
     get: (url) => driver.get(url),
     url: () => driver.getCurrentUrl(),
     /** Runs `fn(arg)` in the page (fn is self-contained and may return a promise). */
