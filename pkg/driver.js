@@ -282,15 +282,13 @@ export class Driver {
           this.refused = [e[1], e[2]]
           break
         case 'wipe':
-          // [wipe, mode, name]: what persistSession kept goes (logout, cleared session).
-          // With the additions loaded, their queue runs it after the writes before it.
-          if (!this.more) {
-            try {
-              (e[1] === 'local' ? localStorage : sessionStorage).removeItem(e[2])
-            } catch (x) {}
-            break
-          }
-        // falls through
+          // [wipe, mode, name]: what persistSession kept goes (logout, cleared session), at
+          // once; a seal of the additions still encrypting sees the count and writes nothing.
+          this.vgen = (this.vgen ?? 0) + 1
+          try {
+            (e[1] === 'local' ? localStorage : sessionStorage).removeItem(e[2])
+          } catch (x) {}
+          break
         default:
           // The effects of keycloak-wasm's additions (pkg/extras.js), when loaded.
           this.more?.(this, e, ret)

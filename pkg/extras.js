@@ -100,7 +100,6 @@ export function more (d, e, ret) {
         .then((sig) => ret(e[1], 1, 0, btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')), (x) => ret(e[1], 0, d.keep(x ?? new Error('DPoP'))))
       break
     case 'seal':
-    case 'wipe':
     case 'unseal':
       vault(d, e)
       break
@@ -200,20 +199,24 @@ function ecKey (d) {
   return driverKey(d, 'ec', 'dpop', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign', 'verify'])
 }
 
-// persistSession: [seal, mode, name, text], [wipe, mode, name], [unseal, id, mode, name].
-// The text is kept in session- or localStorage, AES-GCM-encrypted with a key made here,
-// not extractable, kept in IndexedDB (one per origin). One after the other, in order.
+// persistSession: [seal, mode, name, text] and [unseal, id, mode, name] ([wipe, mode, name]
+// is the driver's, done at once). The text is kept in session- or localStorage,
+// AES-GCM-encrypted with a key made here, not extractable, kept in IndexedDB (one per origin).
+// A seal writes only if no later seal or wipe came while it encrypted (the driver counts
+// them): one stuck on a WebCrypto or IndexedDB that never answers holds nothing up, and one
+// that finishes late neither undoes a logout nor overwrites newer tokens.
 function vault (d, e) {
   const unseal = e[0] === 'unseal'
   const [mode, name, text] = e.slice(unseal ? 2 : 1)
   const store = () => (mode === 'local' ? localStorage : sessionStorage)
   const key = () => driverKey(d, 'aes', 'aes', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
+  const turn = unseal ? 0 : (d.vgen = (d.vgen ?? 0) + 1)
   const job = async () => {
-    if (e[0] === 'wipe') return store().removeItem(name)
     if (!unseal) {
       const iv = crypto.getRandomValues(new Uint8Array(12))
       const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, await key(), encoder.encode(text)))
-      return store().setItem(name, btoa(String.fromCharCode(...iv, ...sealed)))
+      if (d.vgen === turn) store().setItem(name, btoa(String.fromCharCode(...iv, ...sealed)))
+      return
     }
     const kept = store().getItem(name)
     if (!kept) return d.answer('ret', e[1], 1, 0, null)
@@ -222,6 +225,7 @@ function vault (d, e) {
     d.answer('ret', e[1], 1, 0, decoder.decode(plain))
   }
   // Whatever fails (no storage, no key, a text that does not decrypt) reads as nothing kept.
-  d.queue = (d.queue ?? Promise.resolve()).then(job).catch(() => { if (unseal) d.answer('ret', e[1], 0, 0, null) })
+  // `queue`: the latest job, for tests.
+  d.queue = job().catch(() => { if (unseal) d.answer('ret', e[1], 0, 0, null) })
 }
 

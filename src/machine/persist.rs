@@ -10,7 +10,8 @@
 //! not decrypt, decode or verify are wiped and `init` goes on as if there were none.
 //!
 //! Effects: `seal` [mode, name, text], `wipe` [mode, name], `unseal` [id, mode, name]
-//! (answered by a `ret` with the text, or none). The driver carries them out in order.
+//! (answered by a `ret` with the text, or none). The latest seal or wipe wins: a wipe is
+//! done at once, and a seal still encrypting when a later one or a wipe comes writes nothing.
 
 use super::tokens::Set3;
 use super::Machine;

@@ -270,10 +270,46 @@ describe('persistSession vault', () => {
     const send = window.d.send
     window.d.send = (kind, ...args) => { if (kind === 'ret') got.push(args); return send.call(window.d, kind, ...args) }
     for (const e of list) window.d.run(e, [])
-    await window.d.queue // the vault runs its jobs one after the other
+    await window.d.queue // the latest job (each list here has one)
     window.d.send = send
     return got
   }, list)
+
+  // A WebCrypto or IndexedDB that never answers (or answers late) for one seal: the wipe of a
+  // logout and the tokens of a later seal do not wait for it, and it writes nothing once done.
+  test('a wipe does not wait for a seal still encrypting; a seal that finishes after a later seal or a wipe writes nothing', async () => {
+    const page = await driverPage('const encrypt = crypto.subtle.encrypt.bind(crypto.subtle); window.held = []; crypto.subtle.encrypt = (...a) => (window.hold ? new Promise((resolve) => window.held.push(() => resolve(encrypt(...a)))) : encrypt(...a))', true)
+    await page.evaluate(() => localStorage.clear())
+    await vault(page, [['seal', 'local', 'kw-c', 'first']])
+    const first = await page.evaluate(() => localStorage.getItem('kw-c'))
+    assert.ok(first, 'sealed')
+    const r = await page.evaluate(async () => {
+      // Bounded waits: the encryption held (`n` of them), a job done.
+      const encrypting = async (n) => { for (let t = 0; window.held.length < n && t < 2000; t += 5) await new Promise((resolve) => setTimeout(resolve, 5)) }
+      const done = (job) => Promise.race([job, new Promise((resolve) => setTimeout(resolve, 2000))])
+      window.hold = true
+      window.d.run(['seal', 'local', 'kw-c', 'second'], [])
+      await encrypting(1)
+      window.d.run(['wipe', 'local', 'kw-c'], [])
+      const wiped = localStorage.getItem('kw-c')
+      window.held[0]?.()
+      await done(window.d.queue)
+      const afterWipe = localStorage.getItem('kw-c')
+      // Two seals, the first one slower: the second one's tokens stay.
+      window.d.run(['seal', 'local', 'kw-c', 'third'], [])
+      await encrypting(2)
+      window.hold = false
+      window.d.run(['seal', 'local', 'kw-c', 'fourth'], [])
+      await done(window.d.queue)
+      window.held[1]?.()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      return { wiped, afterWipe }
+    })
+    assert.equal(r.wiped, null, 'the wipe did not wait for the seal')
+    assert.equal(r.afterWipe, null, 'the seal that finished after the wipe wrote nothing')
+    assert.deepEqual(await vault(page, [['unseal', 909, 'local', 'kw-c']]), [[909, 1, 0, 'fourth']], 'the later seal\'s text, not the slower earlier one\'s')
+    await page.context().close()
+  })
 
   test('a reload reads the kept key and makes none; a key read that failed once is tried again', async () => {
     // The first IndexedDB transaction of the page fails, as a busy or closing database may.
