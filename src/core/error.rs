@@ -76,6 +76,8 @@ pub enum CoreError {
     TokenKeyUnknown,
     /// Ours (`verifyTokens`): the signature does not verify.
     TokenSignature,
+    /// Ours (`verifyTokens`): WebCrypto did not check a signature within `requestTimeout`.
+    TokenSignatureTimeout,
     /// Ours (`verifyTokens`): `iss` is not the realm.
     TokenIssuer,
     /// Ours (`verifyTokens`): the ID token's `aud`/`azp` do not name this client.
@@ -116,7 +118,7 @@ impl CoreError {
         match self {
             // Errors of the additions, which the module without them never raises: their
             // texts stay out of it.
-            CordovaPluginMissing(_) | CordovaLoginFailed | CordovaWindowClosed | JwksUnavailable | TokenAlgorithm | TokenKeyUnknown | TokenSignature | TokenIssuer | TokenAudience | TokenExpired | DpopUnavailable | DpopBinding if !crate::core::options::EXTRAS => "",
+            CordovaPluginMissing(_) | CordovaLoginFailed | CordovaWindowClosed | JwksUnavailable | TokenAlgorithm | TokenKeyUnknown | TokenSignature | TokenSignatureTimeout | TokenIssuer | TokenAudience | TokenExpired | DpopUnavailable | DpopBinding if !crate::core::options::EXTRAS => "",
             CoreError::CordovaPluginMissing(_) => "The Cordova adapter needs the plugin ",
             CoreError::CordovaLoginFailed => "Unable to process login.",
             CoreError::CordovaWindowClosed => "User closed the login window.",
@@ -153,6 +155,7 @@ impl CoreError {
             CoreError::TokenAlgorithm => "Token verification failed: the token's algorithm (alg) is not allowed.",
             CoreError::TokenKeyUnknown => "Token verification failed: no key of the realm matches the token.",
             CoreError::TokenSignature => "Token verification failed: invalid signature.",
+            CoreError::TokenSignatureTimeout => "Token verification failed: the signature was not checked within requestTimeout.",
             CoreError::TokenIssuer => "Token verification failed: the token's issuer (iss) is not the realm.",
             CoreError::TokenAudience => "Token verification failed: the ID token was issued to another client.",
             CoreError::TokenExpired => "Token verification failed: the token has expired.",

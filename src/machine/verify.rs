@@ -11,6 +11,7 @@
 //! loads them again, at most once per verification and, for the same `kid`, once in 10
 //! seconds, so a key the realm rotated in is found and a forged `kid` cannot make us
 //! hammer the realm. Opaque access tokens of a generic provider have nothing to check.
+//! A signature WebCrypto has not checked within `requestTimeout` fails the verification.
 
 use super::{Ev, Machine, Out, Step, W_RET};
 use crate::core::error::CoreError;
@@ -70,6 +71,7 @@ impl Machine {
                 }
             }
             (2, Ev::Ret { ok, h, .. }) => {
+                self.disarm(id);
                 self.drop_h(h);
                 if !ok {
                     return Step::Done(Err(CoreError::TokenSignature.into()));
@@ -77,6 +79,8 @@ impl Machine {
                 v.next += 1;
                 self.verify_next(id, v)
             }
+            // A WebCrypto that never answers (a stub, a stuck polyfill): failed, not waited for.
+            (2, Ev::Timer) => Step::Done(Err(CoreError::TokenSignatureTimeout.into())),
             (_, e) => {
                 self.lose(e);
                 Step::Wait
@@ -131,6 +135,7 @@ impl Machine {
         self.w.str(crate::core::encode::sub(&raw, 0, signed_len));
         self.w.str(sig);
         self.end();
+        self.arm(id, self.s.request_timeout);
         v.stage = 2;
         Step::Wait
     }

@@ -786,6 +786,21 @@ fn verify_tokens_checks_every_token_before_any_change() {
 }
 
 #[test]
+fn verify_tokens_bounded_when_web_crypto_never_answers() {
+    let (mut page, _realm, op) = callback_page(json!({ "checkLoginIframe": false, "verifyTokens": true, "requestTimeout": 5000 }));
+    page.verify_silent = true;
+    let certs = page.take_fetch("/protocol/openid-connect/certs").expect("the realm's keys load");
+    page.answer(&certs, jwks());
+    assert_eq!(page.verifies.len(), 1, "the first signature asked for");
+    assert!(page.settled(op).is_none(), "init waits for WebCrypto");
+    assert_eq!(page.m.deadline().map(|at| at - page.now), Some(5000.0), "for requestTimeout");
+    page.fire_timer();
+    assert_eq!(message(&err(&page, op)), "Token verification failed: the signature was not checked within requestTimeout.");
+    assert!(page.prop("token").is_none(), "nothing set from unchecked tokens");
+    assert!(page.live_handles().is_empty(), "every handle released: {:?}", page.live_handles());
+}
+
+#[test]
 fn auto_refresh_before_expiry_paused_while_hidden_retried_after_failures() {
     let (mut w, mut realm) = logged_in(json!({ "checkLoginIframe": false, "autoRefresh": { "minValidity": 60 } }));
     assert!(w.watching, "the driver is asked to report visibility");
