@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -132,6 +132,42 @@ test('React: www/examples/react with @react-keycloak/web, unchanged, logs in and
   await page.locator('#status', { hasText: 'not authenticated' }).waitFor()
   assert.deepEqual(page.errors, [])
   await page.context().close()
+})
+
+// `npm run dev`, where an app starts: Vite pre-bundles the package with esbuild into its
+// deps cache (only for a package installed as a folder, as from the registry; a linked one
+// is served as it is), its additions' chunk included.
+test('Vite\'s dev server (dependencies pre-bundled): the package and its additions\' chunk load, init settles', async () => {
+  const { createServer } = await fixtureImport('vite')
+  const src = mkdtempSync(path.join(fixtures, '.dev-'))
+  let server
+  try {
+    const manifest = JSON.parse(readFileSync(path.join(root, 'pkg/package.json'), 'utf8'))
+    mkdirSync(path.join(src, 'node_modules/keycloak-wasm'), { recursive: true })
+    for (const f of [...manifest.files, 'package.json']) cpSync(path.join(root, 'pkg', f), path.join(src, 'node_modules/keycloak-wasm', f))
+    writeFileSync(path.join(src, 'index.html'), '<!doctype html><p id="status">loading</p><script type="module" src="./main.js"></script>')
+    // verifyTokens needs the additions: the default module loads their chunk, then init
+    // resolves with no request (no onLoad).
+    writeFileSync(path.join(src, 'main.js'), `import Keycloak from 'keycloak-wasm'
+new Keycloak({ url: 'http://idp.invalid', realm: 'r', clientId: 'c' }).init({ checkLoginIframe: false, verifyTokens: true })
+  .then((a) => { document.getElementById('status').textContent = 'resolved ' + a }, (e) => { document.getElementById('status').textContent = 'rejected: ' + e.message })
+`)
+    server = await createServer({ root: src, cacheDir: path.join(src, '.vite'), logLevel: 'error', server: { host: '127.0.0.1', port: 0 } })
+    await server.listen()
+    const page = await newPage(browser)
+    const scripts = []
+    page.on('response', (r) => { if (r.request().resourceType() === 'script') scripts.push(new URL(r.url()).pathname) })
+    await page.goto(server.resolvedUrls.local[0])
+    await page.locator('#status', { hasText: /^(resolved|rejected)/ }).waitFor({ timeout: 30000 })
+    assert.equal(await page.textContent('#status'), 'resolved false')
+    assert.ok(scripts.some((s) => /\/\.vite\/deps\/keycloak-wasm\.js$/.test(s)), `pre-bundled: ${scripts.join(' ')}`)
+    assert.ok(scripts.some((s) => /\/\.vite\/deps\/keycloak\.extras-[^/]*\.js$/.test(s)), `the additions' chunk, pre-bundled: ${scripts.join(' ')}`)
+    assert.deepEqual(page.errors, [])
+    await page.context().close()
+  } finally {
+    await server?.close()
+    rmSync(src, { recursive: true, force: true })
+  }
 })
 
 test('Vitest + jsdom: importing the package starts nothing, and a test can mock it', () => {
