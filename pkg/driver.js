@@ -283,12 +283,11 @@ export class Driver {
           break
         case 'wipe':
           // [wipe, mode, name]: what persistSession kept goes (logout, cleared session), at
-          // once; a seal of the additions still encrypting sees the count and writes nothing.
-          this.vgen = (this.vgen ?? 0) + 1
+          // once; the additions, when loaded, count it (a seal still encrypting then writes nothing).
           try {
             (e[1] === 'local' ? localStorage : sessionStorage).removeItem(e[2])
           } catch (x) {}
-          break
+        // falls through
         default:
           // The effects of keycloak-wasm's additions (pkg/extras.js), when loaded.
           this.more?.(this, e, ret)

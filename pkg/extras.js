@@ -99,6 +99,10 @@ export function more (d, e, ret) {
       ])
         .then((sig) => ret(e[1], 1, 0, btoa(String.fromCharCode(...new Uint8Array(sig))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')), (x) => ret(e[1], 0, d.keep(x ?? new Error('DPoP'))))
       break
+    case 'wipe':
+      // Done by the driver already; counted for the seals still encrypting.
+      d.vgen = (d.vgen ?? 0) + 1
+      break
     case 'seal':
     case 'unseal':
       vault(d, e)
@@ -200,9 +204,9 @@ function ecKey (d) {
 }
 
 // persistSession: [seal, mode, name, text] and [unseal, id, mode, name] ([wipe, mode, name]
-// is the driver's, done at once). The text is kept in session- or localStorage,
+// the driver does at once, and counts here). The text is kept in session- or localStorage,
 // AES-GCM-encrypted with a key made here, not extractable, kept in IndexedDB (one per origin).
-// A seal writes only if no later seal or wipe came while it encrypted (the driver counts
+// A seal writes only if no later seal or wipe came while it encrypted (`d.vgen` counts
 // them): one stuck on a WebCrypto or IndexedDB that never answers holds nothing up, and one
 // that finishes late neither undoes a logout nor overwrites newer tokens.
 function vault (d, e) {
