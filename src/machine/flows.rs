@@ -29,8 +29,7 @@ pub struct Init {
     /// The status iframe is on for this init (`checkLoginIframe`, the adapter, the probe).
     iframe: bool,
     /// check-sso with the status iframe and silent check-sso: the iframe is asked as soon
-    /// as it loads, beside the probe (and, without `persistSession`, silent check-sso runs
-    /// from the start, held until the iframe said `changed` and the probe agreed).
+    /// as it loads, and a `changed` starts silent check-sso, both beside the probe.
     early: bool,
     /// The early question went out; its answer.
     asked: bool,
@@ -292,15 +291,6 @@ impl Machine {
                         x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
                     }
                     x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
-                    if x.early && self.s.persist() == 0 {
-                        // Ours: the silent check starts now too, beside the probe and the status
-                        // iframe, its answer held until both agree; an `unchanged` (no session)
-                        // takes it back. keycloak-js starts it only after the iframe said
-                        // `changed`: two round trips later for a user with a session, and one
-                        // authorization request less for one without.
-                        x.gated = true;
-                        x.child = self.start_silent(Parent::Task(id), true);
-                    }
                     match cb {
                         Some(cb) => {
                             self.fx("hist");
@@ -599,10 +589,7 @@ impl Machine {
                     x.asked = false;
                     match r {
                         Err(e) => return Step::Done(Err(e)),
-                        Ok(Out::Bool(true)) => {
-                            self.drop_gated(x);
-                            x.stage = 30;
-                        }
+                        Ok(Out::Bool(true)) => x.stage = 30,
                         _ => x.stage = 23,
                     }
                 }
@@ -668,7 +655,7 @@ impl Machine {
     }
 
     /// check-sso's early steps while the probe runs: ask the loaded status iframe; on
-    /// `changed`, start silent check-sso held at its answer (unless it runs already).
+    /// `changed`, start silent check-sso held at its answer.
     fn ask_early(&mut self, id: u32, x: &mut Init) {
         if !x.early || x.stage != 10 {
             return;
@@ -680,17 +667,6 @@ impl Machine {
         if !x.gated && matches!(x.check_res, Some(Ok(Out::Bool(false)))) {
             x.gated = true;
             x.child = self.start_silent(Parent::Task(id), true);
-        }
-    }
-
-    /// Takes back the silent check started early, and its answer if it came.
-    fn drop_gated(&mut self, x: &mut Init) {
-        if x.gated {
-            x.gated = false;
-            self.cancel(x.child);
-            if let Some(r) = x.child_res.take() {
-                self.release(&r);
-            }
         }
     }
 
@@ -736,8 +712,12 @@ impl Machine {
                 self.release(&r);
             }
         }
-        if self.s.silent_check_sso_redirect_uri.is_none() {
-            self.drop_gated(x);
+        if x.gated && self.s.silent_check_sso_redirect_uri.is_none() {
+            x.gated = false;
+            self.cancel(x.child);
+            if let Some(r) = x.child_res.take() {
+                self.release(&r);
+            }
         }
     }
 

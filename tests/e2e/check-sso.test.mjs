@@ -117,37 +117,6 @@ for (const allowed of [true, false]) {
           await page.close()
         })
 
-        // Ours starts the silent check beside the probe and the status iframe (a user with a
-        // session saves two round trips); without a session the iframe answers `unchanged` and
-        // the check is taken back: one authorization request keycloak-js does not send here
-        // (deliberate difference), no callback record left, the same outcome.
-        test('silent check-sso without a session (status iframe on)', async () => {
-          await context.clearCookies()
-          const silentAuth = []
-          const onRequest = (r) => { if (r.url().includes('/protocol/openid-connect/auth?') && r.url().includes(`redirect_uri=${encodeURIComponent(silentUri(impl))}`)) silentAuth.push(r.url()) }
-          context.on('request', onRequest)
-          try {
-            const page = await openApp(context, impl, { onLoad: 'check-sso', silentCheckSsoRedirectUri: silentUri(impl) })
-            assert.equal(await settled(page), 'not authenticated')
-            assert.equal(await text(page, 'init-result'), 'resolved')
-            if (allowed) {
-              assert.equal(page.navigations, 1, 'no redirect')
-              assert.equal(silentAuth.length, impl === 'keycloak-wasm' ? 1 : 0, silentAuth.join('\n'))
-            } else {
-              assert.ok(page.navigations >= 3, `the fallback redirect: navigations ${page.navigations}`)
-              // The probe takes ours back, maybe before its request went out.
-              assert.ok(silentAuth.length <= (impl === 'keycloak-wasm' ? 1 : 0), silentAuth.join('\n'))
-            }
-            assert.equal(await page.locator('iframe[title="keycloak-silent-check-sso"]').count(), 0)
-            assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kc-callback-'))), [], 'no callback record left')
-            assert.deepEqual(await eventNames(page), ['onReady'])
-            assert.deepEqual(page.errors, [])
-            await page.close()
-          } finally {
-            context.off('request', onRequest)
-          }
-        })
-
         test('silent check-sso with the status iframe off and a session', async () => {
           await context.clearCookies()
           await logIn(context, impl)
