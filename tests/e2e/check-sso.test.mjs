@@ -117,6 +117,30 @@ for (const allowed of [true, false]) {
           await page.close()
         })
 
+        // With the status iframe on and no session, the iframe's `unchanged` settles it: no
+        // silent check is sent (keycloak-js's order; ours asks the iframe beside the probe).
+        test('silent check-sso without a session (status iframe on): no silent check is sent', async () => {
+          await context.clearCookies()
+          const silentAuth = []
+          const onRequest = (r) => { if (r.url().includes('/protocol/openid-connect/auth?') && r.url().includes(`redirect_uri=${encodeURIComponent(silentUri(impl))}`)) silentAuth.push(r.url()) }
+          context.on('request', onRequest)
+          try {
+            const page = await openApp(context, impl, { onLoad: 'check-sso', silentCheckSsoRedirectUri: silentUri(impl) })
+            assert.equal(await settled(page), 'not authenticated')
+            assert.equal(await text(page, 'init-result'), 'resolved')
+            // allowed: the status iframe answers; blocked: the fallback redirect.
+            if (allowed) assert.equal(page.navigations, 1, 'no redirect')
+            else assert.ok(page.navigations >= 3, `navigations: ${page.navigations}`)
+            assert.deepEqual(silentAuth, [])
+            assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kc-callback-'))), [], 'no callback record left')
+            assert.deepEqual(await eventNames(page), ['onReady'])
+            assert.deepEqual(page.errors, [])
+            await page.close()
+          } finally {
+            context.off('request', onRequest)
+          }
+        })
+
         test('silent check-sso with the status iframe off and a session', async () => {
           await context.clearCookies()
           await logIn(context, impl)

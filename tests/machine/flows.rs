@@ -292,6 +292,8 @@ fn init_check_sso_redirect_when_3p_cookies_blocked() {
     assert!(w.logs.iter().any(|l| l.starts_with("warn: [KEYCLOAK] Your browser is blocking access to 3rd-party cookies")));
     assert_eq!(w.prop("silentCheckSsoRedirectUri"), Some(&json!({ "$undefined": true })));
     assert!(w.frame("keycloak-session-iframe").is_none(), "no status iframe without cookies");
+    assert!(w.frame("keycloak-3p-check-iframe").is_none(), "the probe frame is removed");
+    assert_eq!(w.local.keys().filter(|k| k.starts_with("kc-callback-")).count(), 1, "only the redirect's callback record");
     golden("init_check_sso_3p_blocked", &w);
 }
 
