@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Appending one ASCII byte to a `String`. Every caller passes ASCII (a literal, a hex
-/// digit, a byte it tested); the mask keeps the string UTF-8 even if one did not.
+/// digit, a byte it tested): the native tests assert it; in the shipped build the mask
+/// keeps the string UTF-8 even if one did not.
 /// `String::push(char)` would bring the library's UTF-8 encoder into the wasm.
 pub trait PushAscii {
     fn push_ascii(&mut self, b: u8);
@@ -17,6 +18,7 @@ pub trait PushAscii {
 impl PushAscii for String {
     #[inline]
     fn push_ascii(&mut self, b: u8) {
+        debug_assert!(b < 0x80, "push_ascii takes ASCII only");
         // SAFETY: a byte below 0x80 is a whole UTF-8 character.
         unsafe { self.as_mut_vec().push(b & 0x7f) }
     }
