@@ -29,7 +29,8 @@ pub struct Init {
     /// The status iframe is on for this init (`checkLoginIframe`, the adapter, the probe).
     iframe: bool,
     /// check-sso with the status iframe and silent check-sso: the iframe is asked as soon
-    /// as it loads, and a `changed` starts silent check-sso, both beside the probe.
+    /// as it loads, and a `changed` starts silent check-sso, both beside the probe (or,
+    /// with the session hint, the silent check starts with them: see `persist.rs`).
     early: bool,
     /// The early question went out; its answer.
     asked: bool,
@@ -291,6 +292,9 @@ impl Machine {
                         x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
                     }
                     x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
+                    if x.early && self.s.persist() == 0 {
+                        self.hint_read(id);
+                    }
                     match cb {
                         Some(cb) => {
                             self.fx("hist");
@@ -353,6 +357,15 @@ impl Machine {
                         x.stage = 30;
                     }
                 },
+                // The session hint: the last load ended with a session, so the silent check
+                // starts now, held until the status iframe says `changed` and the probe agrees
+                // (an `unchanged` or blocked cookies take it back).
+                (10, Some(Ev::Ret { text, .. })) => {
+                    if text.is_some() && x.early && !x.gated && x.check_res.is_none() {
+                        x.gated = true;
+                        x.child = self.start_silent(Parent::Task(id), true);
+                    }
+                }
                 (10, _) => {
                     match self.probe_done(id, x) {
                         None => return Step::Wait,
@@ -589,6 +602,7 @@ impl Machine {
                     x.asked = false;
                     match r {
                         Err(e) => return Step::Done(Err(e)),
+                        // (`unchanged`: a silent check started on the hint goes with init's end.)
                         Ok(Out::Bool(true)) => x.stage = 30,
                         _ => x.stage = 23,
                     }
@@ -618,6 +632,9 @@ impl Machine {
                     }
                 },
                 (30, None) => {
+                    // This load keeps the session hint for the next if its check could use it.
+                    self.hint_on = x.iframe && self.s.on_load == OnLoad::CheckSso && self.s.silent_check_sso_redirect_uri.is_some() && self.s.persist() == 0;
+                    self.hint_write(true);
                     x.stage = 31;
                     let authenticated = self.sess.authenticated();
                     self.emit(id, "onReady", true, |m| m.w.bool(authenticated));
@@ -712,7 +729,14 @@ impl Machine {
                 self.release(&r);
             }
         }
-        if x.gated && self.s.silent_check_sso_redirect_uri.is_none() {
+        if self.s.silent_check_sso_redirect_uri.is_none() {
+            self.drop_gated(x);
+        }
+    }
+
+    /// Takes back the silent check started early, and its answer if it came.
+    fn drop_gated(&mut self, x: &mut Init) {
+        if x.gated {
             x.gated = false;
             self.cancel(x.child);
             if let Some(r) = x.child_res.take() {

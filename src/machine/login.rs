@@ -256,9 +256,14 @@ impl Machine {
 
     /// The `take` effect alone: with no wait for `id`, its answer is released.
     pub(crate) fn take_record(&mut self, id: u32, state: &str) {
+        self.take_in(id, STORAGE_KEY_PREFIX, state);
+    }
+
+    /// `take` under any prefix of the store.
+    pub(crate) fn take_in(&mut self, id: u32, prefix: &str, state: &str) {
         self.fx("take");
         self.w.int(id as u64);
-        self.w.str(STORAGE_KEY_PREFIX);
+        self.w.str(prefix);
         self.w.str(state);
         self.end();
     }

@@ -272,6 +272,8 @@ pub struct Machine {
     /// Requests sent with a proof, until their answer; the server's last `DPoP-Nonce`.
     pub(crate) dpop_sent: Vec<dpop::Held>,
     pub(crate) dpop_nonce: Option<String>,
+    /// This load keeps the hint for the next one (see `persist.rs`).
+    pub(crate) hint_on: bool,
 }
 
 impl Default for AdapterKind {

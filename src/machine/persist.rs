@@ -19,6 +19,9 @@ use crate::core::json::{self, Writer};
 use alloc::string::String;
 use crate::core::encode::PushAscii;
 
+/// The session hint's prefix in the callback store.
+const HINT: &str = "kc-wasm-sso-";
+
 impl Machine {
     /// The storage entry's name and the mode's word, or `None` when the option is off.
     fn vault(&self) -> Option<(&'static str, String)> {
@@ -77,6 +80,51 @@ impl Machine {
 
     pub(crate) fn persist_wipe(&mut self) {
         self.vault_fx("wipe", None, None);
+        self.hint_write(false);
+    }
+
+    // ---- the session hint (ours, without any option) ------------------------------------
+    //
+    // check-sso with silent check-sso and the status iframe asks the realm only after the
+    // status iframe said `changed` (keycloak-js's order): two round trips more for a user
+    // with a session. Starting the silent check beside the probe and the status iframe
+    // saves them, but costs a visitor without a session an authorization request, and is
+    // wasted where third-party cookies are blocked. So it starts early only when this
+    // browser's last load of the app ended with a session, the probe finding cookies
+    // working: a hint `kc-wasm-sso-<clientId>` in the callback store (no token in it), kept
+    // while tokens are set, until the refresh token's expiry, removed when they go, and read
+    // once by the next `init`. (Two realms with one client id on one origin share it: a wrong
+    // hint costs one authorization request, taken back.)
+
+    /// Reads (and removes) the hint; `init` hears a `ret` with its text, or none.
+    pub(crate) fn hint_read(&mut self, task: u32) {
+        let id = self.next_id();
+        self.wait(id, task, super::W_RET);
+        let key = self.client_id.clone();
+        self.take_in(id, HINT, &key);
+    }
+
+    /// Keeps the hint while tokens with a dated refresh token are set (`keep`), else
+    /// removes it; nothing unless this load keeps hints. No answer is waited for.
+    pub(crate) fn hint_write(&mut self, keep: bool) {
+        if !self.hint_on {
+            return;
+        }
+        let id = self.next_id();
+        let key = self.client_id.clone();
+        let exp = self.sess.refresh.as_ref().and_then(|r| r.claims.exp).filter(|_| keep && self.sess.access.is_some());
+        match exp {
+            Some(exp) => {
+                self.fx("put");
+                self.w.int(id as u64);
+                self.w.str(HINT);
+                self.w.str(&key);
+                self.w.str("{\"sso\":1}");
+                self.w.num((exp + self.sess.time_skew.unwrap_or(0.0)) * 1000.0);
+                self.end();
+            }
+            None => self.take_in(id, HINT, &key),
+        }
     }
 
     /// Asks for the kept tokens (`init`); `false` when the option is off.

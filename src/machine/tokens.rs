@@ -93,6 +93,7 @@ impl Machine {
             self.tabs_open();
         }
         self.persist();
+        self.hint_write(true);
         self.auto_arm(expires_in, lifetime);
         let skew = self.sess.time_skew;
         let computed = time_local.is_some_and(|t| t != 0.0);

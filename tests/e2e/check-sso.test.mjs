@@ -15,14 +15,16 @@ const { stack } = useStack({ browser: false })
 const text = (page, id) => page.locator(`#${id}`).textContent()
 const silentUri = (impl) => new URL('/silent-check-sso.html', stack.appUrl(impl)).href
 
-/** Opens the app in a fresh tab with the given init options (and config overrides). */
-async function openApp (context, impl, initOptions, config) {
+/** Opens the app in a fresh tab with the given init options (and config overrides);
+ * `forget`: first remove keycloak-wasm's session hint, as on a first visit. */
+async function openApp (context, impl, initOptions, config, forget) {
   const page = await profilePage(context)
   await page.goto(new URL('/app.css', stack.appUrl(impl)).href)
-  await page.evaluate(([o, c]) => {
+  await page.evaluate(([o, c, f]) => {
     sessionStorage.setItem('demo.init', JSON.stringify(o))
     if (c) sessionStorage.setItem('demo.config', JSON.stringify(c))
-  }, [initOptions, config])
+    if (f) for (const k of Object.keys(localStorage)) if (k.startsWith('kc-wasm-sso-')) localStorage.removeItem(k)
+  }, [initOptions, config, forget])
   page.navigations = 0
   await page.goto(stack.appUrl(impl))
   return page
@@ -32,6 +34,22 @@ async function settled (page) {
   await page.locator('#init-result', { hasText: /resolved|rejected/ }).waitFor()
   await page.locator('#status', { hasText: /authenticated/ }).waitFor()
   return text(page, 'status')
+}
+
+/** keycloak-wasm's session hints in the app's storage. */
+const hints = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kc-wasm-sso-')))
+
+/** Collects the silent check-sso authorization requests of `context` while `fn` runs. */
+async function silentAuths (context, impl, fn) {
+  const urls = []
+  const onRequest = (r) => { if (r.url().includes('/protocol/openid-connect/auth?') && r.url().includes(`redirect_uri=${encodeURIComponent(silentUri(impl))}`)) urls.push(r.url()) }
+  context.on('request', onRequest)
+  try {
+    await fn()
+  } finally {
+    context.off('request', onRequest)
+  }
+  return urls
 }
 
 /** The names of the adapter events the demo app has logged, oldest first. */
@@ -108,6 +126,50 @@ for (const allowed of [true, false]) {
           await page.close()
         })
 
+        // Ours keeps a hint (no token in it) after a load that ended with a session, the probe
+        // finding cookies working; the next load starts its silent check beside the probe and
+        // the status iframe instead of after them (two round trips sooner). Once the session
+        // has ended elsewhere that check is taken back on the iframe's `unchanged`: one
+        // authorization request keycloak-js does not send (deliberate difference), once.
+        test('the session hint: a returning visit, then one after the session ended', async () => {
+          await context.clearCookies()
+          await logIn(context, impl)
+          const options = { onLoad: 'check-sso', silentCheckSsoRedirectUri: silentUri(impl) }
+          let page = await openApp(context, impl, options, undefined, true)
+          assert.equal(await settled(page), 'authenticated')
+          const hinted = impl === 'keycloak-wasm' && allowed
+          assert.equal((await hints(page)).length, hinted ? 1 : 0, 'a hint only where the probe found cookies working')
+          await page.close()
+          // A returning visit: the same outcome, one silent check (with a session either way).
+          let sent = await silentAuths(context, impl, async () => {
+            page = await openApp(context, impl, options)
+            assert.equal(await settled(page), 'authenticated')
+          })
+          assert.equal(sent.length, allowed ? 1 : 0, sent.join('\n'))
+          assert.equal((await hints(page)).length, hinted ? 1 : 0, 'kept again')
+          await page.close()
+          // The session ends elsewhere: the hint is wrong once.
+          await context.clearCookies()
+          sent = await silentAuths(context, impl, async () => {
+            page = await openApp(context, impl, options)
+            assert.equal(await settled(page), 'not authenticated')
+          })
+          assert.equal(sent.length, hinted ? 1 : 0, sent.join('\n'))
+          assert.equal(await page.locator('iframe[title="keycloak-silent-check-sso"]').count(), 0)
+          assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kc-callback-'))), [], 'no callback record left')
+          assert.deepEqual(await eventNames(page), ['onReady'])
+          assert.deepEqual(await hints(page), [], 'no hint after a load without a session')
+          assert.deepEqual(page.errors, [])
+          await page.close()
+          // And the next load sends none.
+          sent = await silentAuths(context, impl, async () => {
+            page = await openApp(context, impl, options)
+            assert.equal(await settled(page), 'not authenticated')
+          })
+          assert.deepEqual(sent, [])
+          await page.close()
+        })
+
         test('silent check-sso without a session (status iframe off)', async () => {
           await context.clearCookies()
           const page = await openApp(context, impl, { onLoad: 'check-sso', checkLoginIframe: false, silentCheckSsoRedirectUri: silentUri(impl) })
@@ -117,15 +179,16 @@ for (const allowed of [true, false]) {
           await page.close()
         })
 
-        // With the status iframe on and no session, the iframe's `unchanged` settles it: no
-        // silent check is sent (keycloak-js's order; ours asks the iframe beside the probe).
+        // With the status iframe on and no session (and no hint: a first visit), the iframe's
+        // `unchanged` settles it: no silent check is sent (keycloak-js's order; ours asks the
+        // iframe beside the probe).
         test('silent check-sso without a session (status iframe on): no silent check is sent', async () => {
           await context.clearCookies()
           const silentAuth = []
           const onRequest = (r) => { if (r.url().includes('/protocol/openid-connect/auth?') && r.url().includes(`redirect_uri=${encodeURIComponent(silentUri(impl))}`)) silentAuth.push(r.url()) }
           context.on('request', onRequest)
           try {
-            const page = await openApp(context, impl, { onLoad: 'check-sso', silentCheckSsoRedirectUri: silentUri(impl) })
+            const page = await openApp(context, impl, { onLoad: 'check-sso', silentCheckSsoRedirectUri: silentUri(impl) }, undefined, true)
             assert.equal(await settled(page), 'not authenticated')
             assert.equal(await text(page, 'init-result'), 'resolved')
             // allowed: the status iframe answers; blocked: the fallback redirect.

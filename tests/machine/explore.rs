@@ -186,6 +186,16 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
         1 => {
             init["onLoad"] = json!("check-sso");
             init["silentCheckSsoRedirectUri"] = json!(format!("{APP}/silent-check-sso.html"));
+            // The last load left the session hint (right or wrong now): the silent check
+            // starts beside the probe and the status iframe.
+            if rng.chance(50) {
+                let value = format!("{{\"sso\":1,\"expires\":{}}}", w.now + 3.6e6);
+                if w.local_broken {
+                    w.cookies.insert(super::HINT_KEY.into(), ("{\"sso\":1}".into(), w.now + 3.6e6));
+                } else {
+                    w.local.insert(super::HINT_KEY.into(), value);
+                }
+            }
         }
         2 => {
             // The page loads with a login callback.

@@ -244,6 +244,159 @@ fn init_early_silent_check_taken_back_when_cookies_are_blocked() {
     golden("init_early_silent_taken_back", &w);
 }
 
+/// The session hints kept in a page's storage: (key, value).
+fn hints(w: &World) -> Vec<(String, String)> {
+    w.local.iter().filter(|(k, _)| k.starts_with("kc-wasm-sso-")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// check-sso with silent check-sso and the status iframe, logged in through the silent
+/// check after `changed` (keycloak-js's order, no hint): the page and the op of `init`.
+fn silent_logged_in(realm: &mut Realm, local: Option<&World>) -> World {
+    let mut w = app();
+    if let Some(prev) = local {
+        w.local = prev.local.clone();
+    }
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": format!("{APP}/silent-check-sso.html") })]);
+    frames_ready(&mut w);
+    status_answer(&mut w, realm);
+    let frame = w.frame("keycloak-silent-check-sso").expect("silent check-sso on `changed`");
+    let callback = realm.authorize(&frame.src);
+    w.message(frame.id, APP, Some(&callback));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    w
+}
+
+/// The session hint (ours): a load that ends with a session, the probe finding cookies
+/// working, keeps `kc-wasm-sso-<hash>` (no token in it, until the refresh token's expiry).
+/// The next load reads it once and starts silent check-sso beside the probe and the status
+/// iframe, its answer held until both agree: two round trips fewer. When the session has
+/// ended elsewhere meanwhile, the status iframe's `unchanged` takes the check back (frame
+/// and callback record gone, no request, no event) and no hint is left, so the load after
+/// that keeps keycloak-js's order.
+#[test]
+fn session_hint_starts_the_next_loads_silent_check_at_once() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let silent = format!("{APP}/silent-check-sso.html");
+    let init = json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": silent });
+    let first = silent_logged_in(&mut realm, None);
+    let kept = hints(&first);
+    assert_eq!(kept.len(), 1, "{:?}", first.local.keys().collect::<Vec<_>>());
+    assert_eq!(kept[0].0, super::HINT_KEY, "the key the explorer seeds");
+    let kept_value = serde_json::from_str::<Value>(&kept[0].1).unwrap();
+    let refresh_exp = b64json(first.prop("refreshToken").and_then(|t| t.as_str()).and_then(|t| t.split('.').nth(1)).expect("refresh token"))["exp"].as_f64().expect("its exp");
+    assert_eq!(kept_value, json!({ "sso": 1, "expires": (refresh_exp * 1000.0) as u64 }), "no token in it, and the refresh token's expiry");
+
+    // The next load: the silent check starts at once.
+    let mut w = app();
+    w.local = first.local.clone();
+    let op = w.call("init", vec![init.clone()]);
+    let probe = w.frame("keycloak-3p-check-iframe").expect("probe");
+    let status = w.frame("keycloak-session-iframe").expect("status iframe");
+    let frame = w.frame("keycloak-silent-check-sso").expect("with the hint, silent check-sso starts beside them");
+    assert!(hints(&w).is_empty(), "the hint is read once");
+    let callback = realm.authorize(&frame.src);
+    w.message(frame.id, APP, Some(&callback));
+    assert!(w.fetches.is_empty(), "the answer is held until the status iframe and the probe agree");
+    w.load(status.id);
+    status_answer(&mut w, &realm);
+    assert!(w.fetches.is_empty(), "the answer is held until the probe agrees");
+    assert!(w.events.is_empty());
+    w.message(probe.id, ORIGIN, Some("supported"));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
+    assert_eq!(hints(&w).len(), 1, "kept again for the next load");
+    golden("init_silent_check_sso_with_the_hint", &w);
+
+    // The session ended elsewhere: the hint is wrong once.
+    realm.session = false;
+    let mut w2 = app();
+    w2.local = w.local.clone();
+    let op = w2.call("init", vec![init.clone()]);
+    let frame = w2.frame("keycloak-silent-check-sso").expect("started on the hint");
+    // Its `login_required` comes before the status iframe's answer; held, then dropped.
+    let callback = realm.authorize(&frame.src);
+    assert!(callback.contains("error=login_required"), "{callback}");
+    w2.message(frame.id, APP, Some(&callback));
+    assert_eq!(w2.settled(op), None);
+    frames_ready(&mut w2);
+    status_answer(&mut w2, &realm);
+    assert_eq!(ok(&w2, op), json!(false));
+    assert!(w2.frame("keycloak-silent-check-sso").is_none(), "`unchanged` takes the silent check back");
+    assert_eq!(w2.local.keys().filter(|k| k.starts_with("kc-callback-")).count(), 0, "no callback record left");
+    assert!(w2.fetches.is_empty());
+    assert!(w2.navigations.is_empty());
+    assert_eq!(w2.event_names(), ["onReady"]);
+    assert!(w2.live_handles().is_empty(), "every handle released: {:?}", w2.live_handles());
+    assert!(hints(&w2).is_empty(), "no hint after a load without a session");
+
+    // And the load after that keeps keycloak-js's order.
+    let mut w3 = app();
+    w3.local = w2.local.clone();
+    w3.call("init", vec![init]);
+    assert!(w3.frame("keycloak-silent-check-sso").is_none(), "no silent check before `changed` without the hint");
+}
+
+/// The hint goes with the session (`clearToken`, a logout, a status iframe's `changed`); a
+/// probe that finds cookies blocked takes back the check it started and keeps none; a load
+/// without the status iframe keeps none.
+#[test]
+fn session_hint_goes_with_the_session() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let init = json!({ "onLoad": "check-sso", "silentCheckSsoRedirectUri": format!("{APP}/silent-check-sso.html") });
+    let mut w = silent_logged_in(&mut realm, None);
+    assert_eq!(hints(&w).len(), 1);
+    call_ok(&mut w, "clearToken", json!(null));
+    assert!(hints(&w).is_empty(), "clearToken removes the hint");
+
+    // The session ends at the realm: the status iframe's `changed` before a refresh clears the tokens.
+    let mut w = silent_logged_in(&mut realm, None);
+    realm.session = false;
+    let up = w.call("updateToken", vec![json!(-1)]);
+    status_answer(&mut w, &realm);
+    err(&w, up);
+    assert_eq!(w.prop("authenticated"), Some(&json!(false)));
+    assert!(hints(&w).is_empty(), "a session ended elsewhere removes the hint");
+    realm.session = true;
+
+    let mut w = silent_logged_in(&mut realm, None);
+    let get = w.call("logout", vec![json!(null)]);
+    ok(&w, get);
+    assert_eq!(w.navigations.last().unwrap().0, "replace");
+    assert!(hints(&w).is_empty(), "logout removes the hint");
+
+    // Third-party cookies blocked on the next load: the early check is taken back, and
+    // check-sso falls back to a redirect that keeps no hint.
+    let first = silent_logged_in(&mut realm, None);
+    let mut w = app();
+    w.local = first.local.clone();
+    let op = w.call("init", vec![init.clone()]);
+    assert!(w.frame("keycloak-silent-check-sso").is_some());
+    let probe = w.frame("keycloak-3p-check-iframe").unwrap();
+    w.message(probe.id, ORIGIN, Some("unsupported"));
+    assert!(w.frame("keycloak-silent-check-sso").is_none(), "the probe takes the early check back");
+    let (how, url) = w.navigations.last().unwrap().clone();
+    assert_eq!((how.as_str(), url_param(&url, "prompt").as_deref()), ("assign", Some("none")));
+    let state = url_param(&url, "state").unwrap();
+    assert_eq!(w.local.keys().filter(|k| k.starts_with("kc-callback-")).cloned().collect::<Vec<_>>(), [format!("kc-callback-{state}")], "only the redirect's record");
+    assert_eq!(w.settled(op), None);
+    assert!(hints(&w).is_empty());
+
+    // Without the status iframe no hint is kept (its check could not use one).
+    let mut w = app();
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "checkLoginIframe": false, "silentCheckSsoRedirectUri": format!("{APP}/silent-check-sso.html") })]);
+    frames_ready(&mut w);
+    let frame = w.frame("keycloak-silent-check-sso").expect("silent frame");
+    let callback = realm.authorize(&frame.src);
+    w.message(frame.id, APP, Some(&callback));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    assert!(hints(&w).is_empty());
+}
+
 /// A URL that looks like a callback but whose state we never stored: the status iframe
 /// started beside the probe goes again, since keycloak-js sets none up for a plain init.
 #[test]
