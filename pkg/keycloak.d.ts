@@ -129,6 +129,16 @@ export interface KeycloakInitOptions {
    */
   persistSession?: 'session' | 'local'
   /**
+   * keycloak-wasm only (default `true`): with `onLoad: 'check-sso'`, silent check-sso and the
+   * status iframe, a load that ends with a session keeps a hint (`kc-wasm-sso-<clientId>` in
+   * localStorage, no token in it) so that the next load starts its silent check at once,
+   * beside the third-party-cookie probe and the status iframe: two round trips fewer for a
+   * returning visitor. When the session has ended meanwhile, that check is taken back: one
+   * authorization request keycloak-js would not send. `false`: no hint is kept or read
+   * (keycloak-js's order every time).
+   */
+  sessionHint?: boolean
+  /**
    * keycloak-wasm only: DPoP-bound tokens (RFC 9449). A non-extractable ECDSA P-256 key
    * pair is made with WebCrypto and kept in IndexedDB (one per origin); the code exchange
    * and every refresh carry a proof, so the realm binds the tokens to the key (`cnf.jkt`,

@@ -86,6 +86,8 @@ pub struct Settings {
     pub auto_refresh: Option<f64>,
     /// Ours: the tabs of the origin refresh once and share tokens and logouts (`syncTabs`).
     pub sync_tabs: bool,
+    /// `sessionHint: false` (ours): no session hint is kept or read.
+    pub no_hint: bool,
     /// Ours: keep the tokens, encrypted, for the next page load (`persistSession`): 0 off,
     /// 1 `'session'` (sessionStorage: this tab, reloads), 2 `'local'` (localStorage).
     pub persist: u8,
@@ -120,6 +122,7 @@ impl Default for Settings {
             verify_tokens: false,
             auto_refresh: None,
             sync_tabs: false,
+            no_hint: false,
             persist: 0,
             dpop: false,
             invalid_pkce: String::new(),
@@ -277,6 +280,7 @@ impl Settings {
             _ => None,
         };
         self.sync_tabs = g("syncTabs").is_some_and(|v| v.truthy());
+        self.no_hint = matches!(g("sessionHint"), Some(Val::Bool(false)));
         self.persist = match g("persistSession") {
             Some(Val::Str(s)) if s == "local" => 2,
             Some(Val::Str(s)) if s == "session" => 1,

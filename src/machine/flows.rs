@@ -292,7 +292,7 @@ impl Machine {
                         x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
                     }
                     x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
-                    if x.early && self.s.persist() == 0 {
+                    if x.early && self.s.persist() == 0 && !self.s.no_hint {
                         self.hint_read(id);
                     }
                     match cb {
@@ -633,7 +633,7 @@ impl Machine {
                 },
                 (30, None) => {
                     // This load keeps the session hint for the next if its check could use it.
-                    self.hint_on = x.iframe && self.s.on_load == OnLoad::CheckSso && self.s.silent_check_sso_redirect_uri.is_some() && self.s.persist() == 0;
+                    self.hint_on = x.iframe && self.s.on_load == OnLoad::CheckSso && self.s.silent_check_sso_redirect_uri.is_some() && self.s.persist() == 0 && !self.s.no_hint;
                     self.hint_write(true);
                     x.stage = 31;
                     let authenticated = self.sess.authenticated();

@@ -385,6 +385,23 @@ fn session_hint_goes_with_the_session() {
     assert_eq!(w.settled(op), None);
     assert!(hints(&w).is_empty());
 
+    // `sessionHint: false`: a hint left by an earlier load is not read, and none is kept.
+    let first = silent_logged_in(&mut realm, None);
+    let mut w = app();
+    w.local = first.local.clone();
+    let op = w.call("init", vec![json!({ "onLoad": "check-sso", "sessionHint": false, "silentCheckSsoRedirectUri": format!("{APP}/silent-check-sso.html") })]);
+    assert!(w.frame("keycloak-silent-check-sso").is_none(), "not started early");
+    assert_eq!(hints(&w).len(), 1, "not read");
+    w.local.clear();
+    frames_ready(&mut w);
+    status_answer(&mut w, &realm);
+    let frame = w.frame("keycloak-silent-check-sso").expect("silent check-sso on `changed`");
+    let callback = realm.authorize(&frame.src);
+    w.message(frame.id, APP, Some(&callback));
+    realm.serve_token(&mut w);
+    assert_eq!(ok(&w, op), json!(true));
+    assert!(hints(&w).is_empty(), "none kept");
+
     // Without the status iframe no hint is kept (its check could not use one).
     let mut w = app();
     let op = w.call("init", vec![json!({ "onLoad": "check-sso", "checkLoginIframe": false, "silentCheckSsoRedirectUri": format!("{APP}/silent-check-sso.html") })]);
