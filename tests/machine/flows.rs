@@ -205,12 +205,7 @@ fn init_silent_check_sso_beside_the_probe() {
     let frame = w.frame("keycloak-silent-check-sso").expect("silent check-sso starts on `changed`");
     let callback = realm.authorize(&frame.src);
     w.message(frame.id, APP, Some(&callback));
-    assert!(w.fetches.is_empty(), "the answer is held until the probe agrees");
-    assert!(w.events.is_empty());
-    w.message(probe.id, ORIGIN, Some("supported"));
-    realm.serve_token(&mut w);
-    assert_eq!(ok(&w, op), json!(true));
-    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
+    held_until_the_probe(&mut w, &mut realm, probe.id, op);
     golden("init_silent_check_sso_beside_the_probe", &w);
 }
 
@@ -301,12 +296,7 @@ fn session_hint_starts_the_next_loads_silent_check_at_once() {
     assert!(w.fetches.is_empty(), "the answer is held until the status iframe and the probe agree");
     w.load(status.id);
     status_answer(&mut w, &realm);
-    assert!(w.fetches.is_empty(), "the answer is held until the probe agrees");
-    assert!(w.events.is_empty());
-    w.message(probe.id, ORIGIN, Some("supported"));
-    realm.serve_token(&mut w);
-    assert_eq!(ok(&w, op), json!(true));
-    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
+    held_until_the_probe(&mut w, &mut realm, probe.id, op);
     assert_eq!(hints(&w).len(), 1, "kept again for the next load");
     golden("init_silent_check_sso_with_the_hint", &w);
 
@@ -412,6 +402,17 @@ fn session_hint_goes_with_the_session() {
     realm.serve_token(&mut w);
     assert_eq!(ok(&w, op), json!(true));
     assert!(hints(&w).is_empty());
+}
+
+/// The silent check's answer, held: no request, no event until the probe says `supported`;
+/// then the code exchange, and `init` resolves `true` after `onAuthSuccess` and `onReady`.
+fn held_until_the_probe(w: &mut World, realm: &mut Realm, probe: u64, op: u64) {
+    assert!(w.fetches.is_empty(), "the answer is held until the probe agrees");
+    assert!(w.events.is_empty());
+    w.message(probe, ORIGIN, Some("supported"));
+    realm.serve_token(w);
+    assert_eq!(ok(w, op), json!(true));
+    assert_eq!(w.event_names(), ["onAuthSuccess", "onReady"]);
 }
 
 /// A URL that looks like a callback but whose state we never stored: the status iframe
