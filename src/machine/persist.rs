@@ -83,7 +83,7 @@ impl Machine {
         self.hint_write(false);
     }
 
-    // ---- the session hint (ours, without any option) ------------------------------------
+    // ---- the session hint (ours; on unless `sessionHint: false`) -----------------------
     //
     // check-sso with silent check-sso and the status iframe asks the realm only after the
     // status iframe said `changed` (keycloak-js's order): two round trips more for a user
