@@ -277,22 +277,31 @@ impl Machine {
                     x.stage = 5;
                 }
                 (5, None) => {
-                    x.probe = self.spawn(Parent::Task(id), K::Probe);
                     let cb = parse_callback_url(&self.href, self.s.flow, self.s.response_mode);
+                    let opts = json::parse(&x.opts).unwrap_or(Val::Null);
+                    let tokens = opts.get("token").is_some_and(|v| v.truthy()) && opts.get("refreshToken").is_some_and(|v| v.truthy());
+                    let check_sso = self.s.on_load == OnLoad::CheckSso;
+                    // The session hint for check-sso by redirect (keycloak-js's default): the
+                    // last load ended with a session, so the `prompt=none` redirect leaves now,
+                    // before the probe and the status iframe (read once: `early` marks it).
+                    if !x.early && x.iframe && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_none() && self.hint_ok() {
+                        x.early = true;
+                        x.stage = 48;
+                        self.hint_read(id);
+                        return Step::Wait;
+                    }
+                    x.probe = self.spawn(Parent::Task(id), K::Probe);
                     // What comes after the probe in keycloak-js starts beside it: the status
                     // iframe's load (callback, tokens or check-sso), and for check-sso with
                     // silent check-sso the iframe's question and, on `changed`, the silent
                     // check itself, held until the probe agrees. A probe that finds
                     // third-party cookies blocked takes them back.
-                    let opts = json::parse(&x.opts).unwrap_or(Val::Null);
-                    let tokens = opts.get("token").is_some_and(|v| v.truthy()) && opts.get("refreshToken").is_some_and(|v| v.truthy());
-                    let check_sso = self.s.on_load == OnLoad::CheckSso;
                     x.later = tokens || check_sso;
                     if x.iframe && (cb.is_some() || x.later) {
                         x.frame = self.spawn(Parent::Task(id), K::FrameSetup);
                     }
                     x.early = x.frame != 0 && cb.is_none() && !tokens && check_sso && self.s.silent_check_sso_redirect_uri.is_some();
-                    if x.early && self.s.persist() == 0 && !self.s.no_hint {
+                    if x.early && self.hint_ok() {
                         self.hint_read(id);
                     }
                     match cb {
@@ -309,6 +318,14 @@ impl Machine {
                         }
                         None => x.stage = 10,
                     }
+                }
+                (48, Some(Ev::Ret { text, .. })) => {
+                    if text.is_some() {
+                        x.stage = 25;
+                        self.do_login(id, x, false);
+                        return Step::Wait;
+                    }
+                    x.stage = 5;
                 }
                 (6, Some(Ev::Ret { text, .. })) => match text.filter(|t| matches!(json::parse(t), Some(Val::Obj(_)))) {
                     // On a login callback the code exchange runs alongside the probe and the
@@ -633,7 +650,7 @@ impl Machine {
                 },
                 (30, None) => {
                     // This load keeps the session hint for the next if its check could use it.
-                    self.hint_on = x.iframe && self.s.on_load == OnLoad::CheckSso && self.s.silent_check_sso_redirect_uri.is_some() && self.s.persist() == 0 && !self.s.no_hint;
+                    self.hint_on = x.iframe && self.s.on_load == OnLoad::CheckSso && (self.s.silent_check_sso_redirect_uri.is_some() || self.adapter == AdapterKind::Default) && self.hint_ok();
                     self.hint_write(true);
                     x.stage = 31;
                     let authenticated = self.sess.authenticated();

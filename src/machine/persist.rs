@@ -95,6 +95,16 @@ impl Machine {
     // while tokens are set, until the refresh token's expiry, removed when they go, and read
     // once by the next `init`. (Two realms with one client id on one origin share it: a wrong
     // hint costs one authorization request, taken back.)
+    //
+    // check-sso by redirect with the status iframe (keycloak-js's defaults) waits the same
+    // way for the probe and the iframe's `changed` before its `prompt=none` redirect. With
+    // the hint, the redirect leaves at once, before either loads. A wrong hint (the session
+    // ended elsewhere) costs one redirect that comes back with `login_required`, once.
+
+    /// Whether this load may use a session hint at all (the option, and no `persistSession`).
+    pub(crate) fn hint_ok(&self) -> bool {
+        self.s.persist() == 0 && !self.s.no_hint
+    }
 
     /// Reads (and removes) the hint; `init` hears a `ret` with its text, or none.
     pub(crate) fn hint_read(&mut self, task: u32) {

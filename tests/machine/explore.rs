@@ -182,12 +182,13 @@ fn setup(rng: &mut Rng) -> (World, Realm) {
     }
     let mut init = json!({});
     match rng.below(6) {
-        0 => init["onLoad"] = json!("check-sso"),
-        1 => {
+        n @ (0 | 1) => {
             init["onLoad"] = json!("check-sso");
-            init["silentCheckSsoRedirectUri"] = json!(format!("{APP}/silent-check-sso.html"));
-            // The last load left the session hint (right or wrong now): the silent check
-            // starts beside the probe and the status iframe.
+            if n == 1 {
+                init["silentCheckSsoRedirectUri"] = json!(format!("{APP}/silent-check-sso.html"));
+            }
+            // The last load left the session hint (right or wrong now): the redirect leaves
+            // at once, or the silent check starts beside the probe and the status iframe.
             if rng.chance(50) {
                 let value = format!("{{\"sso\":1,\"expires\":{}}}", w.now + 3.6e6);
                 if w.local_broken {

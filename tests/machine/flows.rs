@@ -126,7 +126,8 @@ fn init_callback_code_exchange() {
     assert_eq!(page.event_names(), ["onAuthSuccess", "onReady"]);
     assert_eq!(page.prop("subject"), Some(&json!("alice-id")));
     assert_eq!(page.prop("realmAccess"), Some(&json!({ "roles": ["user"] })));
-    assert!(page.local.is_empty(), "the state is single use");
+    assert!(page.local.keys().all(|k| k == super::HINT_KEY), "the state is single use");
+    assert_eq!(hints(&page).len(), 1, "check-sso by redirect with the status iframe keeps the session hint");
     // Polling: every 5 s one check.
     page.advance(5000.0);
     assert_eq!(page.posts.len(), 1);
@@ -402,6 +403,102 @@ fn session_hint_goes_with_the_session() {
     realm.serve_token(&mut w);
     assert_eq!(ok(&w, op), json!(true));
     assert!(hints(&w).is_empty());
+}
+
+/// The page loaded again where the last redirect of `prev` came back (same storage) and
+/// `init` run to its end: the page and what `init` resolved.
+fn redirected_back(realm: &mut Realm, prev: &World, init: &Value) -> (World, Value) {
+    let (how, url) = prev.navigations.last().expect("a redirect").clone();
+    assert_eq!((how.as_str(), url_param(&url, "prompt").as_deref()), ("assign", Some("none")));
+    let mut w = app();
+    w.local = prev.local.clone();
+    w.href = realm.authorize(&url);
+    let op = w.call("init", vec![init.clone()]);
+    if w.fetches.iter().any(|f| f.url.ends_with("/token")) {
+        realm.serve_token(&mut w);
+    }
+    frames_ready(&mut w);
+    let r = ok(&w, op);
+    (w, r)
+}
+
+/// The session hint with check-sso by redirect and the status iframe (keycloak-js's
+/// defaults): keycloak-js redirects with `prompt=none` only after the probe and the status
+/// iframe's `changed`; a returning visitor's load redirects at once, before either starts.
+/// When the session ended elsewhere, the wrong hint costs one redirect (`login_required`),
+/// keeps no hint, and the next load keeps keycloak-js's order.
+#[test]
+fn session_hint_sends_the_next_check_sso_redirect_at_once() {
+    let mut realm = Realm::new();
+    realm.session = true;
+    let init = json!({ "onLoad": "check-sso" });
+    // A first visit: the redirect after `changed`, and the callback's load keeps a hint.
+    let mut w = app();
+    w.call("init", vec![init.clone()]);
+    assert!(w.navigations.is_empty(), "no redirect before the status iframe's answer");
+    frames_ready(&mut w);
+    status_answer(&mut w, &realm);
+    let (back, r) = redirected_back(&mut realm, &w, &init);
+    assert_eq!(r, json!(true));
+    assert_eq!(hints(&back).len(), 1, "kept by the callback's load");
+
+    // The returning visit: the redirect leaves at once.
+    let mut w = app();
+    w.local = back.local.clone();
+    let op = w.call("init", vec![init.clone()]);
+    assert_eq!(w.navigations.len(), 1, "redirected at once");
+    assert!(w.frames.is_empty(), "before the probe and the status iframe");
+    assert!(w.fetches.is_empty());
+    assert!(hints(&w).is_empty(), "the hint is read once");
+    assert_eq!(w.settled(op), None, "navigating: init never settles");
+    golden("init_check_sso_redirect_with_the_hint", &w);
+    let (back, r) = redirected_back(&mut realm, &w, &init);
+    assert_eq!(r, json!(true));
+    assert_eq!(back.event_names(), ["onAuthSuccess", "onReady"]);
+    assert_eq!(hints(&back).len(), 1, "kept again");
+
+    // The session ended elsewhere: the hint is wrong once.
+    realm.session = false;
+    let mut w = app();
+    w.local = back.local.clone();
+    w.call("init", vec![init.clone()]);
+    assert_eq!(w.navigations.len(), 1, "the wrong hint costs one redirect");
+    let (back, r) = redirected_back(&mut realm, &w, &init);
+    assert_eq!(r, json!(false), "login_required after prompt=none: not authenticated, no error");
+    assert_eq!(back.event_names(), ["onReady"]);
+    assert!(back.navigations.is_empty());
+    assert!(hints(&back).is_empty(), "no hint after a load without a session");
+    assert!(back.local.is_empty(), "nothing left in storage: {:?}", back.local.keys().collect::<Vec<_>>());
+
+    // The load after that keeps keycloak-js's order: no redirect on `unchanged`.
+    let mut w = app();
+    w.local = back.local.clone();
+    let op = w.call("init", vec![init.clone()]);
+    assert!(w.navigations.is_empty());
+    frames_ready(&mut w);
+    status_answer(&mut w, &realm);
+    assert_eq!(ok(&w, op), json!(false));
+    assert!(w.navigations.is_empty());
+
+    // `sessionHint: false` reads none and keeps none; neither does a load without the status iframe.
+    realm.session = true;
+    for opts in [json!({ "onLoad": "check-sso", "sessionHint": false }), json!({ "onLoad": "check-sso", "checkLoginIframe": false })] {
+        let mut w = app();
+        w.local = back.local.clone();
+        w.local.insert(super::HINT_KEY.into(), String::from("{\"sso\":1}"));
+        w.call("init", vec![opts.clone()]);
+        let iframe = opts.get("checkLoginIframe").is_none();
+        assert_eq!(w.navigations.is_empty(), iframe, "{opts}: keycloak-js's order");
+        assert_eq!(hints(&w).len(), 1, "{opts}: not read");
+        w.local.remove(super::HINT_KEY);
+        if iframe {
+            frames_ready(&mut w);
+            status_answer(&mut w, &realm);
+        }
+        let (back, r) = redirected_back(&mut realm, &w, &opts);
+        assert_eq!(r, json!(true));
+        assert!(hints(&back).is_empty(), "{opts}: none kept");
+    }
 }
 
 /// The silent check's answer, held: no request, no event until the probe says `supported`;
