@@ -48,6 +48,10 @@ export async function measureOnReady ({ runs = 15, profile = 'loopback', only } 
   const scenarios = [
     { name: 'login callback (code exchange)', session: true, minimum: 1, why: 'token', callback: true, options: () => ({ checkLoginIframe: false }) },
     { name: 'check-sso, logged in (prompt=none redirect)', session: true, minimum: 2, why: 'authorize + token', options: () => ({ onLoad: 'check-sso', checkLoginIframe: false }) },
+    // keycloak-js's defaults (status iframe on): it redirects after the probe and the status
+    // iframe's `changed`; on a returning visit keycloak-wasm's hint sends the redirect at once.
+    { name: 'check-sso by redirect, status iframe on, logged in', session: true, minimum: 2, why: 'authorize + token', options: () => ({ onLoad: 'check-sso' }) },
+    { name: 'check-sso by redirect, status iframe on, logged in, first visit', session: true, forget: true, minimum: 2, why: 'authorize + token', options: () => ({ onLoad: 'check-sso' }) },
     // A returning visit: the load before in this browser had a session (keycloak-wasm keeps a
     // hint then, and starts its silent check beside the probe and the status iframe).
     { name: 'silent check-sso, logged in', session: true, minimum: 2, why: 'authorize (iframe) + token', options: (impl) => ({ onLoad: 'check-sso', silentCheckSsoRedirectUri: silent(impl) }) },

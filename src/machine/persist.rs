@@ -91,10 +91,9 @@ impl Machine {
     // saves them, but costs a visitor without a session an authorization request, and is
     // wasted where third-party cookies are blocked. So it starts early only when this
     // browser's last load of the app ended with a session, the probe finding cookies
-    // working: a hint `kc-wasm-sso-<clientId>` in the callback store (no token in it), kept
-    // while tokens are set, until the refresh token's expiry, removed when they go, and read
-    // once by the next `init`. (Two realms with one client id on one origin share it: a wrong
-    // hint costs one authorization request, taken back.)
+    // working: a hint `kc-wasm-sso-<authorization endpoint> <clientId>` in the callback store
+    // (no token in it), kept while tokens are set, until the refresh token's expiry, removed
+    // when they go, and read once by the next `init`.
     //
     // check-sso by redirect with the status iframe (keycloak-js's defaults) waits the same
     // way for the probe and the iframe's `changed` before its `prompt=none` redirect. With
@@ -106,11 +105,19 @@ impl Machine {
         self.s.persist() == 0 && !self.s.no_hint
     }
 
+    /// `<authorization endpoint> <clientId>`: a hint speaks for one client of one realm.
+    fn hint_key(&self) -> String {
+        let mut key = self.ep.as_ref().map(|e| e.authorize()).unwrap_or_default();
+        key.push_ascii(b' ');
+        key.push_str(&self.client_id);
+        key
+    }
+
     /// Reads (and removes) the hint; `init` hears a `ret` with its text, or none.
     pub(crate) fn hint_read(&mut self, task: u32) {
         let id = self.next_id();
         self.wait(id, task, super::W_RET);
-        let key = self.client_id.clone();
+        let key = self.hint_key();
         self.take_in(id, HINT, &key);
     }
 
@@ -121,7 +128,7 @@ impl Machine {
             return;
         }
         let id = self.next_id();
-        let key = self.client_id.clone();
+        let key = self.hint_key();
         let exp = self.sess.refresh.as_ref().and_then(|r| r.claims.exp).filter(|_| keep && self.sess.access.is_some());
         match exp {
             Some(exp) => {

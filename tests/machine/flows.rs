@@ -442,6 +442,13 @@ fn session_hint_sends_the_next_check_sso_redirect_at_once() {
     assert_eq!(r, json!(true));
     assert_eq!(hints(&back).len(), 1, "kept by the callback's load");
 
+    // Another realm's app on this origin, same client id: the hint is not its own.
+    let mut other = World::new(json!({ "url": ORIGIN, "realm": "other", "clientId": "demo-app" }));
+    other.local = back.local.clone();
+    other.call("init", vec![init.clone()]);
+    assert!(other.navigations.is_empty(), "no redirect on another realm's hint");
+    assert_eq!(hints(&other).len(), 1, "nor is it read");
+
     // The returning visit: the redirect leaves at once.
     let mut w = app();
     w.local = back.local.clone();

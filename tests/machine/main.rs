@@ -86,7 +86,7 @@ pub fn golden(name: &str, w: &World) {
 
 /// A world on the demo app's page, with the demo realm's configuration.
 /// The session hint's storage key for [`app`]'s configuration.
-pub const HINT_KEY: &str = "kc-wasm-sso-demo-app";
+pub const HINT_KEY: &str = "kc-wasm-sso-http://idp.localhost:8080/realms/demo/protocol/openid-connect/auth demo-app";
 
 pub fn app() -> World {
     World::new(config())
